@@ -1,0 +1,334 @@
+//! Deterministic synthetic Clerk data, shaped like the objects of Clerk's
+//! Backend API spec (`User`, `Organization`, `OrganizationMembership`).
+//!
+//! Everything is a pure function of [`DataConfig`], so tests can recompute the
+//! expected value of any field.
+
+use serde_json::{json, Value};
+
+/// Shape and size of the synthetic instance.
+#[derive(Debug, Clone)]
+pub struct DataConfig {
+    pub users: usize,
+    pub organizations: usize,
+    /// Members of the first (largest) organization; the others get 1..=5.
+    pub big_org_members: usize,
+    /// Unix milliseconds of the newest user; older users go back one
+    /// `spacing_ms` each.
+    pub newest_ms: i64,
+    pub spacing_ms: i64,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            users: 1200,
+            organizations: 40,
+            big_org_members: 600,
+            newest_ms: 1_780_000_000_000,
+            spacing_ms: 3_600_000,
+        }
+    }
+}
+
+const FIRST_NAMES: &[Option<&str>] = &[
+    Some("Zoë"),
+    Some("José"),
+    Some("李"),
+    Some("Łukasz"),
+    None,
+    Some("Émilie"),
+    Some("O'Brien"),
+    Some("Ана"),
+    Some("🙂 Smiley"),
+    Some("Ada"),
+    Some("Grace"),
+];
+const LAST_NAMES: &[Option<&str>] = &[
+    Some("Müller"),
+    Some("Ñúñez"),
+    Some("山田"),
+    None,
+    Some("Smith"),
+    Some("Δημητρίου"),
+    Some("\"Quoted\""),
+];
+
+/// splitmix64: a tiny deterministic mixer for ids and pseudo-random choices.
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn clerk_id(prefix: &str, n: u64) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut s = String::with_capacity(prefix.len() + 28);
+    s.push_str(prefix);
+    s.push('_');
+    let mut h = mix(n ^ 0xC1E2_u64);
+    for i in 0..27 {
+        if i % 10 == 0 {
+            h = mix(h ^ n ^ i as u64);
+        }
+        s.push(ALPHABET[(h % 62) as usize] as char);
+        h /= 62;
+    }
+    s
+}
+
+pub fn user_id(i: usize) -> String {
+    clerk_id("user", i as u64)
+}
+pub fn org_id(k: usize) -> String {
+    clerk_id("org", k as u64)
+}
+
+/// Creation time of user `i` (0 = oldest); strictly increasing in `i`.
+pub fn user_created_at(cfg: &DataConfig, i: usize) -> i64 {
+    cfg.newest_ms - (cfg.users.saturating_sub(1) - i) as i64 * cfg.spacing_ms
+}
+
+pub fn user_first_name(i: usize) -> Option<&'static str> {
+    FIRST_NAMES[i % FIRST_NAMES.len()]
+}
+pub fn user_last_name(i: usize) -> Option<&'static str> {
+    LAST_NAMES[i % LAST_NAMES.len()]
+}
+
+/// Number of email addresses of user `i`: every 10th has none, every 7th two
+/// (and then the primary one is the second), the rest one.
+pub fn user_email_count(i: usize) -> usize {
+    if i % 10 == 3 {
+        0
+    } else if i % 7 == 2 {
+        2
+    } else {
+        1
+    }
+}
+
+/// The primary email of user `i`, if it has any.
+pub fn user_primary_email(i: usize) -> Option<String> {
+    match user_email_count(i) {
+        0 => None,
+        1 => Some(format!("user{i}@example.com")),
+        _ => Some(format!("primary.{i}@example.org")),
+    }
+}
+
+pub fn user_phone_count(i: usize) -> usize {
+    i % 4
+}
+
+pub fn user_last_sign_in_at(cfg: &DataConfig, i: usize) -> Option<i64> {
+    (i % 4 != 1).then(|| user_created_at(cfg, i) + (i as i64 % 13) * 60_000 + 1)
+}
+
+pub fn user(cfg: &DataConfig, i: usize) -> Value {
+    let id = user_id(i);
+    let created_at = user_created_at(cfg, i);
+    let ts = |offset: i64| json!(created_at + offset);
+    let email = |n: usize, addr: String| {
+        json!({
+            "id": format!("idn_e{i}x{n}"),
+            "object": "email_address",
+            "email_address": addr,
+            "reserved": false,
+            "verification": {"object": "verification_admin", "status": "verified", "strategy": "admin", "attempts": null, "expire_at": null},
+            "linked_to": [],
+            "created_at": created_at,
+            "updated_at": created_at,
+        })
+    };
+    let (emails, primary_email_id) = match user_email_count(i) {
+        0 => (vec![], Value::Null),
+        1 => (
+            vec![email(0, format!("user{i}@example.com"))],
+            json!(format!("idn_e{i}x0")),
+        ),
+        _ => (
+            vec![
+                email(0, format!("secondary.{i}@example.net")),
+                email(1, format!("primary.{i}@example.org")),
+            ],
+            json!(format!("idn_e{i}x1")),
+        ),
+    };
+    let phones: Vec<Value> = (0..user_phone_count(i))
+        .map(|n| {
+            json!({
+                "id": format!("idn_p{i}x{n}"),
+                "object": "phone_number",
+                "phone_number": format!("+1555{:04}{:03}", i % 10_000, n),
+                "reserved_for_second_factor": false,
+                "default_second_factor": false,
+                "reserved": false,
+                "verification": null,
+                "linked_to": [],
+                "backup_codes": null,
+                "created_at": created_at,
+                "updated_at": created_at,
+            })
+        })
+        .collect();
+    let primary_phone_id = if phones.is_empty() {
+        Value::Null
+    } else {
+        json!(format!("idn_p{i}x{}", phones.len() - 1))
+    };
+    let last_sign_in = user_last_sign_in_at(cfg, i);
+    json!({
+        "id": id,
+        "object": "user",
+        "external_id": if i % 3 == 0 { json!(format!("ext-{i}")) } else { Value::Null },
+        "primary_email_address_id": primary_email_id,
+        "primary_phone_number_id": primary_phone_id,
+        "primary_web3_wallet_id": null,
+        "username": if i % 5 == 4 { Value::Null } else { json!(format!("user_{i}")) },
+        "first_name": user_first_name(i),
+        "last_name": user_last_name(i),
+        "locale": null,
+        "profile_image_url": format!("https://img.clerk.com/{id}"),
+        "image_url": format!("https://img.clerk.com/{id}"),
+        "has_image": i % 2 == 0,
+        "public_metadata": if i % 6 == 0 { json!({}) } else { json!({"plan": if i % 2 == 0 { "pro" } else { "free" }, "seats": i % 9, "tags": ["beta", "ünïcödé"]}) },
+        "private_metadata": if i % 8 == 0 { Value::Null } else { json!({"stripe_customer": format!("cus_{i}")}) },
+        "unsafe_metadata": {},
+        "email_addresses": emails,
+        "phone_numbers": phones,
+        "web3_wallets": [],
+        "passkeys": [],
+        "password_enabled": true,
+        "two_factor_enabled": i % 5 == 0,
+        "totp_enabled": i % 5 == 0,
+        "backup_code_enabled": false,
+        "mfa_enabled_at": null,
+        "mfa_disabled_at": null,
+        "external_accounts": [],
+        "saml_accounts": [],
+        "enterprise_accounts": [],
+        "last_sign_in_at": last_sign_in,
+        "banned": i % 97 == 0,
+        "locked": i % 89 == 0,
+        "deprovisioned": false,
+        "lockout_expires_in_seconds": null,
+        "verification_attempts_remaining": 100,
+        "created_at": created_at,
+        "updated_at": ts(1000),
+        "delete_self_enabled": true,
+        "create_organization_enabled": true,
+        "last_active_at": if i % 4 == 1 { Value::Null } else { ts(86_400_000) },
+        "legal_accepted_at": null,
+    })
+}
+
+/// Creation time of organization `k` (0 = oldest).
+pub fn org_created_at(cfg: &DataConfig, k: usize) -> i64 {
+    cfg.newest_ms - (cfg.organizations.saturating_sub(1) - k) as i64 * 86_400_000 - 500
+}
+
+/// Members of organization `k`, as user indexes (first one is the admin).
+pub fn org_member_indexes(cfg: &DataConfig, k: usize) -> Vec<usize> {
+    if cfg.users == 0 {
+        return vec![];
+    }
+    let n = if k == 0 {
+        cfg.big_org_members
+    } else {
+        k % 5 + 1
+    };
+    let n = n.min(cfg.users);
+    let start = (mix(k as u64) as usize) % cfg.users;
+    (0..n).map(|j| (start + j) % cfg.users).collect()
+}
+
+pub fn organization(cfg: &DataConfig, k: usize, members_count: usize) -> Value {
+    let id = org_id(k);
+    let created_at = org_created_at(cfg, k);
+    let creator = if cfg.users > 0 {
+        json!(user_id(org_member_indexes(cfg, k)[0]))
+    } else {
+        Value::Null
+    };
+    json!({
+        "object": "organization",
+        "id": id,
+        "name": format!("Org {k} – Ωmega"),
+        "slug": format!("org-{k}"),
+        "image_url": format!("https://img.clerk.com/{id}"),
+        "has_image": false,
+        "members_count": members_count,
+        "max_allowed_memberships": if k % 2 == 0 { 0 } else { 25 },
+        "admin_delete_enabled": true,
+        "public_metadata": {"tier": if k % 3 == 0 { "enterprise" } else { "team" }},
+        "private_metadata": {"crm_id": k},
+        "created_by": creator,
+        "created_at": created_at,
+        "updated_at": created_at + 10,
+    })
+}
+
+pub fn membership(cfg: &DataConfig, org: &Value, k: usize, j: usize, user_index: usize) -> Value {
+    let admin = j == 0;
+    let user = user(cfg, user_index);
+    let created_at = org_created_at(cfg, k) + j as i64 + 1;
+    json!({
+        "id": format!("orgmem_{k}_{j}"),
+        "object": "organization_membership",
+        "role": if admin { "org:admin" } else { "org:member" },
+        "role_name": if admin { "Admin" } else { "Member" },
+        "permissions": if admin { json!(["org:sys_memberships:manage", "org:sys_profile:manage"]) } else { json!(["org:sys_memberships:read"]) },
+        "public_metadata": if admin { json!({"team": "core"}) } else { json!({}) },
+        "private_metadata": {},
+        "organization": org,
+        "public_user_data": {
+            "user_id": user["id"],
+            "first_name": user["first_name"],
+            "last_name": user["last_name"],
+            "profile_image_url": user["image_url"],
+            "image_url": user["image_url"],
+            "has_image": user["has_image"],
+            "identifier": user_primary_email(user_index).map(Value::from).unwrap_or(user["username"].clone()),
+            "username": user["username"],
+        },
+        "created_at": created_at,
+        "updated_at": created_at,
+    })
+}
+
+/// The whole instance, materialised once at server start.
+pub struct Dataset {
+    /// Oldest first.
+    pub users: Vec<Value>,
+    /// Oldest first.
+    pub organizations: Vec<Value>,
+    /// Ordered by (created_at, id).
+    pub memberships: Vec<Value>,
+}
+
+impl Dataset {
+    pub fn generate(cfg: &DataConfig) -> Dataset {
+        let users = (0..cfg.users).map(|i| user(cfg, i)).collect();
+        let mut organizations = Vec::with_capacity(cfg.organizations);
+        let mut memberships = Vec::new();
+        for k in 0..cfg.organizations {
+            let members = org_member_indexes(cfg, k);
+            let org = organization(cfg, k, members.len());
+            for (j, &u) in members.iter().enumerate() {
+                memberships.push(membership(cfg, &org, k, j, u));
+            }
+            organizations.push(org);
+        }
+        memberships.sort_by(|a, b| {
+            (a["created_at"].as_i64(), a["id"].as_str())
+                .cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
+        });
+        Dataset {
+            users,
+            organizations,
+            memberships,
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! A Clerk Backend API compatible HTTP server for tests, the demo and the
+//! benchmarks: bearer auth, `limit` (1..=500) / `offset` / `starting_after`
+//! pagination, `order_by`, the list filters clerk_fdw uses, Clerk's error body,
+//! deterministic synthetic data, injectable faults (latency, 429 with
+//! `Retry-After`, 5xx, malformed bodies, hangs, connection resets, a
+//! server-side rate limit) and a log of every request it served.
+
+pub mod data;
+
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub use data::{DataConfig, Dataset};
+
+/// A fault to inject into one response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Answer with this status and a Clerk error body; `retry_after` in seconds.
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// 200 with a body that is not valid JSON.
+    Malformed,
+    /// Do not answer for this long (the connection stays open).
+    Hang(Duration),
+    /// Close the connection without answering.
+    Reset,
+}
+
+/// Faults and timing, changeable while the server runs.
+#[derive(Debug, Clone, Default)]
+pub struct Behaviour {
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Faults for the next requests, in order; `None` serves normally.
+    pub script: VecDeque<Option<Fault>>,
+    /// Every n-th request (counting from 1) answers 503; 0 disables.
+    pub fail_every: u64,
+    /// At most this many requests per window, else 429 with `Retry-After`.
+    pub rate_limit: Option<(u32, Duration)>,
+}
+
+/// One request the server received.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub status: u16,
+    /// Milliseconds since the server started.
+    pub at_ms: u64,
+}
+
+impl RequestRecord {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Shared {
+    secret_key: String,
+    dataset: Dataset,
+    users_by_id: HashMap<String, usize>,
+    behaviour: Mutex<Behaviour>,
+    log: Mutex<Vec<RequestRecord>>,
+    window: Mutex<(Instant, u32)>,
+    started: Instant,
+    stopping: AtomicBool,
+}
+
+/// A running server; stops when dropped.
+pub struct MockServer {
+    shared: Arc<Shared>,
+    http: Arc<tiny_http::Server>,
+    threads: Vec<thread::JoinHandle<()>>,
+    port: u16,
+}
+
+impl MockServer {
+    /// Serves `data` on 127.0.0.1:`port` (0 picks a free port).
+    pub fn start(data: &DataConfig, secret_key: &str, port: u16) -> std::io::Result<MockServer> {
+        let http = tiny_http::Server::http(("127.0.0.1", port))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let port = http.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let dataset = Dataset::generate(data);
+        let users_by_id = dataset
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u["id"].as_str().unwrap_or_default().to_string(), i))
+            .collect();
+        let shared = Arc::new(Shared {
+            secret_key: secret_key.to_string(),
+            dataset,
+            users_by_id,
+            behaviour: Mutex::new(Behaviour::default()),
+            log: Mutex::new(Vec::new()),
+            window: Mutex::new((Instant::now(), 0)),
+            started: Instant::now(),
+            stopping: AtomicBool::new(false),
+        });
+        let http = Arc::new(http);
+        let threads = (0..32)
+            .map(|_| {
+                let http = http.clone();
+                let shared = shared.clone();
+                thread::spawn(move || {
+                    while !shared.stopping.load(Ordering::Relaxed) {
+                        match http.recv() {
+                            Ok(req) => handle(&shared, req),
+                            Err(_) => break,
+                        }
+                    }
+                })
+            })
+            .collect();
+        Ok(MockServer {
+            shared,
+            http,
+            threads,
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The `api_url` to give clerk_fdw.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    pub fn dataset(&self) -> &Dataset {
+        &self.shared.dataset
+    }
+
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        *lock(&self.shared.behaviour) = behaviour;
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// Requests answered, excluding the `/__mock` control endpoints.
+    pub fn request_count(&self) -> usize {
+        lock(&self.shared.log).len()
+    }
+
+    pub fn clear_log(&self) {
+        lock(&self.shared.log).clear();
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::Relaxed);
+        for _ in 0..self.threads.len() {
+            self.http.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn clerk_error(status: u16, code: &str, message: &str, long_message: &str) -> (u16, Vec<u8>) {
+    let body = json!({
+        "errors": [{"message": message, "long_message": long_message, "code": code, "meta": {}}],
+        "clerk_trace_id": "trace_mock",
+    });
+    (status, body.to_string().into_bytes())
+}
+
+fn respond(req: tiny_http::Request, status: u16, body: Vec<u8>, extra: Option<(&str, String)>) {
+    let mut resp = tiny_http::Response::from_data(body).with_status_code(status);
+    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
+        resp.add_header(h);
+    }
+    if let Some((name, value)) = extra {
+        if let Ok(h) = tiny_http::Header::from_bytes(name, value) {
+            resp.add_header(h);
+        }
+    }
+    let _ = req.respond(resp);
+}
+
+fn handle(shared: &Shared, req: tiny_http::Request) {
+    let (path, query_string) = match req.url().split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (req.url().to_string(), String::new()),
+    };
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes())
+        .into_owned()
+        .collect();
+
+    if path.starts_with("/__mock/") {
+        let (status, body) = control(shared, &path);
+        return respond(req, status, body, None);
+    }
+
+    let (latency, fault) = {
+        let mut b = lock(&shared.behaviour);
+        let mut fault = b.script.pop_front().flatten();
+        let n = lock(&shared.log).len() as u64 + 1;
+        if fault.is_none() && b.fail_every > 0 && n % b.fail_every == 0 {
+            fault = Some(Fault::Status {
+                status: 503,
+                retry_after: None,
+            });
+        }
+        if fault.is_none() {
+            if let Some((max, window)) = b.rate_limit {
+                let mut w = lock(&shared.window);
+                if w.0.elapsed() >= window {
+                    *w = (Instant::now(), 0);
+                }
+                if w.1 >= max {
+                    let wait = window.saturating_sub(w.0.elapsed());
+                    fault = Some(Fault::Status {
+                        status: 429,
+                        retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+                    });
+                } else {
+                    w.1 += 1;
+                }
+            }
+        }
+        (b.latency, fault)
+    };
+    if !latency.is_zero() {
+        thread::sleep(latency);
+    }
+
+    let authorized = req.headers().iter().any(|h| {
+        h.field.equiv("Authorization")
+            && h.value.as_str() == format!("Bearer {}", shared.secret_key)
+    });
+    let (status, body, retry_after) = match fault {
+        Some(Fault::Hang(d)) => {
+            let until = Instant::now() + d;
+            while Instant::now() < until && !shared.stopping.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_millis(20));
+            }
+            record(shared, path, query, 0);
+            return;
+        }
+        Some(Fault::Reset) => {
+            record(shared, path, query, 0);
+            let mut w = req.into_writer();
+            let _ = w.flush();
+            return;
+        }
+        Some(Fault::Malformed) => (200, b"[{\"id\": \"user_trunc".to_vec(), None),
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => {
+            let (s, b) = if status == 429 {
+                clerk_error(429, "too_many_requests", "Too many requests", "Rate limit exceeded")
+            } else {
+                clerk_error(status, "internal_clerk_error", "Oops, an unexpected error occurred", "There was an internal error on our servers.")
+            };
+            (s, b, retry_after)
+        }
+        None if !authorized => {
+            let (s, b) = clerk_error(
+                401,
+                "authentication_invalid",
+                "Invalid authentication",
+                "Unable to authenticate the request, you need to supply an active API key",
+            );
+            (s, b, None)
+        }
+        None => {
+            let (s, b) = match route(shared, &path, &query) {
+                Ok(v) => (200, v.to_string().into_bytes()),
+                Err((s, b)) => (s, b),
+            };
+            (s, b, None)
+        }
+    };
+    record(shared, path, query, status);
+    respond(
+        req,
+        status,
+        body,
+        retry_after.map(|s| ("Retry-After", s.to_string())),
+    );
+}
+
+fn record(shared: &Shared, path: String, query: Vec<(String, String)>, status: u16) {
+    let at_ms = shared.started.elapsed().as_millis() as u64;
+    lock(&shared.log).push(RequestRecord {
+        path,
+        query,
+        status,
+        at_ms,
+    });
+}
+
+/// `/__mock/stats` and `/__mock/reset`, for scripts that run the binary.
+fn control(shared: &Shared, path: &str) -> (u16, Vec<u8>) {
+    match path {
+        "/__mock/stats" => {
+            let log = lock(&shared.log);
+            let mut by_path: HashMap<String, usize> = HashMap::new();
+            for r in log.iter() {
+                *by_path.entry(r.path.clone()).or_default() += 1;
+            }
+            let throttled = log.iter().filter(|r| r.status == 429).count();
+            let body = json!({"requests": log.len(), "throttled": throttled, "by_path": by_path});
+            (200, body.to_string().into_bytes())
+        }
+        "/__mock/reset" => {
+            lock(&shared.log).clear();
+            (200, b"{}".to_vec())
+        }
+        _ => (404, b"{}".to_vec()),
+    }
+}
+
+type Routed = Result<Value, (u16, Vec<u8>)>;
+
+fn not_found(what: &str) -> (u16, Vec<u8>) {
+    clerk_error(404, "resource_not_found", "not found", &format!("{what} not found"))
+}
+
+fn invalid(param: &str, long: &str) -> (u16, Vec<u8>) {
+    clerk_error(
+        422,
+        "form_param_value_invalid",
+        &format!("{param} is invalid"),
+        long,
+    )
+}
+
+struct ListParams<'a> {
+    query: &'a [(String, String)],
+}
+
+impl<'a> ListParams<'a> {
+    fn all(&self, name: &str) -> Vec<&'a str> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    fn one(&self, name: &str) -> Option<&'a str> {
+        self.all(name).into_iter().next()
+    }
+    fn int(&self, name: &str) -> Result<Option<i64>, (u16, Vec<u8>)> {
+        match self.one(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(name, &format!("{name} must be an integer"))),
+        }
+    }
+    fn limit_offset(&self) -> Result<(usize, usize), (u16, Vec<u8>)> {
+        let limit = self.int("limit")?.unwrap_or(10);
+        if !(1..=500).contains(&limit) {
+            return Err(invalid("limit", "limit must be between 1 and 500"));
+        }
+        let offset = self.int("offset")?.unwrap_or(0);
+        if offset < 0 {
+            return Err(invalid("offset", "offset must be >= 0"));
+        }
+        Ok((limit as usize, offset as usize))
+    }
+    /// `None` = ascending by created_at, `Some(true)` = descending.
+    fn created_at_descending(&self, default_desc: bool) -> Result<bool, (u16, Vec<u8>)> {
+        match self.one("order_by") {
+            None => Ok(default_desc),
+            Some("created_at" | "+created_at") => Ok(false),
+            Some("-created_at") => Ok(true),
+            Some(other) => Err(invalid(
+                "order_by",
+                &format!("order_by {other} is not supported by this server"),
+            )),
+        }
+    }
+}
+
+fn page(items: Vec<&Value>, offset: usize, limit: usize) -> Vec<Value> {
+    items.into_iter().skip(offset).take(limit).cloned().collect()
+}
+
+fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
+    let p = ListParams { query };
+    let segments: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
+    let ds = &shared.dataset;
+    match segments.as_slice() {
+        ["users"] => {
+            let users = filter_users(shared, &p)?;
+            let desc = p.created_at_descending(true)?;
+            let (limit, offset) = p.limit_offset()?;
+            let mut ordered: Vec<&Value> = users;
+            if desc {
+                ordered.reverse();
+            }
+            if let Some(cursor) = p.one("starting_after") {
+                if offset != 0 {
+                    return Err(invalid("offset", "starting_after cannot be combined with offset"));
+                }
+                let Some(pos) = ordered.iter().position(|u| u["id"] == cursor) else {
+                    return Err(invalid("starting_after", "starting_after must be the id of a listed user"));
+                };
+                return Ok(Value::Array(page(ordered, pos + 1, limit)));
+            }
+            Ok(Value::Array(page(ordered, offset, limit)))
+        }
+        ["users", "count"] => {
+            let n = filter_users(shared, &p)?.len();
+            Ok(json!({"object": "total_count", "total_count": n}))
+        }
+        ["users", id] => shared
+            .users_by_id
+            .get(*id)
+            .map(|&i| ds.users[i].clone())
+            .ok_or_else(|| not_found("user")),
+        ["users", id, "organization_memberships"] => {
+            let items: Vec<&Value> = ds
+                .memberships
+                .iter()
+                .filter(|m| m["public_user_data"]["user_id"] == *id)
+                .collect();
+            list(&p, items, false)
+        }
+        ["organizations"] => {
+            let ids = p.all("organization_id");
+            let items: Vec<&Value> = ds
+                .organizations
+                .iter()
+                .filter(|o| ids.is_empty() || ids.iter().any(|id| o["id"] == *id))
+                .collect();
+            list(&p, items, true)
+        }
+        ["organizations", id_or_slug] => ds
+            .organizations
+            .iter()
+            .find(|o| o["id"] == *id_or_slug || o["slug"] == *id_or_slug)
+            .cloned()
+            .ok_or_else(|| not_found("organization")),
+        ["organizations", id, "memberships"] => {
+            if !ds.organizations.iter().any(|o| o["id"] == *id) {
+                return Err(not_found("organization"));
+            }
+            let roles = p.all("role");
+            let items: Vec<&Value> = ds
+                .memberships
+                .iter()
+                .filter(|m| m["organization"]["id"] == *id)
+                .filter(|m| roles.is_empty() || roles.iter().any(|r| m["role"] == *r))
+                .collect();
+            list(&p, items, false)
+        }
+        ["organization_memberships"] => list(&p, ds.memberships.iter().collect(), false),
+        _ => Err(not_found("endpoint")),
+    }
+}
+
+/// A `{data, total_count}` page of `items` (given oldest first).
+fn list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
+    let desc = p.created_at_descending(default_desc)?;
+    let (limit, offset) = p.limit_offset()?;
+    if desc {
+        items.reverse();
+    }
+    let total = items.len();
+    Ok(json!({"data": page(items, offset, limit), "total_count": total}))
+}
+
+fn filter_users<'a>(shared: &'a Shared, p: &ListParams) -> Result<Vec<&'a Value>, (u16, Vec<u8>)> {
+    let ids = p.all("user_id");
+    let emails = p.all("email_address");
+    let usernames = p.all("username");
+    let external_ids = p.all("external_id");
+    let phones = p.all("phone_number");
+    for (name, values) in [
+        ("user_id", &ids),
+        ("email_address", &emails),
+        ("username", &usernames),
+        ("external_id", &external_ids),
+        ("phone_number", &phones),
+    ] {
+        if values.len() > 100 {
+            return Err(invalid(name, &format!("{name} accepts up to 100 values")));
+        }
+    }
+    let banned = match p.one("banned") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(invalid("banned", "banned must be true or false")),
+    };
+    let mut ranges = Vec::new();
+    for field in ["created_at", "last_sign_in_at", "last_active_at"] {
+        let after = p.int(&format!("{field}_after"))?;
+        let before = p.int(&format!("{field}_before"))?;
+        if after.is_some() || before.is_some() {
+            ranges.push((field, after, before));
+        }
+    }
+    let matches_any = |values: &[&str], candidates: &[Option<&str>]| {
+        values.is_empty() || candidates.iter().flatten().any(|c| values.contains(c))
+    };
+    Ok(shared
+        .dataset
+        .users
+        .iter()
+        .filter(|u| {
+            let emails_of: Vec<Option<&str>> = u["email_addresses"]
+                .as_array()
+                .map(|a| a.iter().map(|e| e["email_address"].as_str()).collect())
+                .unwrap_or_default();
+            let phones_of: Vec<Option<&str>> = u["phone_numbers"]
+                .as_array()
+                .map(|a| a.iter().map(|e| e["phone_number"].as_str()).collect())
+                .unwrap_or_default();
+            matches_any(&ids, &[u["id"].as_str()])
+                && matches_any(&emails, &emails_of)
+                && matches_any(&usernames, &[u["username"].as_str()])
+                && matches_any(&external_ids, &[u["external_id"].as_str()])
+                && matches_any(&phones, &phones_of)
+                && banned.is_none_or(|b| u["banned"] == b)
+                && ranges.iter().all(|(field, after, before)| {
+                    let Some(v) = u[*field].as_i64() else {
+                        return false;
+                    };
+                    after.is_none_or(|a| v > a) && before.is_none_or(|b| v < b)
+                })
+        })
+        .collect())
+}

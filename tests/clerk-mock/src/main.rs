@@ -1,0 +1,74 @@
+//! `clerk-mock`: run the Clerk-compatible server from the command line.
+//!
+//! ```text
+//! clerk-mock [--port 8787] [--users 1200] [--organizations 40] [--big-org-members 600]
+//!            [--latency-ms 0] [--rate-limit N/SECONDS] [--fail-every N] [--secret-key sk_test_mock]
+//! ```
+//! The newest synthetic user is created "now", so relative-time queries
+//! ("signed up in the last 30 days") have answers. Prints the API URL on start.
+
+use clerk_mock::{Behaviour, DataConfig, MockServer};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn main() {
+    let mut port = 8787u16;
+    let mut secret = String::from("sk_test_mock");
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let mut data = DataConfig {
+        newest_ms: now_ms,
+        ..DataConfig::default()
+    };
+    let mut behaviour = Behaviour::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        let number = || -> u64 {
+            value.parse().unwrap_or_else(|_| {
+                eprintln!("clerk-mock: {flag} needs a number, got {value:?}");
+                std::process::exit(2)
+            })
+        };
+        match flag.as_str() {
+            "--port" => port = number() as u16,
+            "--users" => data.users = number() as usize,
+            "--organizations" => data.organizations = number() as usize,
+            "--big-org-members" => data.big_org_members = number() as usize,
+            "--spacing-ms" => data.spacing_ms = number() as i64,
+            "--latency-ms" => behaviour.latency = Duration::from_millis(number()),
+            "--fail-every" => behaviour.fail_every = number(),
+            "--secret-key" => secret = value.clone(),
+            "--rate-limit" => {
+                let parsed = value
+                    .split_once('/')
+                    .and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?)));
+                let Some((n, secs)) = parsed else {
+                    eprintln!("clerk-mock: --rate-limit wants REQUESTS/SECONDS, e.g. 100/10");
+                    std::process::exit(2)
+                };
+                behaviour.rate_limit = Some((n, Duration::from_secs(secs)));
+            }
+            other => {
+                eprintln!("clerk-mock: unknown flag {other}");
+                std::process::exit(2)
+            }
+        }
+    }
+    let server = MockServer::start(&data, &secret, port).unwrap_or_else(|e| {
+        eprintln!("clerk-mock: cannot listen on 127.0.0.1:{port}: {e}");
+        std::process::exit(1)
+    });
+    server.set_behaviour(behaviour);
+    println!(
+        "clerk-mock serving {} users, {} organizations, {} memberships at {}",
+        data.users,
+        data.organizations,
+        server.dataset().memberships.len(),
+        server.url()
+    );
+    loop {
+        std::thread::park();
+    }
+}
