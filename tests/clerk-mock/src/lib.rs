@@ -29,7 +29,7 @@ pub enum Fault {
     Malformed,
     /// Do not answer for this long (the connection stays open).
     Hang(Duration),
-    /// Close the connection without answering.
+    /// Break the connection in the middle of the response body.
     Reset,
 }
 
@@ -261,6 +261,10 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
         Some(Fault::Reset) => {
             record(shared, path, query, 0);
             let mut w = req.into_writer();
+            let _ = w.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\
+                  Transfer-Encoding: chunked\r\n\r\n10\r\n[{\"id\": \"user_x\r\nXYZ\r\n",
+            );
             let _ = w.flush();
             return;
         }
@@ -270,9 +274,19 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
             retry_after,
         }) => {
             let (s, b) = if status == 429 {
-                clerk_error(429, "too_many_requests", "Too many requests", "Rate limit exceeded")
+                clerk_error(
+                    429,
+                    "too_many_requests",
+                    "Too many requests",
+                    "Rate limit exceeded",
+                )
             } else {
-                clerk_error(status, "internal_clerk_error", "Oops, an unexpected error occurred", "There was an internal error on our servers.")
+                clerk_error(
+                    status,
+                    "internal_clerk_error",
+                    "Oops, an unexpected error occurred",
+                    "There was an internal error on our servers.",
+                )
             };
             (s, b, retry_after)
         }
@@ -336,7 +350,12 @@ fn control(shared: &Shared, path: &str) -> (u16, Vec<u8>) {
 type Routed = Result<Value, (u16, Vec<u8>)>;
 
 fn not_found(what: &str) -> (u16, Vec<u8>) {
-    clerk_error(404, "resource_not_found", "not found", &format!("{what} not found"))
+    clerk_error(
+        404,
+        "resource_not_found",
+        "not found",
+        &format!("{what} not found"),
+    )
 }
 
 fn invalid(param: &str, long: &str) -> (u16, Vec<u8>) {
@@ -398,7 +417,12 @@ impl<'a> ListParams<'a> {
 }
 
 fn page(items: Vec<&Value>, offset: usize, limit: usize) -> Vec<Value> {
-    items.into_iter().skip(offset).take(limit).cloned().collect()
+    items
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .cloned()
+        .collect()
 }
 
 fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
@@ -416,10 +440,16 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
             }
             if let Some(cursor) = p.one("starting_after") {
                 if offset != 0 {
-                    return Err(invalid("offset", "starting_after cannot be combined with offset"));
+                    return Err(invalid(
+                        "offset",
+                        "starting_after cannot be combined with offset",
+                    ));
                 }
                 let Some(pos) = ordered.iter().position(|u| u["id"] == cursor) else {
-                    return Err(invalid("starting_after", "starting_after must be the id of a listed user"));
+                    return Err(invalid(
+                        "starting_after",
+                        "starting_after must be the id of a listed user",
+                    ));
                 };
                 return Ok(Value::Array(page(ordered, pos + 1, limit)));
             }

@@ -1,0 +1,488 @@
+//! The HTTP client for Clerk's Backend API: bearer auth, retries with
+//! backoff, `Retry-After`, and Clerk's error bodies. It knows nothing of
+//! Postgres.
+//!
+//! The retry loop is hand-written rather than taken from a backoff crate
+//! because its decisions depend on the response (429 waits exactly what
+//! `Retry-After` says, 4xx never retries, 5xx and transport errors back off
+//! exponentially) and every wait must count against one total budget.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use url::Url;
+
+pub const DEFAULT_API_URL: &str = "https://api.clerk.com/v1";
+
+/// Everything that went wrong talking to Clerk. Messages never contain the
+/// secret key: it travels only in the `Authorization` header.
+#[derive(Debug, thiserror::Error)]
+pub enum ClerkError {
+    #[error("Clerk rejected the secret key (HTTP {status})")]
+    Unauthorized { status: u16 },
+    #[error("Clerk answered HTTP {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("Clerk kept answering 429 Too Many Requests; gave up after waiting {:.1} s", waited.as_secs_f64())]
+    RateLimited { waited: Duration },
+    #[error("Clerk answered HTTP {status} on {attempts} attempts in a row")]
+    Server { status: u16, attempts: u32 },
+    #[error("cannot reach Clerk at {host}: {cause} ({attempts} attempts)")]
+    Unreachable {
+        host: String,
+        cause: String,
+        attempts: u32,
+    },
+    #[error("Clerk sent a response clerk_fdw cannot read: {0}")]
+    Malformed(String),
+    #[error("the list changed while it was being read ({0}); run the query again")]
+    Inconsistent(String),
+    #[error("invalid api_url {0:?}: it must be an http:// or https:// URL")]
+    BadUrl(String),
+    #[error("the scan was stopped before it finished")]
+    Stopped,
+}
+
+/// How hard to try before giving up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RetryPolicy {
+    /// Retries after a 5xx, a timeout or a connection error.
+    pub max_retries: u32,
+    /// First backoff; doubles per retry, with jitter.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Longest single wait a `Retry-After` may impose.
+    pub max_retry_after: Duration,
+    /// Total time one request may spend waiting between attempts.
+    pub max_total_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(30),
+            max_total_wait: Duration::from_secs(90),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientConfig {
+    pub api_url: String,
+    pub api_key: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    pub fn new(api_url: &str, api_key: &str) -> Self {
+        ClientConfig {
+            api_url: api_url.to_string(),
+            api_key: api_key.to_string(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+pub struct ClerkClient {
+    http: reqwest::Client,
+    base: Url,
+    api_key: String,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for ClerkClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClerkClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Deserialize)]
+struct ErrorItem {
+    message: Option<String>,
+    long_message: Option<String>,
+    code: Option<String>,
+}
+
+/// Clerk's `{"errors": [...]}` body as one line, or the raw start of the body.
+fn error_message(body: &[u8]) -> String {
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        let parts: Vec<String> = parsed
+            .errors
+            .iter()
+            .map(|e| {
+                let text = e
+                    .long_message
+                    .clone()
+                    .or_else(|| e.message.clone())
+                    .unwrap_or_default();
+                match &e.code {
+                    Some(code) => format!("{text} ({code})"),
+                    None => text,
+                }
+            })
+            .collect();
+        if !parts.is_empty() {
+            return parts.join("; ");
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    text.chars().take(200).collect()
+}
+
+impl ClerkClient {
+    pub fn new(config: &ClientConfig) -> Result<ClerkClient, ClerkError> {
+        let mut base = Url::parse(&config.api_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| ClerkError::BadUrl(config.api_url.clone()))?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("clerk_fdw/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClerkError::Unreachable {
+                host: base.host_str().unwrap_or_default().to_string(),
+                cause: e.to_string(),
+                attempts: 0,
+            })?;
+        Ok(ClerkClient {
+            http,
+            base,
+            api_key: config.api_key.clone(),
+            retry: config.retry,
+        })
+    }
+
+    /// One client per configuration per process, so connections (and TLS
+    /// sessions) are reused across scans.
+    pub fn shared(config: &ClientConfig) -> Result<Arc<ClerkClient>, ClerkError> {
+        static CLIENTS: OnceLock<Mutex<HashMap<ClientConfig, Arc<ClerkClient>>>> = OnceLock::new();
+        let mut clients = CLIENTS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(config) {
+            return Ok(c.clone());
+        }
+        let client = Arc::new(ClerkClient::new(config)?);
+        clients.insert(config.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// The URL of `segments` below `api_url`, each segment escaped, with the
+    /// query parameters encoded: values can never change the endpoint.
+    pub fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    fn host(&self) -> String {
+        let host = self.base.host_str().unwrap_or_default();
+        match self.base.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// GETs `url`, retrying what is worth retrying, and returns the body of
+    /// the first 2xx answer.
+    pub async fn get(&self, url: &Url) -> Result<Vec<u8>, ClerkError> {
+        let policy = &self.retry;
+        let mut attempts = 0u32;
+        let mut failures = 0u32;
+        let mut waited = Duration::ZERO;
+        loop {
+            attempts += 1;
+            let result = self
+                .http
+                .get(url.clone())
+                .bearer_auth(&self.api_key)
+                .header("Accept", "application/json")
+                .send()
+                .await;
+            let wait = match result {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = resp
+                        .headers()
+                        .get("Retry-After")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .map(Duration::from_secs_f64);
+                    match status {
+                        200..=299 => match resp.bytes().await {
+                            Ok(body) => return Ok(body.to_vec()),
+                            Err(e) => {
+                                failures += 1;
+                                Retry::Transport(e.to_string())
+                            }
+                        },
+                        401 | 403 => return Err(ClerkError::Unauthorized { status }),
+                        429 => Retry::RateLimited(retry_after),
+                        500..=599 => {
+                            failures += 1;
+                            Retry::Server(status)
+                        }
+                        _ => {
+                            let body = resp.bytes().await.unwrap_or_default();
+                            return Err(ClerkError::Api {
+                                status,
+                                message: error_message(&body),
+                            });
+                        }
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    Retry::Transport(transport_cause(&e))
+                }
+            };
+            let delay = match &wait {
+                Retry::RateLimited(after) => {
+                    let backoff = backoff(policy, attempts.saturating_sub(1));
+                    after.map_or(backoff, |a| a.min(policy.max_retry_after))
+                        + jitter(Duration::from_millis(250))
+                }
+                _ => backoff(policy, failures - 1),
+            };
+            let give_up = failures > policy.max_retries || waited + delay > policy.max_total_wait;
+            if give_up {
+                return Err(match wait {
+                    Retry::RateLimited(_) => ClerkError::RateLimited { waited },
+                    Retry::Server(status) => ClerkError::Server {
+                        status,
+                        attempts: failures,
+                    },
+                    Retry::Transport(cause) => ClerkError::Unreachable {
+                        host: self.host(),
+                        cause,
+                        attempts: failures,
+                    },
+                });
+            }
+            tokio::time::sleep(delay).await;
+            waited += delay;
+        }
+    }
+}
+
+enum Retry {
+    RateLimited(Option<Duration>),
+    Server(u16),
+    Transport(String),
+}
+
+/// The innermost cause of a reqwest error, without the URL (which is ours
+/// anyway) and never with headers.
+fn transport_cause(e: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    if e.is_timeout() {
+        format!("request timed out ({cause})")
+    } else {
+        cause.to_string()
+    }
+}
+
+/// Exponential backoff for the `n`-th retry (0-based), with "equal jitter":
+/// half fixed, half random.
+fn backoff(policy: &RetryPolicy, n: u32) -> Duration {
+    let exp = policy
+        .base_delay
+        .saturating_mul(1u32 << n.min(16))
+        .min(policy.max_delay);
+    exp / 2 + jitter(exp / 2)
+}
+
+fn jitter(max: Duration) -> Duration {
+    max.mul_f64(fastrand::f64())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use clerk_mock::{Behaviour, DataConfig, Fault, MockServer};
+
+    pub(crate) fn fast_policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_millis(1500),
+            max_total_wait: Duration::from_secs(5),
+        }
+    }
+
+    fn client(server: &MockServer, key: &str) -> ClerkClient {
+        let mut cfg = ClientConfig::new(&server.url(), key);
+        cfg.retry = fast_policy();
+        cfg.request_timeout = Duration::from_millis(500);
+        ClerkClient::new(&cfg).unwrap()
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn small() -> DataConfig {
+        DataConfig {
+            users: 3,
+            organizations: 1,
+            big_org_members: 2,
+            ..DataConfig::default()
+        }
+    }
+
+    #[test]
+    fn url_escapes_segments_and_values() {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        let c = client(&server, "sk");
+        let u = c.url(
+            &["users", "../organizations"],
+            &[("email_address", "a&limit=1".into())],
+        );
+        assert!(u.path().ends_with("/v1/users/..%2Forganizations"), "{u}");
+        assert_eq!(u.query(), Some("email_address=a%26limit%3D1"));
+    }
+
+    #[test]
+    fn bad_key_is_unauthorized_without_the_key_in_the_message() {
+        let server = MockServer::start(&small(), "sk_test_right", 0).unwrap();
+        let c = client(&server, "sk_test_wrong_secret");
+        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        assert!(matches!(err, ClerkError::Unauthorized { status: 401 }));
+        assert!(!format!("{err} {err:?} {c:?}").contains("sk_test_wrong_secret"));
+    }
+
+    #[test]
+    fn retries_429_with_retry_after_then_succeeds() {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        server.set_behaviour(Behaviour {
+            script: [
+                Some(Fault::Status {
+                    status: 429,
+                    retry_after: Some(1),
+                }),
+                None,
+            ]
+            .into(),
+            ..Behaviour::default()
+        });
+        let c = client(&server, "sk");
+        let t = std::time::Instant::now();
+        let body = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_secs(1),
+            "Retry-After was not honoured"
+        );
+        assert_eq!(
+            serde_json::from_slice::<Vec<serde_json::Value>>(&body)
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(server.request_count(), 2);
+    }
+
+    #[test]
+    fn server_errors_are_retried_a_bounded_number_of_times() {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        server.set_behaviour(Behaviour {
+            fail_every: 1,
+            ..Behaviour::default()
+        });
+        let c = client(&server, "sk");
+        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ClerkError::Server {
+                    status: 503,
+                    attempts: 4
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(server.request_count(), 4);
+    }
+
+    #[test]
+    fn hung_server_times_out_and_4xx_carries_clerks_message() {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        server.set_behaviour(Behaviour {
+            script: vec![Some(Fault::Hang(Duration::from_secs(3))); 4].into(),
+            ..Behaviour::default()
+        });
+        let c = client(&server, "sk");
+        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        assert!(
+            matches!(err, ClerkError::Unreachable { attempts: 4, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("timed out"), "{err}");
+
+        let err = rt()
+            .block_on(c.get(&c.url(&["users"], &[("limit", "501".into())])))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Clerk answered HTTP 422: limit must be between 1 and 500 (form_param_value_invalid)"
+        );
+    }
+
+    #[test]
+    fn unreachable_server() {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        let url = server.url();
+        drop(server);
+        let mut cfg = ClientConfig::new(&url, "sk");
+        cfg.retry = fast_policy();
+        let c = ClerkClient::new(&cfg).unwrap();
+        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        assert!(matches!(err, ClerkError::Unreachable { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn rejects_non_http_urls() {
+        assert!(matches!(
+            ClerkClient::new(&ClientConfig::new("ftp://x", "k")),
+            Err(ClerkError::BadUrl(_))
+        ));
+        assert!(matches!(
+            ClerkClient::new(&ClientConfig::new("not a url", "k")),
+            Err(ClerkError::BadUrl(_))
+        ));
+    }
+}

@@ -1,0 +1,509 @@
+//! The thin FDW glue: options, column binding, and turning pages of Clerk
+//! objects into rows. Everything it calls is plain Rust.
+
+use crate::client::{ClerkClient, ClerkError, ClientConfig, DEFAULT_API_URL};
+use crate::convert::{self, allowed_targets, ConvertError, Out, Target};
+use crate::objects::{self, ColumnSpec, ObjectSpec};
+use crate::scan::{ScanPlan, ScanStream};
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::sync::Arc;
+use std::time::Duration;
+use supabase_wrappers::prelude::*;
+
+/// Pages kept ready ahead of the one being read.
+const PREFETCH_PAGES: usize = 2;
+
+/// Where an option may be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Wrapper,
+    Server,
+    Table,
+    UserMapping,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Wrapper => "foreign data wrapper",
+            Level::Server => "server",
+            Level::Table => "foreign table",
+            Level::UserMapping => "user mapping",
+        }
+    }
+
+    fn valid_options(self) -> &'static [&'static str] {
+        match self {
+            Level::Wrapper => &[],
+            Level::Server => &[
+                "api_key",
+                "api_url",
+                "connect_timeout_ms",
+                "request_timeout_ms",
+                "max_retries",
+                "max_retry_wait_ms",
+            ],
+            Level::Table => &["object"],
+            Level::UserMapping => &[],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FdwError {
+    #[error("clerk_fdw: reading {object} for foreign table {table} failed: {source}")]
+    Clerk {
+        object: &'static str,
+        table: String,
+        source: ClerkError,
+    },
+    #[error("clerk_fdw: invalid server configuration: {0}")]
+    Config(ClerkError),
+    #[error("clerk_fdw: foreign table {table} has column \"{column}\", which Clerk {object} do not have")]
+    UnknownColumn {
+        table: String,
+        object: &'static str,
+        column: String,
+    },
+    #[error("clerk_fdw: column \"{column}\" of foreign table {table} is declared {declared}, which cannot hold Clerk's {object}.{field}")]
+    WrongType {
+        table: String,
+        object: &'static str,
+        column: String,
+        field: &'static str,
+        declared: String,
+    },
+    #[error("clerk_fdw: {object}.{field} of {id} for column \"{column}\" of foreign table {table}: {source}")]
+    BadValue {
+        table: String,
+        object: &'static str,
+        column: String,
+        field: &'static str,
+        id: String,
+        source: ConvertError,
+    },
+    #[error("clerk_fdw: the {level} option \"{option}\" is required")]
+    MissingOption {
+        level: &'static str,
+        option: &'static str,
+    },
+    #[error("clerk_fdw: invalid {level} option \"{option}\"")]
+    UnknownOption { level: &'static str, option: String },
+    #[error("clerk_fdw: invalid value for option \"{option}\": {reason}")]
+    BadOptionValue { option: String, reason: String },
+    #[error("clerk_fdw: unknown object \"{0}\"")]
+    UnknownObject(String),
+}
+
+impl From<FdwError> for ErrorReport {
+    fn from(e: FdwError) -> ErrorReport {
+        use PgSqlErrorCode::*;
+        let message = e.to_string();
+        let (code, hint) = match &e {
+            FdwError::Clerk { source, .. } | FdwError::Config(source) => match source {
+                ClerkError::Unauthorized { .. } => (
+                    ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+                    "Check the server's api_key option: it must be a current Clerk secret key (sk_live_... or sk_test_...) of this instance.".to_string(),
+                ),
+                ClerkError::RateLimited { .. } => (
+                    ERRCODE_FDW_ERROR,
+                    "Clerk's rate limit is shared with your application; narrow the query or run it later.".to_string(),
+                ),
+                ClerkError::Unreachable { .. } | ClerkError::Server { .. } => (
+                    ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,
+                    "Check the server's api_url option and the network, or raise request_timeout_ms / max_retries.".to_string(),
+                ),
+                ClerkError::BadUrl(_) => (ERRCODE_FDW_INVALID_OPTION_NAME, String::new()),
+                _ => (ERRCODE_FDW_ERROR, String::new()),
+            },
+            FdwError::UnknownColumn { object, .. } => (
+                ERRCODE_FDW_INVALID_COLUMN_NAME,
+                format!(
+                    "Valid columns for {object}: {}.",
+                    objects::object(object).map(|o| o.column_names().join(", ")).unwrap_or_default()
+                ),
+            ),
+            FdwError::WrongType { object, field, .. } => {
+                let kind = objects::object(object).and_then(|o| o.column(field)).map(|c| c.kind);
+                let allowed: Vec<&str> = kind
+                    .map(allowed_targets)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| t.sql_name())
+                    .collect();
+                (ERRCODE_FDW_INVALID_DATA_TYPE, format!("Declare it as one of: {}.", allowed.join(", ")))
+            }
+            FdwError::BadValue { .. } => (ERRCODE_FDW_INVALID_DATA_TYPE, String::new()),
+            FdwError::MissingOption { option, .. } => (
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                match *option {
+                    "api_key" => "Add OPTIONS (api_key '<Clerk secret key>').".to_string(),
+                    _ => format!("Add OPTIONS ({option} '...'); valid objects: {}.", objects::object_names().join(", ")),
+                },
+            ),
+            FdwError::UnknownOption { level, .. } => {
+                let valid = [Level::Wrapper, Level::Server, Level::Table, Level::UserMapping]
+                    .into_iter()
+                    .find(|l| l.name() == *level)
+                    .map(Level::valid_options)
+                    .unwrap_or_default();
+                let hint = if valid.is_empty() {
+                    format!("A {level} takes no options.")
+                } else {
+                    format!("Valid options: {}.", valid.join(", "))
+                };
+                (ERRCODE_FDW_INVALID_OPTION_NAME, hint)
+            }
+            FdwError::BadOptionValue { .. } => (ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE, String::new()),
+            FdwError::UnknownObject(_) => (
+                ERRCODE_FDW_INVALID_OPTION_NAME,
+                format!("Valid objects: {}.", objects::object_names().join(", ")),
+            ),
+        };
+        let report = ErrorReport::new(code, message, "clerk_fdw");
+        if hint.is_empty() {
+            report
+        } else {
+            report.set_hint(hint)
+        }
+    }
+}
+
+fn parse_ms(
+    options: &HashMap<String, String>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, FdwError> {
+    options.get(name).map_or(Ok(default), |v| {
+        v.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| FdwError::BadOptionValue {
+                option: name.into(),
+                reason: format!("{v:?} is not a positive number of milliseconds"),
+            })
+    })
+}
+
+/// The client configuration a server's options describe.
+fn client_config(options: &HashMap<String, String>) -> Result<ClientConfig, FdwError> {
+    let api_key = options
+        .get("api_key")
+        .filter(|k| !k.trim().is_empty())
+        .ok_or(FdwError::MissingOption {
+            level: "server",
+            option: "api_key",
+        })?;
+    let api_url = options
+        .get("api_url")
+        .map_or(DEFAULT_API_URL, String::as_str);
+    let mut config = ClientConfig::new(api_url, api_key.trim());
+    config.connect_timeout = parse_ms(options, "connect_timeout_ms", config.connect_timeout)?;
+    config.request_timeout = parse_ms(options, "request_timeout_ms", config.request_timeout)?;
+    config.retry.max_total_wait =
+        parse_ms(options, "max_retry_wait_ms", config.retry.max_total_wait)?;
+    if let Some(v) = options.get("max_retries") {
+        config.retry.max_retries = v.trim().parse().map_err(|_| FdwError::BadOptionValue {
+            option: "max_retries".into(),
+            reason: format!("{v:?} is not a non-negative integer"),
+        })?;
+    }
+    Ok(config)
+}
+
+fn target_of(type_oid: pg_sys::Oid) -> Option<Target> {
+    Some(match type_oid {
+        pg_sys::TEXTOID | pg_sys::VARCHAROID => Target::Text,
+        pg_sys::BOOLOID => Target::Bool,
+        pg_sys::INT2OID => Target::Int2,
+        pg_sys::INT4OID => Target::Int4,
+        pg_sys::INT8OID => Target::Int8,
+        pg_sys::FLOAT8OID => Target::Float8,
+        pg_sys::TIMESTAMPTZOID => Target::Timestamptz,
+        pg_sys::TIMESTAMPOID => Target::Timestamp,
+        pg_sys::JSONBOID => Target::Jsonb,
+        pg_sys::TEXTARRAYOID => Target::TextArray,
+        _ => return None,
+    })
+}
+
+fn type_name(type_oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be accepts any oid and returns a palloc'd C string.
+    unsafe { CStr::from_ptr(pg_sys::format_type_be(type_oid)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The foreign table's name, from the oid the framework adds to the options.
+fn table_name(options: &HashMap<String, String>) -> String {
+    let oid = options
+        .get("wrappers.ftable_oid")
+        .and_then(|v| v.parse::<u32>().ok())
+        .map(pg_sys::Oid::from);
+    let name = oid.and_then(|oid| {
+        // SAFETY: get_rel_name returns NULL or a palloc'd C string.
+        let ptr = unsafe { pg_sys::get_rel_name(oid) };
+        (!ptr.is_null()).then(|| {
+            unsafe { CStr::from_ptr(ptr) }
+                .to_string_lossy()
+                .into_owned()
+        })
+    });
+    name.unwrap_or_else(|| "(unknown)".into())
+}
+
+/// A declared column bound to its Clerk field and conversion.
+struct BoundColumn {
+    name: String,
+    spec: &'static ColumnSpec,
+    target: Target,
+}
+
+fn bind_columns(
+    object: &'static ObjectSpec,
+    table: &str,
+    columns: &[Column],
+) -> Result<Vec<BoundColumn>, FdwError> {
+    columns
+        .iter()
+        .map(|c| {
+            let spec = object
+                .column(&c.name)
+                .ok_or_else(|| FdwError::UnknownColumn {
+                    table: table.into(),
+                    object: object.name,
+                    column: c.name.clone(),
+                })?;
+            let target = target_of(c.type_oid)
+                .filter(|t| allowed_targets(spec.kind).contains(t))
+                .ok_or_else(|| FdwError::WrongType {
+                    table: table.into(),
+                    object: object.name,
+                    column: c.name.clone(),
+                    field: spec.name,
+                    declared: type_name(c.type_oid),
+                })?;
+            Ok(BoundColumn {
+                name: c.name.clone(),
+                spec,
+                target,
+            })
+        })
+        .collect()
+}
+
+fn to_cell(out: Out, target: Target) -> Result<Cell, ConvertError> {
+    let out_of_range = |us: i64| ConvertError {
+        expected: "a timestamp Postgres can store",
+        got: us.to_string(),
+    };
+    Ok(match out {
+        Out::Text(s) => Cell::String(s),
+        Out::Bool(b) => Cell::Bool(b),
+        Out::I16(v) => Cell::I16(v),
+        Out::I32(v) => Cell::I32(v),
+        Out::I64(v) => Cell::I64(v),
+        Out::F64(v) => Cell::F64(v),
+        Out::PgMicros(us) if target == Target::Timestamp => {
+            Cell::Timestamp(Timestamp::try_from(us).map_err(|_| out_of_range(us))?)
+        }
+        Out::PgMicros(us) => {
+            Cell::Timestamptz(TimestampWithTimeZone::try_from(us).map_err(|_| out_of_range(us))?)
+        }
+        Out::Json(v) => Cell::Json(JsonB(v)),
+        Out::TextArray(v) => Cell::StringArray(v),
+    })
+}
+
+/// What one scan reads and how its rows are built; kept for re-scans.
+struct ScanSetup {
+    plan: ScanPlan,
+    table: String,
+    columns: Vec<BoundColumn>,
+}
+
+impl ScanSetup {
+    fn fill(&self, obj: &Value, row: &mut Row) -> Result<(), FdwError> {
+        for col in &self.columns {
+            let converted = match convert::extract(obj, col.spec.source) {
+                None => None,
+                Some(v) => convert::convert(v, col.spec.kind, col.target)
+                    .and_then(|out| out.map(|o| to_cell(o, col.target)).transpose())
+                    .map_err(|source| FdwError::BadValue {
+                        table: self.table.clone(),
+                        object: self.plan.object.name,
+                        column: col.name.clone(),
+                        field: col.spec.name,
+                        id: obj
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or("?")
+                            .to_string(),
+                        source,
+                    })?,
+            };
+            row.push(&col.name, converted);
+        }
+        Ok(())
+    }
+
+    fn clerk_error(&self, source: ClerkError) -> FdwError {
+        FdwError::Clerk {
+            object: self.plan.object.name,
+            table: self.table.clone(),
+            source,
+        }
+    }
+}
+
+#[wrappers_fdw(
+    version = "0.1.0",
+    author = "clerk_fdw developers",
+    website = "https://github.com/clerk-fdw/clerk_fdw",
+    error_type = "FdwError"
+)]
+pub(crate) struct ClerkFdw {
+    client: Arc<ClerkClient>,
+    setup: Option<ScanSetup>,
+    stream: Option<ScanStream>,
+    page: std::vec::IntoIter<Value>,
+}
+
+impl ClerkFdw {
+    fn start_stream(&mut self) -> Result<(), FdwError> {
+        self.stream = None;
+        self.page = Vec::new().into_iter();
+        if let Some(setup) = &self.setup {
+            let stream = ScanStream::start(self.client.clone(), setup.plan.clone(), PREFETCH_PAGES)
+                .map_err(|e| setup.clerk_error(e))?;
+            self.stream = Some(stream);
+        }
+        Ok(())
+    }
+}
+
+impl ForeignDataWrapper<FdwError> for ClerkFdw {
+    fn new(server: ForeignServer) -> Result<Self, FdwError> {
+        let config = client_config(&server.options)?;
+        Ok(ClerkFdw {
+            client: ClerkClient::shared(&config).map_err(FdwError::Config)?,
+            setup: None,
+            stream: None,
+            page: Vec::new().into_iter(),
+        })
+    }
+
+    fn get_rel_size(
+        &mut self,
+        _quals: &[Qual],
+        columns: &[Column],
+        _sorts: &[Sort],
+        _limit: &Option<Limit>,
+        _options: &HashMap<String, String>,
+    ) -> Result<(i64, i32), FdwError> {
+        Ok((1000, 64 * columns.len().max(1) as i32))
+    }
+
+    fn begin_scan(
+        &mut self,
+        _quals: &[Qual],
+        columns: &[Column],
+        _sorts: &[Sort],
+        _limit: &Option<Limit>,
+        options: &HashMap<String, String>,
+    ) -> Result<(), FdwError> {
+        let name = options.get("object").ok_or(FdwError::MissingOption {
+            level: "foreign table",
+            option: "object",
+        })?;
+        let object = objects::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))?;
+        let table = table_name(options);
+        let columns = bind_columns(object, &table, columns)?;
+        self.setup = Some(ScanSetup {
+            plan: ScanPlan::full(object),
+            table,
+            columns,
+        });
+        self.start_stream()
+    }
+
+    fn iter_scan(&mut self, row: &mut Row) -> Result<Option<()>, FdwError> {
+        let (Some(setup), Some(stream)) = (&self.setup, &mut self.stream) else {
+            return Ok(None);
+        };
+        loop {
+            if let Some(obj) = self.page.next() {
+                setup.fill(&obj, row)?;
+                return Ok(Some(()));
+            }
+            match stream.next_page(&mut || {
+                pgrx::check_for_interrupts!();
+            }) {
+                Ok(Some(page)) => self.page = page.into_iter(),
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(setup.clerk_error(e)),
+            }
+        }
+    }
+
+    fn re_scan(&mut self) -> Result<(), FdwError> {
+        self.start_stream()
+    }
+
+    fn end_scan(&mut self) -> Result<(), FdwError> {
+        self.stream = None;
+        self.page = Vec::new().into_iter();
+        Ok(())
+    }
+
+    fn validator(
+        options: Vec<Option<String>>,
+        catalog: Option<pg_sys::Oid>,
+    ) -> Result<(), FdwError> {
+        let level = match catalog {
+            Some(FOREIGN_DATA_WRAPPER_RELATION_ID) => Level::Wrapper,
+            Some(FOREIGN_SERVER_RELATION_ID) => Level::Server,
+            Some(FOREIGN_TABLE_RELATION_ID) => Level::Table,
+            Some(pg_sys::UserMappingRelationId) => Level::UserMapping,
+            _ => return Ok(()),
+        };
+        let options: HashMap<String, String> = options
+            .into_iter()
+            .flatten()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (kv, String::new()),
+            })
+            .collect();
+        for name in options.keys() {
+            if !level.valid_options().contains(&name.as_str()) {
+                return Err(FdwError::UnknownOption {
+                    level: level.name(),
+                    option: name.clone(),
+                });
+            }
+        }
+        match level {
+            Level::Server => {
+                let config = client_config(&options)?;
+                ClerkClient::new(&config).map_err(FdwError::Config)?;
+            }
+            Level::Table => {
+                let name = options.get("object").ok_or(FdwError::MissingOption {
+                    level: "foreign table",
+                    option: "object",
+                })?;
+                objects::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))?;
+            }
+            Level::Wrapper | Level::UserMapping => {}
+        }
+        Ok(())
+    }
+}
