@@ -1,12 +1,484 @@
-//! SQL-level tests: a real Postgres backend talking to the Clerk-compatible
-//! server, which runs inside the backend on a free 127.0.0.1 port.
+//! SQL-level tests: a real Postgres backend reads from the Clerk-compatible
+//! server, which runs inside the backend's process on a free 127.0.0.1 port.
 
 #[pgrx::pg_schema]
 mod tests {
+    use clerk_mock::{data, Behaviour, DataConfig, Fault, MockServer};
     use pgrx::prelude::*;
+    use serde_json::{json, Value};
+    use std::time::Duration;
+
+    const KEY: &str = "sk_test_0123456789secret";
+
+    fn mock(cfg: DataConfig) -> MockServer {
+        MockServer::start(&cfg, KEY, 0).expect("mock server")
+    }
+
+    fn small() -> DataConfig {
+        DataConfig {
+            users: 1200,
+            organizations: 30,
+            big_org_members: 620,
+            ..DataConfig::default()
+        }
+    }
+
+    /// The seed's DDL, unchanged but for `api_url`, under server `name`.
+    fn create_seed_tables(server: &MockServer, name: &str) {
+        Spi::run(
+            "do $$ begin
+               if not exists (select from pg_foreign_data_wrapper where fdwname = 'clerk_wrapper') then
+                 create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator;
+               end if;
+             end $$",
+        )
+        .expect("wrapper");
+        let url = server.url();
+        Spi::run(&format!(
+            "
+            create server {name} foreign data wrapper clerk_wrapper
+              options (api_key '{KEY}', api_url '{url}', request_timeout_ms '1500', max_retries '2', max_retry_wait_ms '4000');
+            create foreign table {name}_users (user_id text, first_name text, last_name text, email text, gender text,
+              created_at bigint, updated_at bigint, last_sign_in_at bigint, phone_numbers bigint, username text)
+              server {name} options (object 'users');
+            create foreign table {name}_organizations (organization_id text, name text, slug text, created_at bigint,
+              updated_at bigint, created_by text) server {name} options (object 'organizations');
+            create foreign table {name}_organization_memberships (user_id text, organization_id text, role text)
+              server {name} options (object 'organization_memberships');
+            "
+        ))
+        .expect("seed DDL");
+    }
+
+    fn query_json(sql: &str) -> Value {
+        let text = Spi::get_one::<String>(&format!(
+            "select coalesce(json_agg(row_to_json(q))::text, '[]') from ({sql}) q"
+        ))
+        .expect("query")
+        .expect("json");
+        serde_json::from_str(&text).expect("json text")
+    }
+
+    fn count(sql: &str) -> i64 {
+        Spi::get_one::<i64>(sql).expect("query").expect("a count")
+    }
+
+    /// The error message `sql` raises, or None when it succeeds.
+    fn error_of(sql: &str) -> Option<String> {
+        Spi::run(
+            "create or replace function pg_temp.error_of(q text) returns text language plpgsql as $$
+             begin execute q; return null;
+             exception when others then return sqlerrm;
+             end $$;",
+        )
+        .ok();
+        Spi::get_one_with_args::<String>("select pg_temp.error_of($1)", &[sql.into()])
+            .expect("error_of")
+    }
 
     #[pg_test]
-    fn smoke() {
-        assert_eq!(Spi::get_one::<i32>("select 1").unwrap(), Some(1));
+    fn seed_users_every_row_every_field() {
+        let server = mock(small());
+        create_seed_tables(&server, "s1");
+        let cfg = small();
+        let rows = query_json("select * from s1_users order by user_id");
+        let mut expected: Vec<Value> = (0..cfg.users)
+            .map(|i| {
+                let u = &server.dataset().users[i];
+                json!({
+                    "user_id": u["id"], "first_name": u["first_name"], "last_name": u["last_name"],
+                    "email": data::user_primary_email(i), "gender": null,
+                    "created_at": u["created_at"], "updated_at": u["updated_at"],
+                    "last_sign_in_at": u["last_sign_in_at"], "phone_numbers": data::user_phone_count(i),
+                    "username": u["username"],
+                })
+            })
+            .collect();
+        expected.sort_by(|a, b| a["user_id"].as_str().cmp(&b["user_id"].as_str()));
+        assert_eq!(rows, Value::Array(expected));
+        // 1200 users = 3 pages of 500, each with the cursor of the previous.
+        let log = server.requests();
+        assert_eq!(log.len(), 3);
+        assert!(log
+            .iter()
+            .all(|r| r.path == "/v1/users" && r.param("limit") == Some("500")));
+        assert!(log[1].param("starting_after").is_some());
+    }
+
+    #[pg_test]
+    fn primary_email_not_first_unicode_and_nulls() {
+        let server = mock(small());
+        create_seed_tables(&server, "s2");
+        // User 2 has two emails and the primary one is the second.
+        let id = data::user_id(2);
+        let row = query_json(&format!(
+            "select email, first_name, last_name from s2_users where user_id = '{id}'"
+        ));
+        assert_eq!(
+            row,
+            json!([{"email": "primary.2@example.org", "first_name": "李", "last_name": "山田"}])
+        );
+        // User 3 has no email; user 1's sign-in is null.
+        assert_eq!(
+            count(&format!(
+                "select count(*) from s2_users where user_id = '{}' and email is null",
+                data::user_id(3)
+            )),
+            1
+        );
+        assert_eq!(
+            count(&format!(
+                "select count(*) from s2_users where user_id = '{}' and last_sign_in_at is null",
+                data::user_id(1)
+            )),
+            1
+        );
+        let smileys = server
+            .dataset()
+            .users
+            .iter()
+            .filter(|u| u["first_name"] == "🙂 Smiley")
+            .count();
+        assert_eq!(
+            count("select count(*) from s2_users where first_name = '🙂 Smiley'"),
+            smileys as i64
+        );
+    }
+
+    #[pg_test]
+    fn page_boundaries() {
+        for n in [0usize, 1, 499, 500, 501, 1000, 1001] {
+            let server = mock(DataConfig {
+                users: n,
+                organizations: 0,
+                ..DataConfig::default()
+            });
+            let name = format!("pb{n}");
+            create_seed_tables(&server, &name);
+            assert_eq!(
+                count(&format!("select count(*) from {name}_users")),
+                n as i64,
+                "count for {n}"
+            );
+            assert_eq!(
+                count(&format!("select count(distinct user_id) from {name}_users")),
+                n as i64
+            );
+            assert_eq!(
+                server.request_count(),
+                2 * (n / 500 + 1),
+                "requests for {n} users (two scans)"
+            );
+        }
+    }
+
+    #[pg_test]
+    fn organizations_and_memberships_complete_without_n_plus_one() {
+        let server = mock(small());
+        create_seed_tables(&server, "s3");
+        let ds = server.dataset();
+        assert_eq!(
+            count("select count(*) from s3_organizations"),
+            ds.organizations.len() as i64
+        );
+        server.clear_log();
+        assert_eq!(
+            count("select count(*) from s3_organization_memberships"),
+            ds.memberships.len() as i64
+        );
+        // One request per ~500 memberships, all instance-wide: never one per organization.
+        let log = server.requests();
+        assert!(log.iter().all(|r| r.path == "/v1/organization_memberships"));
+        assert_eq!(log.len(), ds.memberships.len().div_ceil(499));
+        let big = data::org_id(0);
+        assert_eq!(
+            count(&format!(
+                "select count(*) from s3_organization_memberships where organization_id = '{big}'"
+            )),
+            620
+        );
+        let org = query_json(&format!(
+            "select name, slug, created_by from s3_organizations where organization_id = '{}'",
+            data::org_id(1)
+        ));
+        assert_eq!(org[0]["name"], "Org 1 – Ωmega");
+        assert_eq!(org[0]["created_by"], ds.organizations[1]["created_by"]);
+        // The seed's "users and roles of an organization" question, as a join.
+        let admins = count(&format!(
+            "select count(*) from s3_organization_memberships m join s3_users u using (user_id)
+             where m.organization_id = '{big}' and m.role = 'org:admin'"
+        ));
+        assert_eq!(admins, 1);
+    }
+
+    #[pg_test]
+    fn every_declared_type_conversion() {
+        let server = mock(small());
+        create_seed_tables(&server, "s4");
+        Spi::run(
+            "create foreign table s4_typed (id text, email text, email_addresses text[],
+               phone_numbers jsonb, created_at timestamptz, updated_at timestamp, last_active_at text,
+               public_metadata jsonb, private_metadata text, banned boolean, locked text, two_factor_enabled bool,
+               attrs jsonb, external_id varchar, has_image bool)
+             server s4 options (object 'users')",
+        )
+        .unwrap();
+        let i = 14; // one email, two phone numbers
+        let id = data::user_id(i);
+        let u = &server.dataset().users[i];
+        let row = query_json(&format!(
+            "select email, email_addresses, phone_numbers, extract(epoch from created_at) * 1000 as created_ms,
+                    updated_at = to_timestamp({upd} / 1000.0) at time zone 'UTC' as updated_utc,
+                    last_active_at, public_metadata, private_metadata::jsonb as private_metadata, banned, locked,
+                    two_factor_enabled, attrs = '{attrs}'::jsonb as attrs_equal, external_id, has_image
+             from s4_typed where id = '{id}'",
+            upd = u["updated_at"],
+            attrs = u.to_string().replace('\'', "''"),
+        ));
+        let r = &row[0];
+        assert_eq!(r["email"], "user14@example.com");
+        assert_eq!(r["email_addresses"], json!(["user14@example.com"]));
+        assert_eq!(r["phone_numbers"], u["phone_numbers"]);
+        assert_eq!(
+            r["created_ms"].as_f64().unwrap() as i64,
+            u["created_at"].as_i64().unwrap()
+        );
+        assert_eq!(r["updated_utc"], true);
+        assert!(r["last_active_at"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(r["public_metadata"], u["public_metadata"]);
+        assert_eq!(r["private_metadata"], u["private_metadata"]);
+        assert_eq!(r["banned"], false);
+        assert_eq!(r["locked"], "false");
+        assert_eq!(r["two_factor_enabled"], u["two_factor_enabled"]);
+        assert_eq!(r["attrs_equal"], true);
+        assert_eq!(r["external_id"], u["external_id"]);
+        assert_eq!(r["has_image"], u["has_image"]);
+        // Metadata is queryable JSON; Unicode survives.
+        assert_eq!(
+            count("select count(*) from s4_typed where public_metadata->'tags' ? 'ünïcödé'"),
+            server
+                .dataset()
+                .users
+                .iter()
+                .filter(|u| u["public_metadata"]["tags"].is_array())
+                .count() as i64
+        );
+        // Milliseconds are kept exactly.
+        assert_eq!(
+            count(&format!("select (extract(epoch from created_at) * 1000)::bigint from s4_typed where id = '{id}'")),
+            u["created_at"].as_i64().unwrap()
+        );
+        // Arrays declared as an integer type count their elements.
+        Spi::run(
+            "create foreign table s4_counts (id text, phone_numbers smallint, email_addresses int)
+             server s4 options (object 'users')",
+        )
+        .unwrap();
+        let row = query_json(&format!(
+            "select phone_numbers, email_addresses from s4_counts where id = '{}'",
+            data::user_id(51)
+        ));
+        assert_eq!(row, json!([{"phone_numbers": 3, "email_addresses": 2}]));
+        // Membership permissions as text[] and timestamps.
+        Spi::run(
+            "create foreign table s4_members (id text, permissions text[], public_metadata jsonb, created_at timestamptz)
+             server s4 options (object 'organization_memberships')",
+        )
+        .unwrap();
+        let row = query_json(
+            "select permissions, public_metadata from s4_members where id = 'orgmem_0_0'",
+        );
+        assert_eq!(
+            row,
+            json!([{"permissions": ["org:sys_memberships:manage", "org:sys_profile:manage"], "public_metadata": {"team": "core"}}])
+        );
+    }
+
+    #[pg_test]
+    fn join_with_a_local_table() {
+        let server = mock(small());
+        create_seed_tables(&server, "s5");
+        Spi::run("create table accounts (clerk_user_id text primary key, mrr numeric)").unwrap();
+        for (n, i) in [(1, 2usize), (2, 14), (3, 1199)] {
+            Spi::run(&format!(
+                "insert into accounts values ('{}', {n}00)",
+                data::user_id(i)
+            ))
+            .unwrap();
+        }
+        let rows = query_json(
+            "select a.mrr, u.email from accounts a join s5_users u on u.user_id = a.clerk_user_id order by a.mrr",
+        );
+        assert_eq!(
+            rows,
+            json!([
+                {"mrr": 100, "email": "primary.2@example.org"},
+                {"mrr": 200, "email": "user14@example.com"},
+                {"mrr": 300, "email": "primary.1199@example.org"}
+            ])
+        );
+    }
+
+    #[pg_test]
+    fn validator_rejects_bad_options_at_create_time() {
+        Spi::run("create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator").unwrap();
+        let e = error_of("create server v1 foreign data wrapper clerk_wrapper options (api_url 'http://127.0.0.1:1/v1')").unwrap();
+        assert!(e.contains("\"api_key\" is required"), "{e}");
+        let e = error_of(
+            "create server v2 foreign data wrapper clerk_wrapper options (api_key 'k', apikey 'x')",
+        )
+        .unwrap();
+        assert!(e.contains("invalid server option \"apikey\""), "{e}");
+        let e = error_of("create server v3 foreign data wrapper clerk_wrapper options (api_key 'k', api_url 'ftp://x')").unwrap();
+        assert!(e.contains("invalid api_url"), "{e}");
+        Spi::run("create server v4 foreign data wrapper clerk_wrapper options (api_key 'k')")
+            .unwrap();
+        let e =
+            error_of("create foreign table v4_t (id text) server v4 options (object 'invoices')")
+                .unwrap();
+        assert!(e.contains("unknown object \"invoices\""), "{e}");
+        let e = error_of("create foreign table v4_t (id text) server v4").unwrap();
+        assert!(e.contains("\"object\" is required"), "{e}");
+        let e = error_of(
+            "create foreign table v4_t (id text) server v4 options (object 'users', limit '10')",
+        )
+        .unwrap();
+        assert!(e.contains("invalid foreign table option \"limit\""), "{e}");
+    }
+
+    #[pg_test]
+    fn unknown_column_and_wrong_type_name_table_and_column() {
+        let server = mock(small());
+        create_seed_tables(&server, "s6");
+        Spi::run("create foreign table s6_bad (id text, shoe_size int) server s6 options (object 'users')").unwrap();
+        let e = error_of("select * from s6_bad").unwrap();
+        assert!(
+            e.contains(
+                "foreign table s6_bad has column \"shoe_size\", which Clerk users do not have"
+            ),
+            "{e}"
+        );
+        Spi::run(
+            "create foreign table s6_bad2 (id text, email int) server s6 options (object 'users')",
+        )
+        .unwrap();
+        let e = error_of("select * from s6_bad2").unwrap();
+        assert!(
+            e.contains("column \"email\" of foreign table s6_bad2 is declared integer"),
+            "{e}"
+        );
+        assert_eq!(
+            server.request_count(),
+            0,
+            "bad declarations must fail before any request"
+        );
+    }
+
+    #[pg_test]
+    fn clerk_errors_are_clear_and_never_show_the_key() {
+        let server = mock(small());
+        create_seed_tables(&server, "s7");
+        let url = server.url();
+        Spi::run(&format!(
+            "create server s7b foreign data wrapper clerk_wrapper options (api_key 'sk_test_WRONGWRONG', api_url '{url}');
+             create foreign table s7b_users (id text) server s7b options (object 'users');"
+        ))
+        .unwrap();
+        let e = error_of("select * from s7b_users").unwrap();
+        assert!(
+            e.contains("Clerk rejected the secret key (HTTP 401)"),
+            "{e}"
+        );
+        assert!(e.contains("s7b_users"), "{e}");
+        assert!(!e.contains("WRONGWRONG") && !e.contains(KEY), "{e}");
+
+        // 429 with Retry-After, then success: all rows.
+        server.set_behaviour(Behaviour {
+            script: [
+                None,
+                Some(Fault::Status {
+                    status: 429,
+                    retry_after: Some(1),
+                }),
+            ]
+            .into(),
+            ..Behaviour::default()
+        });
+        assert_eq!(count("select count(*) from s7_users"), 1200);
+
+        // 5xx until retries are exhausted: an error, not a partial result.
+        let bad_gateway = Some(Fault::Status {
+            status: 502,
+            retry_after: None,
+        });
+        server.set_behaviour(Behaviour {
+            script: [None, bad_gateway.clone(), bad_gateway.clone(), bad_gateway].into(),
+            ..Behaviour::default()
+        });
+        let e = error_of("select count(*) from s7_users").unwrap();
+        assert!(e.contains("HTTP 502 on 3 attempts"), "{e}");
+
+        // Malformed JSON in the middle of a scan.
+        server.set_behaviour(Behaviour {
+            script: [None, Some(Fault::Malformed)].into(),
+            ..Behaviour::default()
+        });
+        let e = error_of("select count(*) from s7_users").unwrap();
+        assert!(e.contains("cannot read"), "{e}");
+
+        // A broken connection on every attempt.
+        server.set_behaviour(Behaviour {
+            script: vec![Some(Fault::Reset); 3].into(),
+            ..Behaviour::default()
+        });
+        let e = error_of("select count(*) from s7_users").unwrap();
+        assert!(e.contains("cannot reach Clerk"), "{e}");
+
+        // Unreachable API.
+        Spi::run(
+            "create server s7c foreign data wrapper clerk_wrapper options (api_key 'k', api_url 'http://127.0.0.1:9/v1', max_retries '1');
+             create foreign table s7c_users (id text) server s7c options (object 'users');",
+        )
+        .unwrap();
+        let e = error_of("select * from s7c_users").unwrap();
+        assert!(e.contains("cannot reach Clerk at 127.0.0.1:9"), "{e}");
+
+        // And the session is fine afterwards.
+        server.set_behaviour(Behaviour::default());
+        assert_eq!(count("select count(*) from s7_users"), 1200);
+    }
+
+    #[pg_test]
+    fn a_hung_api_is_cancellable() {
+        let server = mock(small());
+        create_seed_tables(&server, "s8");
+        server.set_behaviour(Behaviour {
+            script: [Some(Fault::Hang(Duration::from_secs(20)))].into(),
+            ..Behaviour::default()
+        });
+        Spi::run("create temp table elapsed (ms float8)").unwrap();
+        // What pg_cancel_backend() does (and statement_timeout, through the same
+        // interrupt flag): SIGINT to the backend thread, one second from now.
+        let backend = unsafe { libc::pthread_self() } as usize;
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1000));
+            unsafe { libc::pthread_kill(backend as libc::pthread_t, libc::SIGINT) };
+        });
+        Spi::run(
+            "do $$ declare t0 timestamptz := clock_timestamp(); begin
+               perform count(*) from s8_users;
+               insert into elapsed values (-1);
+             exception when query_canceled then
+               insert into elapsed values (extract(epoch from clock_timestamp() - t0) * 1000);
+             end $$",
+        )
+        .unwrap();
+        let ms = Spi::get_one::<f64>("select ms from elapsed")
+            .unwrap()
+            .unwrap();
+        assert!(ms > 900.0 && ms < 2000.0, "cancelled after {ms} ms");
+        // The session keeps working.
+        server.set_behaviour(Behaviour::default());
+        assert_eq!(count("select count(*) from s8_users"), 1200);
     }
 }
