@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: the Clerk-compatible server's tests, the pure-Rust
-# unit tests and the SQL-level tests in a throwaway Postgres cluster (pgrx).
+# Runs the whole test suite: pure-Rust unit tests (client, paging, conversion)
+# and SQL-level tests in a throwaway Postgres cluster (cargo pgrx test), both
+# against the built-in Clerk-compatible server. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PGDATA_DIR=${PGRX_TEST_PGDATA:-/tmp/clerk_fdw-test-pgdata}
 
-cargo test -p clerk-mock
+bash scripts/setup.sh
 
 runas=()
+as_owner=()
 if [ "$(id -u)" = 0 ]; then
+  # initdb refuses root: the test cluster runs as postgres.
   runas=(--runas postgres)
-  # A previous run's cluster may still be up; initdb needs an empty directory.
-  if [ -f "$PGDATA_DIR/15/postmaster.pid" ]; then
-    sudo -u postgres "$(dirname "$PG_CONFIG")/pg_ctl" stop -D "$PGDATA_DIR/15" -m fast || true
-  fi
-  rm -rf "$PGDATA_DIR"
+  as_owner=(sudo -u postgres)
 fi
+# A previous run's cluster may still be up, and initdb wants an empty directory.
+if [ -f "$PGDATA_DIR/15/postmaster.pid" ]; then
+  "${as_owner[@]}" "$(dirname "$PG_CONFIG")/pg_ctl" stop -D "$PGDATA_DIR/15" -m fast || true
+fi
+rm -rf "$PGDATA_DIR"
 cargo pgrx test pg15 "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"

@@ -1,0 +1,65 @@
+-- clerk_fdw demo: expects psql variables :api_key and :api_url.
+\pset footer off
+create extension if not exists clerk_fdw;
+
+create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator;
+create server clerk foreign data wrapper clerk_wrapper
+  options (api_key :'api_key', api_url :'api_url');
+
+create schema clerk;
+create foreign table clerk.users (
+  id text, email text, first_name text, last_name text, username text,
+  created_at timestamptz, last_sign_in_at timestamptz, last_active_at timestamptz,
+  banned boolean, public_metadata jsonb
+) server clerk options (object 'users');
+
+create foreign table clerk.organizations (
+  id text, name text, slug text, created_by text, created_at timestamptz, public_metadata jsonb
+) server clerk options (object 'organizations');
+
+create foreign table clerk.organization_memberships (
+  id text, user_id text, organization_id text, role text, role_name text, created_at timestamptz
+) server clerk options (object 'organization_memberships');
+
+\echo
+\echo '== How many users signed up in the past 30 days?'
+select count(*) as signups_last_30_days
+from clerk.users
+where created_at > now() - interval '30 days';
+
+\echo '== Sign-ups per week, last 8 weeks'
+select date_trunc('week', created_at)::date as week, count(*) as signups
+from clerk.users
+where created_at > now() - interval '8 weeks'
+group by 1 order by 1;
+
+\echo '== Organizations created per week, last 10 weeks'
+select date_trunc('week', created_at)::date as week, count(*) as organizations
+from clerk.organizations
+where created_at > now() - interval '10 weeks'
+group by 1 order by 1;
+
+\echo '== The five largest organizations with their admins'
+with sizes as (
+  select organization_id, count(*) as members
+  from clerk.organization_memberships group by 1
+)
+select o.name, s.members, string_agg(coalesce(u.email, u.username, u.id), ', ') as admins
+from sizes s
+join clerk.organizations o on o.id = s.organization_id
+join clerk.organization_memberships m on m.organization_id = o.id and m.role = 'org:admin'
+join clerk.users u on u.id = m.user_id
+group by o.name, s.members
+order by s.members desc, o.name
+limit 5;
+
+\echo '== Which organizations is the most recent member in?'
+select u.email, o.name, m.role
+from (select user_id from clerk.organization_memberships order by created_at desc limit 1) latest
+join clerk.organization_memberships m using (user_id)
+join clerk.organizations o on o.id = m.organization_id
+join clerk.users u on u.id = m.user_id;
+
+\echo '== Plans in public metadata'
+select coalesce(public_metadata->>'plan', '(none)') as plan, count(*) as users
+from clerk.users group by 1 order by 2 desc;
