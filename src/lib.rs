@@ -19,10 +19,49 @@ pub mod scan;
 
 ::pgrx::pg_module_magic!();
 
+static mut PREVIOUS_EMIT_LOG_HOOK: pg_sys::emit_log_hook_type = None;
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    // SAFETY: registering a callback with a static function, once per backend.
-    unsafe { pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut()) };
+    // SAFETY: runs once per backend, on the backend thread, before any query.
+    unsafe {
+        pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
+        PREVIOUS_EMIT_LOG_HOOK = pg_sys::emit_log_hook;
+        pg_sys::emit_log_hook = Some(quiet_unsupported_qual_warnings);
+    }
+}
+
+/// supabase-wrappers warns, with a raw node dump, about every WHERE clause it
+/// cannot hand to the FDW (`lower(email) = ...`, `created_at > now() - ...`).
+/// Postgres still applies those clauses, so this is not news to a dashboard
+/// user: keep such messages out of the client and log them at DEBUG1.
+#[pg_guard]
+unsafe extern "C-unwind" fn quiet_unsupported_qual_warnings(edata: *mut pg_sys::ErrorData) {
+    const PREFIXES: &[&str] = &[
+        "unsupported operator expression in qual",
+        "unsupported qual",
+        "only support const scalar array in qual",
+        "only support binary operator expression",
+        "operator is empty",
+    ];
+    // SAFETY: Postgres passes a valid ErrorData whose strings are NULL or C strings.
+    unsafe {
+        let e = &mut *edata;
+        let text = |p: *const std::ffi::c_char| {
+            (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_bytes())
+        };
+        if e.elevel == pg_sys::WARNING as i32
+            && text(e.detail) == Some(b"Wrappers".as_slice())
+            && text(e.message).is_some_and(|m| PREFIXES.iter().any(|p| m.starts_with(p.as_bytes())))
+        {
+            e.elevel = pg_sys::DEBUG1 as i32;
+            e.output_to_client = false;
+            e.output_to_server = pg_sys::log_min_messages <= pg_sys::DEBUG1 as i32;
+        }
+        if let Some(previous) = PREVIOUS_EMIT_LOG_HOOK {
+            previous(edata);
+        }
+    }
 }
 
 /// An aborted transaction never reaches the scan's end callback: stop its

@@ -69,6 +69,8 @@ struct Shared {
     secret_key: String,
     dataset: Dataset,
     users_by_id: HashMap<String, usize>,
+    /// Each user serialised once: pages are joined from these.
+    users_json: Vec<String>,
     behaviour: Mutex<Behaviour>,
     log: Mutex<Vec<RequestRecord>>,
     window: Mutex<(Instant, u32)>,
@@ -97,10 +99,12 @@ impl MockServer {
             .enumerate()
             .map(|(i, u)| (u["id"].as_str().unwrap_or_default().to_string(), i))
             .collect();
+        let users_json = dataset.users.iter().map(Value::to_string).collect();
         let shared = Arc::new(Shared {
             secret_key: secret_key.to_string(),
             dataset,
             users_by_id,
+            users_json,
             behaviour: Mutex::new(Behaviour::default()),
             log: Mutex::new(Vec::new()),
             window: Mutex::new((Instant::now(), 0)),
@@ -301,7 +305,7 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
         }
         None => {
             let (s, b) = match route(shared, &path, &query) {
-                Ok(v) => (200, v.to_string().into_bytes()),
+                Ok(body) => (200, body.into_bytes()),
                 Err((s, b)) => (s, b),
             };
             (s, b, None)
@@ -347,7 +351,7 @@ fn control(shared: &Shared, path: &str) -> (u16, Vec<u8>) {
     }
 }
 
-type Routed = Result<Value, (u16, Vec<u8>)>;
+type Routed = Result<String, (u16, Vec<u8>)>;
 
 fn not_found(what: &str) -> (u16, Vec<u8>) {
     clerk_error(
@@ -431,38 +435,53 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
     let ds = &shared.dataset;
     match segments.as_slice() {
         ["users"] => {
-            let users = filter_users(shared, &p)?;
+            let mut matching = filter_users(shared, &p)?;
             let desc = p.created_at_descending(true)?;
             let (limit, offset) = p.limit_offset()?;
-            let mut ordered: Vec<&Value> = users;
             if desc {
-                ordered.reverse();
+                matching.reverse();
             }
-            if let Some(cursor) = p.one("starting_after") {
-                if offset != 0 {
+            let start = match p.one("starting_after") {
+                None => offset,
+                Some(_) if offset != 0 => {
                     return Err(invalid(
                         "offset",
                         "starting_after cannot be combined with offset",
-                    ));
+                    ))
                 }
-                let Some(pos) = ordered.iter().position(|u| u["id"] == cursor) else {
-                    return Err(invalid(
-                        "starting_after",
-                        "starting_after must be the id of a listed user",
-                    ));
-                };
-                return Ok(Value::Array(page(ordered, pos + 1, limit)));
-            }
-            Ok(Value::Array(page(ordered, offset, limit)))
+                Some(cursor) => {
+                    let found = shared.users_by_id.get(cursor).and_then(|i| {
+                        if desc {
+                            matching.binary_search_by(|x| i.cmp(x)).ok()
+                        } else {
+                            matching.binary_search(i).ok()
+                        }
+                    });
+                    let Some(pos) = found else {
+                        return Err(invalid(
+                            "starting_after",
+                            "starting_after must be the id of a listed user",
+                        ));
+                    };
+                    pos + 1
+                }
+            };
+            let items: Vec<&str> = matching
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|&i| shared.users_json[i].as_str())
+                .collect();
+            Ok(format!("[{}]", items.join(",")))
         }
         ["users", "count"] => {
             let n = filter_users(shared, &p)?.len();
-            Ok(json!({"object": "total_count", "total_count": n}))
+            Ok(json!({"object": "total_count", "total_count": n}).to_string())
         }
         ["users", id] => shared
             .users_by_id
             .get(*id)
-            .map(|&i| ds.users[i].clone())
+            .map(|&i| shared.users_json[i].clone())
             .ok_or_else(|| not_found("user")),
         ["users", id, "organization_memberships"] => {
             let items: Vec<&Value> = ds
@@ -485,7 +504,7 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
             .organizations
             .iter()
             .find(|o| o["id"] == *id_or_slug || o["slug"] == *id_or_slug)
-            .cloned()
+            .map(Value::to_string)
             .ok_or_else(|| not_found("organization")),
         ["organizations", id, "memberships"] => {
             if !ds.organizations.iter().any(|o| o["id"] == *id) {
@@ -513,10 +532,11 @@ fn list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
         items.reverse();
     }
     let total = items.len();
-    Ok(json!({"data": page(items, offset, limit), "total_count": total}))
+    Ok(json!({"data": page(items, offset, limit), "total_count": total}).to_string())
 }
 
-fn filter_users<'a>(shared: &'a Shared, p: &ListParams) -> Result<Vec<&'a Value>, (u16, Vec<u8>)> {
+/// Indexes (oldest first) of the users matching the list filters.
+fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec<u8>)> {
     let ids = p.all("user_id");
     let emails = p.all("email_address");
     let usernames = p.all("username");
@@ -547,6 +567,14 @@ fn filter_users<'a>(shared: &'a Shared, p: &ListParams) -> Result<Vec<&'a Value>
             ranges.push((field, after, before));
         }
     }
+    let unfiltered = [&ids, &emails, &usernames, &external_ids, &phones]
+        .iter()
+        .all(|v| v.is_empty())
+        && banned.is_none()
+        && ranges.is_empty();
+    if unfiltered {
+        return Ok((0..shared.dataset.users.len()).collect());
+    }
     let matches_any = |values: &[&str], candidates: &[Option<&str>]| {
         values.is_empty() || candidates.iter().flatten().any(|c| values.contains(c))
     };
@@ -554,7 +582,8 @@ fn filter_users<'a>(shared: &'a Shared, p: &ListParams) -> Result<Vec<&'a Value>
         .dataset
         .users
         .iter()
-        .filter(|u| {
+        .enumerate()
+        .filter(|(_, u)| {
             let emails_of: Vec<Option<&str>> = u["email_addresses"]
                 .as_array()
                 .map(|a| a.iter().map(|e| e["email_address"].as_str()).collect())
@@ -576,5 +605,6 @@ fn filter_users<'a>(shared: &'a Shared, p: &ListParams) -> Result<Vec<&'a Value>
                     after.is_none_or(|a| v > a) && before.is_none_or(|b| v < b)
                 })
         })
+        .map(|(i, _)| i)
         .collect())
 }
