@@ -4,7 +4,7 @@
 use crate::client::{ClerkClient, ClerkError, ClientConfig, DEFAULT_API_URL};
 use crate::convert::{self, allowed_targets, ConvertError, Out, Target};
 use crate::objects::{self, ColumnSpec, ObjectSpec};
-use crate::scan::{ScanPlan, ScanStream};
+use crate::scan::{Rows, ScanPlan, ScanStream};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -17,6 +17,9 @@ use supabase_wrappers::prelude::*;
 
 /// Pages kept ready ahead of the one being read.
 const PREFETCH_PAGES: usize = 2;
+
+/// Results up to this many rows are kept for re-scans (see [`Rows`]).
+const KEEP_ROWS_FOR_RESCAN: usize = 5000;
 
 /// Where an option may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,18 +375,16 @@ impl ScanSetup {
 pub(crate) struct ClerkFdw {
     client: Arc<ClerkClient>,
     setup: Option<ScanSetup>,
-    stream: Option<ScanStream>,
-    page: std::vec::IntoIter<Value>,
+    rows: Option<Rows>,
 }
 
 impl ClerkFdw {
     fn start_stream(&mut self) -> Result<(), FdwError> {
-        self.stream = None;
-        self.page = Vec::new().into_iter();
+        self.rows = None;
         if let Some(setup) = &self.setup {
             let stream = ScanStream::start(self.client.clone(), setup.plan.clone(), PREFETCH_PAGES)
                 .map_err(|e| setup.clerk_error(e))?;
-            self.stream = Some(stream);
+            self.rows = Some(Rows::new(stream, KEEP_ROWS_FOR_RESCAN));
         }
         Ok(())
     }
@@ -395,8 +396,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         Ok(ClerkFdw {
             client: ClerkClient::shared(&config).map_err(FdwError::Config)?,
             setup: None,
-            stream: None,
-            page: Vec::new().into_iter(),
+            rows: None,
         })
     }
 
@@ -435,31 +435,30 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
     }
 
     fn iter_scan(&mut self, row: &mut Row) -> Result<Option<()>, FdwError> {
-        let (Some(setup), Some(stream)) = (&self.setup, &mut self.stream) else {
+        let (Some(setup), Some(rows)) = (&self.setup, &mut self.rows) else {
             return Ok(None);
         };
-        loop {
-            if let Some(obj) = self.page.next() {
-                setup.fill(&obj, row)?;
-                return Ok(Some(()));
-            }
-            match stream.next_page(&mut || {
-                pgrx::check_for_interrupts!();
-            }) {
-                Ok(Some(page)) => self.page = page.into_iter(),
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(setup.clerk_error(e)),
-            }
+        let mut check_for_interrupts = || {
+            pgrx::check_for_interrupts!();
+        };
+        match rows.next_with(&mut check_for_interrupts, |obj| setup.fill(obj, row)) {
+            Ok(Some(filled)) => filled.map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(setup.clerk_error(e)),
         }
     }
 
     fn re_scan(&mut self) -> Result<(), FdwError> {
-        self.start_stream()
+        let replayed = self.rows.as_mut().is_some_and(Rows::rewind);
+        if replayed {
+            Ok(())
+        } else {
+            self.start_stream()
+        }
     }
 
     fn end_scan(&mut self) -> Result<(), FdwError> {
-        self.stream = None;
-        self.page = Vec::new().into_iter();
+        self.rows = None;
         Ok(())
     }
 

@@ -193,6 +193,75 @@ impl Drop for ScanStream {
     }
 }
 
+/// The rows of a scan, kept in memory while they are few, so a re-scan (the
+/// inner side of a nested loop, a re-run subquery) replays them instead of
+/// asking Clerk again. Past `keep_limit` rows it streams page by page and a
+/// re-scan starts over.
+pub struct Rows {
+    stream: ScanStream,
+    keep_limit: usize,
+    kept: Vec<Value>,
+    position: usize,
+    streaming: Option<std::vec::IntoIter<Value>>,
+    done: bool,
+}
+
+impl Rows {
+    pub fn new(stream: ScanStream, keep_limit: usize) -> Rows {
+        Rows {
+            stream,
+            keep_limit,
+            kept: Vec::new(),
+            position: 0,
+            streaming: None,
+            done: false,
+        }
+    }
+
+    /// Applies `f` to the next row; `None` at the end.
+    pub fn next_with<R>(
+        &mut self,
+        on_wait: &mut dyn FnMut(),
+        f: impl FnOnce(&Value) -> R,
+    ) -> Result<Option<R>, ClerkError> {
+        loop {
+            if let Some(page) = &mut self.streaming {
+                if let Some(row) = page.next() {
+                    return Ok(Some(f(&row)));
+                }
+            } else if self.position < self.kept.len() {
+                self.position += 1;
+                return Ok(Some(f(&self.kept[self.position - 1])));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.stream.next_page(on_wait)? {
+                None => self.done = true,
+                Some(page)
+                    if self.streaming.is_none()
+                        && self.kept.len() + page.len() <= self.keep_limit =>
+                {
+                    self.position = self.kept.len();
+                    self.kept.extend(page);
+                }
+                Some(page) => {
+                    self.kept = Vec::new();
+                    self.position = 0;
+                    self.streaming = Some(page.into_iter());
+                }
+            }
+        }
+    }
+
+    /// Back to the first row without a request; false when the rows were
+    /// not kept and the scan must start over.
+    pub fn rewind(&mut self) -> bool {
+        self.position = 0;
+        self.streaming.is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +392,36 @@ mod tests {
         });
         let rows = collect(&s, "users").unwrap();
         assert_eq!(ids(&rows), ids(&s.dataset().users));
+    }
+
+    fn drain(rows: &mut Rows) -> usize {
+        let mut n = 0;
+        while rows.next_with(&mut || {}, |_| ()).unwrap().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn small_results_replay_without_requests_large_ones_start_over() {
+        let s = server(1200, 0, 0);
+        let start =
+            || ScanStream::start(client(&s), ScanPlan::full(object("users").unwrap()), 2).unwrap();
+        let mut rows = Rows::new(start(), 5000);
+        assert_eq!(drain(&mut rows), 1200);
+        assert!(rows.rewind());
+        assert_eq!(drain(&mut rows), 1200);
+        assert_eq!(s.request_count(), 3);
+
+        // Rewound halfway through: replays what was read, then continues.
+        let mut rows = Rows::new(start(), 5000);
+        assert!(rows.next_with(&mut || {}, |_| ()).unwrap().is_some());
+        assert!(rows.rewind());
+        assert_eq!(drain(&mut rows), 1200);
+
+        let mut rows = Rows::new(start(), 700);
+        assert_eq!(drain(&mut rows), 1200);
+        assert!(!rows.rewind());
     }
 
     #[test]

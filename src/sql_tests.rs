@@ -320,6 +320,51 @@ mod tests {
     }
 
     #[pg_test]
+    fn nested_loop_rescans_replay_instead_of_refetching() {
+        let server = mock(small());
+        create_seed_tables(&server, "s9");
+        Spi::run("create table picks (user_id text)").unwrap();
+        for i in [5usize, 6, 7, 8] {
+            Spi::run(&format!(
+                "insert into picks values ('{}')",
+                data::user_id(i)
+            ))
+            .unwrap();
+        }
+        // A nested loop left join has to re-scan its inner side (the foreign
+        // table) once per outer row.
+        Spi::run("set local enable_hashjoin = off; set local enable_mergejoin = off; set local enable_material = off").unwrap();
+        let q = "select count(u.email) from picks p left join s9_users u on u.user_id = p.user_id";
+        let plan = Spi::get_one::<pgrx::Json>(&format!("explain (format json) {q}"))
+            .unwrap()
+            .unwrap()
+            .0;
+        fn foreign_scan_role(node: &Value) -> Option<String> {
+            if node["Node Type"] == "Foreign Scan" {
+                return node["Parent Relationship"].as_str().map(String::from);
+            }
+            node["Plans"].as_array()?.iter().find_map(foreign_scan_role)
+        }
+        assert_eq!(
+            foreign_scan_role(&plan[0]["Plan"]).as_deref(),
+            Some("Inner"),
+            "{plan}"
+        );
+        server.clear_log();
+        assert_eq!(count(q), 4);
+        assert_eq!(
+            server.request_count(),
+            3,
+            "the inner scan must be read from Clerk once"
+        );
+        // WHERE clauses the FDW cannot push down are still applied exactly.
+        assert_eq!(
+            count("select count(*) from s9_users where lower(email) = 'user5@example.com'"),
+            1
+        );
+    }
+
+    #[pg_test]
     fn validator_rejects_bad_options_at_create_time() {
         Spi::run("create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator").unwrap();
         let e = error_of("create server v1 foreign data wrapper clerk_wrapper options (api_url 'http://127.0.0.1:1/v1')").unwrap();
