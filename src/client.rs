@@ -235,7 +235,10 @@ impl ClerkClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<f64>().ok())
                         .filter(|s| s.is_finite() && *s >= 0.0)
-                        .map(Duration::from_secs_f64);
+                        // Capped before conversion: a huge value must not overflow.
+                        .map(|s| {
+                            Duration::from_secs_f64(s.min(policy.max_retry_after.as_secs_f64()))
+                        });
                     match status {
                         200..=299 => match resp.bytes().await {
                             Ok(body) => return Ok(body.to_vec()),
@@ -414,6 +417,23 @@ pub(crate) mod tests {
             3
         );
         assert_eq!(server.request_count(), 2);
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_capped() {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        server.set_behaviour(Behaviour {
+            script: [Some(Fault::Status {
+                status: 429,
+                retry_after: Some(u64::MAX),
+            })]
+            .into(),
+            ..Behaviour::default()
+        });
+        let c = client(&server, "sk");
+        let t = std::time::Instant::now();
+        assert!(rt().block_on(c.get(&c.url(&["users"], &[]))).is_ok());
+        assert!(t.elapsed() < Duration::from_secs(3));
     }
 
     #[test]
