@@ -19,7 +19,7 @@ use supabase_wrappers::prelude::*;
 const PREFETCH_PAGES: usize = 2;
 
 /// Results up to this many rows are kept for re-scans (see [`Rows`]).
-const KEEP_ROWS_FOR_RESCAN: usize = 5000;
+const KEEP_ROWS_FOR_RESCAN: usize = 2000;
 
 /// Where an option may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
