@@ -23,7 +23,7 @@ const KEEP_ROWS_FOR_RESCAN: usize = 2000;
 
 /// Where an option may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Level {
+pub enum Level {
     Wrapper,
     Server,
     Table,
@@ -95,8 +95,8 @@ pub enum FdwError {
         level: &'static str,
         option: &'static str,
     },
-    #[error("clerk_fdw: invalid {level} option \"{option}\"")]
-    UnknownOption { level: &'static str, option: String },
+    #[error("clerk_fdw: invalid {} option \"{option}\"", level.name())]
+    UnknownOption { level: Level, option: String },
     #[error("clerk_fdw: invalid value for option \"{option}\": {reason}")]
     BadOptionValue { option: String, reason: String },
     #[error("clerk_fdw: unknown object \"{0}\"")]
@@ -150,13 +150,9 @@ impl From<FdwError> for ErrorReport {
                 },
             ),
             FdwError::UnknownOption { level, .. } => {
-                let valid = [Level::Wrapper, Level::Server, Level::Table, Level::UserMapping]
-                    .into_iter()
-                    .find(|l| l.name() == *level)
-                    .map(Level::valid_options)
-                    .unwrap_or_default();
+                let valid = level.valid_options();
                 let hint = if valid.is_empty() {
-                    format!("A {level} takes no options.")
+                    format!("A {} takes no options.", level.name())
                 } else {
                     format!("Valid options: {}.", valid.join(", "))
                 };
@@ -260,6 +256,15 @@ fn table_name(options: &HashMap<String, String>) -> String {
         })
     });
     name.unwrap_or_else(|| "(unknown)".into())
+}
+
+/// The Clerk object a foreign table's `object` option names.
+fn object_of(options: &HashMap<String, String>) -> Result<&'static ObjectSpec, FdwError> {
+    let name = options.get("object").ok_or(FdwError::MissingOption {
+        level: "foreign table",
+        option: "object",
+    })?;
+    objects::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))
 }
 
 /// A declared column bound to its Clerk field and conversion.
@@ -419,11 +424,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         _limit: &Option<Limit>,
         options: &HashMap<String, String>,
     ) -> Result<(), FdwError> {
-        let name = options.get("object").ok_or(FdwError::MissingOption {
-            level: "foreign table",
-            option: "object",
-        })?;
-        let object = objects::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))?;
+        let object = object_of(options)?;
         let table = table_name(options);
         let columns = bind_columns(object, &table, columns)?;
         self.setup = Some(ScanSetup {
@@ -484,7 +485,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         for name in options.keys() {
             if !level.valid_options().contains(&name.as_str()) {
                 return Err(FdwError::UnknownOption {
-                    level: level.name(),
+                    level,
                     option: name.clone(),
                 });
             }
@@ -495,11 +496,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
                 ClerkClient::new(&config).map_err(FdwError::Config)?;
             }
             Level::Table => {
-                let name = options.get("object").ok_or(FdwError::MissingOption {
-                    level: "foreign table",
-                    option: "object",
-                })?;
-                objects::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))?;
+                object_of(&options)?;
             }
             Level::Wrapper | Level::UserMapping => {}
         }
