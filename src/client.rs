@@ -190,16 +190,15 @@ impl ClerkClient {
 
     /// The URL of `segments` below `api_url`, each segment escaped, with the
     /// query parameters encoded: values can never change the endpoint.
-    pub fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
-        }
-        url
+    pub fn url<S: AsRef<str>>(
+        &self,
+        segments: &[S],
+        query: &[(&str, String)],
+    ) -> Result<Url, ClerkError> {
+        let target = crate::pushdown::request_target(segments, query);
+        self.base
+            .join(&target)
+            .map_err(|e| ClerkError::BadUrl(format!("{}{target}: {e}", self.base)))
     }
 
     fn host(&self) -> String {
@@ -372,10 +371,12 @@ pub(crate) mod tests {
     fn url_escapes_segments_and_values() {
         let server = MockServer::start(&small(), "sk", 0).unwrap();
         let c = client(&server, "sk");
-        let u = c.url(
-            &["users", "../organizations"],
-            &[("email_address", "a&limit=1".into())],
-        );
+        let u = c
+            .url(
+                &["users", "../organizations"],
+                &[("email_address", "a&limit=1".into())],
+            )
+            .unwrap();
         assert!(u.path().ends_with("/v1/users/..%2Forganizations"), "{u}");
         assert_eq!(u.query(), Some("email_address=a%26limit%3D1"));
     }
@@ -384,7 +385,9 @@ pub(crate) mod tests {
     fn bad_key_is_unauthorized_without_the_key_in_the_message() {
         let server = MockServer::start(&small(), "sk_test_right", 0).unwrap();
         let c = client(&server, "sk_test_wrong_secret");
-        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        let err = rt()
+            .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+            .unwrap_err();
         assert!(matches!(err, ClerkError::Unauthorized { status: 401 }));
         assert!(!format!("{err} {err:?} {c:?}").contains("sk_test_wrong_secret"));
     }
@@ -405,7 +408,9 @@ pub(crate) mod tests {
         });
         let c = client(&server, "sk");
         let t = std::time::Instant::now();
-        let body = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap();
+        let body = rt()
+            .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+            .unwrap();
         assert!(
             t.elapsed() >= Duration::from_secs(1),
             "Retry-After was not honoured"
@@ -432,7 +437,9 @@ pub(crate) mod tests {
         });
         let c = client(&server, "sk");
         let t = std::time::Instant::now();
-        assert!(rt().block_on(c.get(&c.url(&["users"], &[]))).is_ok());
+        assert!(rt()
+            .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+            .is_ok());
         assert!(t.elapsed() < Duration::from_secs(3));
     }
 
@@ -444,7 +451,9 @@ pub(crate) mod tests {
             ..Behaviour::default()
         });
         let c = client(&server, "sk");
-        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        let err = rt()
+            .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -466,7 +475,9 @@ pub(crate) mod tests {
             ..Behaviour::default()
         });
         let c = client(&server, "sk");
-        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        let err = rt()
+            .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+            .unwrap_err();
         assert!(
             matches!(err, ClerkError::Unreachable { attempts: 4, .. }),
             "{err:?}"
@@ -474,7 +485,7 @@ pub(crate) mod tests {
         assert!(err.to_string().contains("timed out"), "{err}");
 
         let err = rt()
-            .block_on(c.get(&c.url(&["users"], &[("limit", "501".into())])))
+            .block_on(c.get(&c.url(&["users"], &[("limit", "501".into())]).unwrap()))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -490,7 +501,9 @@ pub(crate) mod tests {
         let mut cfg = ClientConfig::new(&url, "sk");
         cfg.retry = fast_policy();
         let c = ClerkClient::new(&cfg).unwrap();
-        let err = rt().block_on(c.get(&c.url(&["users"], &[]))).unwrap_err();
+        let err = rt()
+            .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+            .unwrap_err();
         assert!(matches!(err, ClerkError::Unreachable { .. }), "{err:?}");
     }
 

@@ -4,7 +4,8 @@
 use crate::client::{ClerkClient, ClerkError, ClientConfig, DEFAULT_API_URL};
 use crate::convert::{self, allowed_targets, ConvertError, Out, Target};
 use crate::objects::{self, ColumnSpec, ObjectSpec};
-use crate::scan::{Rows, ScanPlan, ScanStream};
+use crate::pushdown::ScanPlan;
+use crate::scan::{Rows, ScanStream};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};

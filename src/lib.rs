@@ -1,9 +1,10 @@
 //! clerk_fdw: Clerk's users, organizations and memberships as Postgres
 //! foreign tables.
 //!
-//! - [`objects`]: what each Clerk object is (endpoint, paging, columns).
+//! - [`objects`]: what each Clerk object is (endpoints, filters, columns).
+//! - [`pushdown`]: conditions, order and limit to the narrowest requests.
 //! - [`client`]: the HTTP client (auth, retries, errors), no Postgres.
-//! - [`scan`]: paging through a list endpoint into a bounded channel.
+//! - [`scan`]: paging through the planned requests into a bounded channel.
 //! - [`convert`]: JSON to the declared column types.
 //! - [`fdw`]: the Postgres glue.
 
@@ -14,6 +15,7 @@ pub mod client;
 pub mod convert;
 mod fdw;
 pub mod objects;
+pub mod pushdown;
 pub mod runtime;
 pub mod scan;
 

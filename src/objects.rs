@@ -1,5 +1,6 @@
 //! The one place that describes each Clerk object clerk_fdw exposes: its
-//! endpoint, how it pages, and its columns with their JSON sources and kinds.
+//! endpoints (how each pages, what it can filter, sort and count), and its
+//! columns with their JSON sources and kinds.
 //! The README's column reference is written from these tables.
 
 /// What a column's JSON value is, which decides the SQL types it may be
@@ -51,33 +52,94 @@ pub struct ColumnSpec {
     pub doc: &'static str,
 }
 
-/// How a list endpoint is walked.
+/// How an endpoint is walked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paging {
     /// `starting_after=<last id>` on a `created_at` ordering (users).
     Cursor,
-    /// `offset`, ascending `created_at`, re-reading the previous page's last
-    /// row to prove nothing shifted in between.
+    /// `offset`, re-reading the previous page's last row to prove nothing
+    /// shifted in between.
     Offset,
+    /// One object, no paging; 404 means no row.
+    Single,
 }
 
-/// The shape of a list response.
+/// The shape of a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Envelope {
     /// A bare JSON array.
     Array,
     /// `{"data": [...], "total_count": n}`.
     Data,
+    /// One JSON object.
+    Single,
+}
+
+/// How Clerk matches a filter parameter against a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// `param=v`, repeatable up to 100 times; Clerk matches exactly.
+    Exact,
+    /// Like `Exact`, but a leading `+`/`-` means include/exclude to Clerk,
+    /// so values starting with either are sent with an explicit `+`.
+    ExactSigned,
+    /// Clerk's match is wider than the column's `=` (any of the user's
+    /// addresses, case-insensitive): fewer rows to fetch, but only Postgres'
+    /// re-check makes the answer exact.
+    Wider,
+    /// `param=true|false`.
+    Flag,
+    /// `{param}_after` / `{param}_before`, Unix milliseconds, both exclusive.
+    Range,
+}
+
+/// A column Clerk can filter an endpoint by.
+#[derive(Debug)]
+pub struct Filter {
+    pub column: &'static str,
+    pub param: &'static str,
+    pub how: Match,
+}
+
+/// How Clerk counts what an endpoint lists without sending the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// A dedicated endpoint taking the same filters (`/users/count`).
+    Endpoint(&'static [&'static str]),
+    /// The list's `total_count`, asked for with `limit=1`.
+    TotalCount,
+    Unsupported,
+}
+
+/// Stands for the key value in an [`Endpoint`] path.
+pub const KEY: &str = "{key}";
+
+/// One way of listing an object.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// Path below `api_url`; [`KEY`] is replaced by the key column's value.
+    pub path: &'static [&'static str],
+    /// The column whose `=`/`IN` selects this endpoint (one request series
+    /// per value), with how exactly the endpoint matches it; `None` for the
+    /// instance-wide list.
+    pub key: Option<(&'static str, Match)>,
+    pub envelope: Envelope,
+    pub paging: Paging,
+    pub filters: &'static [Filter],
+    /// Columns `order_by=+col|-col` accepts.
+    pub order_by: &'static [&'static str],
+    /// The order used when the query asks for none.
+    pub default_order: Option<&'static str>,
+    pub count: Count,
 }
 
 #[derive(Debug)]
 pub struct ObjectSpec {
     /// The table option `object`.
     pub name: &'static str,
-    /// Path below `api_url`, e.g. `users`.
-    pub endpoint: &'static str,
-    pub envelope: Envelope,
-    pub paging: Paging,
+    /// The instance-wide list first, then the narrower endpoints a key
+    /// equality selects, in order of preference.
+    pub endpoints: &'static [Endpoint],
     pub columns: &'static [ColumnSpec],
 }
 
@@ -94,6 +156,11 @@ impl ObjectSpec {
             .iter()
             .flat_map(|c| std::iter::once(c.name).chain(c.aliases.iter().copied()))
             .collect()
+    }
+
+    /// The instance-wide list.
+    pub fn list(&self) -> &'static Endpoint {
+        &self.endpoints[0]
     }
 }
 
@@ -338,26 +405,108 @@ const MEMBERSHIPS: &[ColumnSpec] = &[
     ),
 ];
 
+macro_rules! filter {
+    ($column:literal, $param:literal, $how:ident) => {
+        Filter {
+            column: $column,
+            param: $param,
+            how: Match::$how,
+        }
+    };
+}
+
+const USER_FILTERS: &[Filter] = &[
+    filter!("id", "user_id", ExactSigned),
+    filter!("external_id", "external_id", ExactSigned),
+    filter!("email", "email_address", Wider),
+    filter!("username", "username", Wider),
+    filter!("phone_number", "phone_number", Wider),
+    filter!("banned", "banned", Flag),
+    filter!("created_at", "created_at", Range),
+    filter!("last_sign_in_at", "last_sign_in_at", Range),
+    filter!("last_active_at", "last_active_at", Range),
+];
+
 pub static OBJECTS: &[ObjectSpec] = &[
     ObjectSpec {
         name: "users",
-        endpoint: "users",
-        envelope: Envelope::Array,
-        paging: Paging::Cursor,
+        endpoints: &[Endpoint {
+            path: &["users"],
+            key: None,
+            envelope: Envelope::Array,
+            paging: Paging::Cursor,
+            filters: USER_FILTERS,
+            // `starting_after` only works on a created_at ordering.
+            order_by: &["created_at"],
+            default_order: Some("-created_at"),
+            count: Count::Endpoint(&["users", "count"]),
+        }],
         columns: USERS,
     },
     ObjectSpec {
         name: "organizations",
-        endpoint: "organizations",
-        envelope: Envelope::Data,
-        paging: Paging::Offset,
+        endpoints: &[
+            Endpoint {
+                path: &["organizations"],
+                key: None,
+                envelope: Envelope::Data,
+                paging: Paging::Offset,
+                filters: &[filter!("id", "organization_id", ExactSigned)],
+                order_by: &["created_at"],
+                default_order: Some("+created_at"),
+                count: Count::TotalCount,
+            },
+            Endpoint {
+                // Takes an id or a slug.
+                path: &["organizations", KEY],
+                key: Some(("slug", Match::Wider)),
+                envelope: Envelope::Single,
+                paging: Paging::Single,
+                filters: &[],
+                order_by: &[],
+                default_order: None,
+                count: Count::Unsupported,
+            },
+        ],
         columns: ORGANIZATIONS,
     },
     ObjectSpec {
         name: "organization_memberships",
-        endpoint: "organization_memberships",
-        envelope: Envelope::Data,
-        paging: Paging::Offset,
+        endpoints: &[
+            Endpoint {
+                path: &["organization_memberships"],
+                key: None,
+                envelope: Envelope::Data,
+                paging: Paging::Offset,
+                filters: &[],
+                order_by: &["created_at"],
+                default_order: Some("+created_at"),
+                count: Count::TotalCount,
+            },
+            Endpoint {
+                path: &["organizations", KEY, "memberships"],
+                key: Some(("organization_id", Match::Exact)),
+                envelope: Envelope::Data,
+                paging: Paging::Offset,
+                filters: &[
+                    filter!("user_id", "user_id", ExactSigned),
+                    filter!("role", "role", Exact),
+                ],
+                order_by: &["created_at"],
+                default_order: Some("+created_at"),
+                count: Count::TotalCount,
+            },
+            Endpoint {
+                path: &["users", KEY, "organization_memberships"],
+                key: Some(("user_id", Match::Exact)),
+                envelope: Envelope::Data,
+                paging: Paging::Offset,
+                filters: &[],
+                order_by: &[],
+                default_order: None,
+                count: Count::TotalCount,
+            },
+        ],
         columns: MEMBERSHIPS,
     },
 ];

@@ -3,7 +3,8 @@
 //! by the prefetch window whatever the row count.
 
 use crate::client::{ClerkClient, ClerkError};
-use crate::objects::{Envelope, ObjectSpec, Paging};
+use crate::objects::{Envelope, Paging};
+use crate::pushdown::{ScanPlan, Series};
 use crate::runtime;
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,22 +15,6 @@ use tokio::task::JoinHandle;
 
 /// Clerk's largest page.
 pub const MAX_PAGE_SIZE: usize = 500;
-
-/// What to ask Clerk for.
-#[derive(Debug, Clone)]
-pub struct ScanPlan {
-    pub object: &'static ObjectSpec,
-    pub page_size: usize,
-}
-
-impl ScanPlan {
-    pub fn full(object: &'static ObjectSpec) -> ScanPlan {
-        ScanPlan {
-            object,
-            page_size: MAX_PAGE_SIZE,
-        }
-    }
-}
 
 enum Msg {
     Page(Vec<Value>),
@@ -43,14 +28,26 @@ struct DataPage {
     total_count: Option<i64>,
 }
 
+fn malformed(what: &str) -> impl Fn(serde_json::Error) -> ClerkError + '_ {
+    move |e| ClerkError::Malformed(format!("invalid JSON {what}: {e}"))
+}
+
 fn parse_page(envelope: Envelope, body: &[u8]) -> Result<(Vec<Value>, Option<i64>), ClerkError> {
-    let malformed =
-        |e: serde_json::Error| ClerkError::Malformed(format!("invalid JSON list page: {e}"));
     match envelope {
-        Envelope::Array => Ok((serde_json::from_slice(body).map_err(malformed)?, None)),
+        Envelope::Array => Ok((
+            serde_json::from_slice(body).map_err(malformed("list page"))?,
+            None,
+        )),
         Envelope::Data => {
-            let page: DataPage = serde_json::from_slice(body).map_err(malformed)?;
+            let page: DataPage = serde_json::from_slice(body).map_err(malformed("list page"))?;
             Ok((page.data, page.total_count))
+        }
+        Envelope::Single => {
+            let object: Value = serde_json::from_slice(body).map_err(malformed("object"))?;
+            if !object.is_object() {
+                return Err(ClerkError::Malformed("expected a JSON object".into()));
+            }
+            Ok((vec![object], Some(1)))
         }
     }
 }
@@ -61,75 +58,144 @@ fn row_id(row: &Value) -> Result<&str, ClerkError> {
         .ok_or_else(|| ClerkError::Malformed("a listed object has no \"id\"".into()))
 }
 
-/// Fetches every page of `plan`, handing each to `emit`; stops early when
-/// `emit` returns false (the reader went away).
+/// GETs `path?params`; a 404 on an endpoint addressed by a key (a user or
+/// organization that does not exist) is `None`: no rows.
+async fn get(
+    client: &ClerkClient,
+    series: &Series,
+    params: &[(&str, String)],
+) -> Result<Option<Vec<u8>>, ClerkError> {
+    let url = client.url(&series.path, params)?;
+    match client.get(&url).await {
+        Err(ClerkError::Api { status: 404, .. }) if series.endpoint.key.is_some() => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+/// Fetches every page of every series of `plan`, handing each to `emit`;
+/// stops early when `emit` returns false (the reader went away) or when
+/// `plan.max_rows` rows were sent.
 async fn walk(
     client: &ClerkClient,
     plan: &ScanPlan,
     emit: &mpsc::Sender<Msg>,
 ) -> Result<(), ClerkError> {
-    let spec = plan.object;
-    let limit = plan.page_size.clamp(1, MAX_PAGE_SIZE);
+    let mut sent = 0usize;
+    for series in &plan.series {
+        if plan.max_rows.is_some_and(|max| sent >= max) {
+            break;
+        }
+        if !walk_series(client, plan, series, &mut sent, emit).await? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One series; false when the scan should stop.
+async fn walk_series(
+    client: &ClerkClient,
+    plan: &ScanPlan,
+    series: &Series,
+    sent: &mut usize,
+    emit: &mpsc::Sender<Msg>,
+) -> Result<bool, ClerkError> {
+    let name = plan.object.name;
+    let paging = series.endpoint.paging;
     let mut cursor: Option<String> = None;
     let mut read = 0usize;
     loop {
-        let mut query: Vec<(&str, String)> = vec![("limit", limit.to_string())];
-        match spec.paging {
+        let mut params = series.params.clone();
+        // One extra row on offset pages: the previous page's last row,
+        // re-read to prove the list did not shift under us.
+        let overlap = usize::from(paging == Paging::Offset && read > 0);
+        let limit = (plan.page_size(*sent) + overlap).min(MAX_PAGE_SIZE);
+        match paging {
+            Paging::Single => {}
             Paging::Cursor => {
-                query.push(("order_by", "-created_at".into()));
+                params.push(("limit", limit.to_string()));
                 if let Some(c) = &cursor {
-                    query.push(("starting_after", c.clone()));
+                    params.push(("starting_after", c.clone()));
                 }
             }
             Paging::Offset => {
-                query.push(("order_by", "+created_at".into()));
-                // Re-read the previous page's last row to prove the list did not
-                // shift under us (rows deleted before our position).
+                params.push(("limit", limit.to_string()));
                 if read > 0 {
-                    query.push(("offset", (read - 1).to_string()));
+                    params.push(("offset", (read - 1).to_string()));
                 }
             }
         }
-        let url = client.url(&[spec.endpoint], &query);
-        let body = client.get(&url).await?;
-        let (mut rows, total) = parse_page(spec.envelope, &body)?;
-        let full_page = rows.len() >= limit;
-        if spec.paging == Paging::Offset && read > 0 {
-            let overlap = rows.first().map(row_id).transpose()?;
-            if overlap != cursor.as_deref() {
+        let Some(body) = get(client, series, &params).await? else {
+            return Ok(true);
+        };
+        let (mut rows, total) = parse_page(series.endpoint.envelope, &body)?;
+        let full_page = paging != Paging::Single && rows.len() >= limit;
+        if overlap == 1 {
+            let first = rows.first().map(row_id).transpose()?;
+            if first != cursor.as_deref() {
                 return Err(ClerkError::Inconsistent(format!(
-                    "{}: row {} is no longer where it was",
-                    spec.name, read
+                    "{name}: row {read} is no longer where it was"
                 )));
             }
             rows.remove(0);
         }
         if let Some(last) = rows.last() {
             let last = row_id(last)?.to_string();
-            if spec.paging == Paging::Cursor && cursor.as_deref() == Some(last.as_str()) {
+            if paging == Paging::Cursor && cursor.as_deref() == Some(last.as_str()) {
                 return Err(ClerkError::Malformed(format!(
-                    "{}: the server ignored the starting_after cursor",
-                    spec.name
+                    "{name}: the server ignored the starting_after cursor"
                 )));
             }
             cursor = Some(last);
         }
         read += rows.len();
+        let remaining = plan.max_rows.map_or(usize::MAX, |max| max - *sent);
+        let reached_max = rows.len() >= remaining;
+        rows.truncate(remaining);
+        *sent += rows.len();
         if !rows.is_empty() && emit.send(Msg::Page(rows)).await.is_err() {
-            return Ok(());
+            return Ok(false);
+        }
+        if reached_max {
+            return Ok(false);
         }
         if !full_page {
-            if let Some(total) = total {
+            if let Some(total) = total.filter(|_| paging == Paging::Offset) {
                 if total != read as i64 {
                     return Err(ClerkError::Inconsistent(format!(
-                        "{}: read {read} rows but Clerk reports {total}",
-                        spec.name
+                        "{name}: read {read} rows but Clerk reports {total}"
                     )));
                 }
             }
-            return Ok(());
+            return Ok(true);
         }
     }
+}
+
+#[derive(Deserialize)]
+struct TotalCount {
+    total_count: i64,
+}
+
+/// The number of rows `plan` selects, from Clerk's counts, when Clerk can
+/// count them exactly (see [`ScanPlan::count_requests`]).
+pub async fn count(client: &ClerkClient, plan: &ScanPlan) -> Result<Option<i64>, ClerkError> {
+    let Some(requests) = plan.count_requests() else {
+        return Ok(None);
+    };
+    let mut total = 0i64;
+    for r in requests {
+        let url = client.url(&r.path, &r.params)?;
+        let body = match client.get(&url).await {
+            Err(ClerkError::Api { status: 404, .. }) if r.envelope.is_some() => continue,
+            other => other?,
+        };
+        let n = serde_json::from_slice::<TotalCount>(&body)
+            .map_err(malformed("count"))?
+            .total_count;
+        total += n;
+    }
+    Ok(Some(total))
 }
 
 /// A running scan: pages arrive in order through a bounded channel.
@@ -267,6 +333,7 @@ mod tests {
     use super::*;
     use crate::client::ClientConfig;
     use crate::objects::object;
+    use crate::pushdown::ScanPlan;
     use clerk_mock::{Behaviour, DataConfig, Fault, MockServer};
 
     fn server(users: usize, orgs: usize, big: usize) -> MockServer {

@@ -1,0 +1,832 @@
+//! Turning what Postgres knows about a query (conditions on columns, the
+//! wanted order, a safe LIMIT) into the narrowest Clerk requests. Pure Rust:
+//! the FDW glue extracts [`Condition`]s from the plan and hands them here.
+//!
+//! Postgres re-checks every condition on the rows that come back, so a
+//! filter Clerk applies more loosely than SQL (see [`Match::Wider`]) only
+//! costs rows, never correctness; `exact` says when Clerk's answer *is* the
+//! SQL answer, which is what counting and LIMIT pushdown need.
+
+use crate::convert::pg_micros_to_unix_ms;
+use crate::objects::{Count, Endpoint, Envelope, Kind, Match, ObjectSpec, Paging, KEY};
+use crate::scan::MAX_PAGE_SIZE;
+use serde::{Deserialize, Serialize};
+
+/// Clerk's limit on values of one repeatable filter parameter.
+pub const MAX_VALUES_PER_REQUEST: usize = 100;
+
+/// A value a condition compares a column with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Operand {
+    Null,
+    Text(String),
+    Bool(bool),
+    /// An integer; Unix milliseconds for a timestamp column declared `bigint`.
+    Int(i64),
+    /// A `timestamptz`, in Postgres microseconds since 2000-01-01 UTC.
+    PgMicros(i64),
+    /// The elements of `= ANY(array)` / `IN (...)`.
+    List(Vec<Operand>),
+    /// Known only when the query runs (a parameter, `now() - ...`, a join's
+    /// outer value): `$n` in EXPLAIN, replaced by its value before a scan.
+    Runtime(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// `=`, and `= ANY` / `IN` with a [`Operand::List`].
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// `column op value`, with `column` a column name of the object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub column: String,
+    pub op: Op,
+    pub value: Operand,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderBy {
+    pub column: String,
+    pub descending: bool,
+}
+
+/// What a scan should return, as far as Clerk can help.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub conditions: Vec<Condition>,
+    pub order: Option<OrderBy>,
+    /// LIMIT + OFFSET of the query, given only when nothing above the scan
+    /// (a join, an aggregate, a filter) can drop or need more rows.
+    pub limit: Option<u64>,
+}
+
+impl Request {
+    /// Replaces every [`Operand::Runtime`] with its value.
+    pub fn bind(&self, values: &[Operand]) -> Request {
+        let mut bound = self.clone();
+        for c in &mut bound.conditions {
+            if let Operand::Runtime(i) = c.value {
+                c.value = values.get(i).cloned().unwrap_or(Operand::Null);
+            }
+        }
+        bound
+    }
+}
+
+/// One endpoint walked from its first page to its last.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub endpoint: &'static Endpoint,
+    pub path: Vec<String>,
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// The requests that answer a [`Request`].
+#[derive(Debug, Clone)]
+pub struct ScanPlan {
+    pub object: &'static ObjectSpec,
+    /// Walked one after another; their rows are disjoint. Empty when no row
+    /// can match (`id = NULL`, `id IN ()`): no request at all.
+    pub series: Vec<Series>,
+    /// Clerk's rows are exactly the rows matching every condition.
+    pub exact: bool,
+    /// Rows arrive in the requested order.
+    pub ordered: bool,
+    /// Stop after this many rows.
+    pub max_rows: Option<usize>,
+}
+
+impl ScanPlan {
+    /// Every row of the object.
+    pub fn full(object: &'static ObjectSpec) -> ScanPlan {
+        plan(object, &Request::default())
+    }
+
+    /// `limit` for the next page when `read` rows have been returned.
+    pub fn page_size(&self, read: usize) -> usize {
+        match self.max_rows {
+            Some(max) => max.saturating_sub(read).clamp(1, MAX_PAGE_SIZE),
+            None => MAX_PAGE_SIZE,
+        }
+    }
+
+    /// The requests that count the plan's rows without fetching them, when
+    /// Clerk can count exactly what the conditions select.
+    pub fn count_requests(&self) -> Option<Vec<CountRequest>> {
+        if !self.exact {
+            return None;
+        }
+        self.series
+            .iter()
+            .map(|s| {
+                let filters = s.params.iter().filter(|(k, _)| *k != "order_by");
+                match s.endpoint.count {
+                    Count::Endpoint(path) => Some(CountRequest {
+                        path: path.iter().map(|p| p.to_string()).collect(),
+                        params: filters.cloned().collect(),
+                        envelope: None,
+                    }),
+                    Count::TotalCount => Some(CountRequest {
+                        path: s.path.clone(),
+                        params: filters
+                            .cloned()
+                            .chain([("limit", "1".to_string())])
+                            .collect(),
+                        envelope: Some(s.endpoint.envelope),
+                    }),
+                    Count::Unsupported => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The first request of each series, as EXPLAIN shows them.
+    pub fn describe(&self) -> Vec<String> {
+        if self.series.is_empty() {
+            return vec!["none (no row can match)".into()];
+        }
+        self.series
+            .iter()
+            .map(|s| {
+                let mut params = s.params.clone();
+                if s.endpoint.paging != Paging::Single {
+                    params.push(("limit", self.page_size(0).to_string()));
+                }
+                format!("GET /{}", request_target(&s.path, &params))
+            })
+            .collect()
+    }
+}
+
+/// A request answered by a count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountRequest {
+    pub path: Vec<String>,
+    pub params: Vec<(&'static str, String)>,
+    /// `Some` for a list read with `limit=1` whose `total_count` is the
+    /// answer; `None` for `{"total_count": n}` from a count endpoint.
+    pub envelope: Option<Envelope>,
+}
+
+/// `segments` escaped and joined, then the encoded query: what follows
+/// `api_url/`. A value can never change the endpoint or add a parameter.
+pub fn request_target<S: AsRef<str>>(segments: &[S], params: &[(&str, String)]) -> String {
+    use url::form_urlencoded;
+    let path: Vec<String> = segments
+        .iter()
+        .map(|s| percent_encoding::utf8_percent_encode(s.as_ref(), SEGMENT).to_string())
+        .collect();
+    let mut target = path.join("/");
+    if !params.is_empty() {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        target.push('?');
+        target.push_str(&query);
+    }
+    target
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in a path
+/// segment (`/`, `%`, `?`, `#` included).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The values an equality allows, or a value known only at run time.
+#[derive(Debug, Clone, PartialEq)]
+enum Allowed {
+    Values(Vec<Operand>),
+    Runtime(usize),
+}
+
+/// A timestamp bound, exclusive, in Unix milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bound {
+    Ms(i64),
+    Runtime(usize),
+}
+
+/// What the conditions say about one column.
+#[derive(Debug, Default)]
+struct ColumnConstraint {
+    allowed: Option<Allowed>,
+    after: Option<Bound>,
+    before: Option<Bound>,
+}
+
+/// Folds the conditions per column. Returns `None` when no row can match,
+/// and whether some condition could not be folded (Postgres alone checks it).
+fn fold(
+    object: &'static ObjectSpec,
+    conditions: &[Condition],
+) -> Option<(Vec<(&'static str, ColumnConstraint)>, bool)> {
+    let mut columns: Vec<(&'static str, ColumnConstraint)> = Vec::new();
+    let mut partial = false;
+    for c in conditions {
+        let Some(spec) = object.column(&c.column) else {
+            partial = true;
+            continue;
+        };
+        let slot = match columns.iter().position(|(n, _)| *n == spec.name) {
+            Some(i) => &mut columns[i].1,
+            None => {
+                columns.push((spec.name, ColumnConstraint::default()));
+                &mut columns.last_mut().expect("just pushed").1
+            }
+        };
+        match c.op {
+            Op::Eq => {
+                let new = match &c.value {
+                    Operand::Null => return None,
+                    Operand::Runtime(i) => Allowed::Runtime(*i),
+                    Operand::List(items) => {
+                        let mut values: Vec<Operand> = Vec::new();
+                        for v in items {
+                            if *v != Operand::Null && !values.contains(v) {
+                                values.push(v.clone());
+                            }
+                        }
+                        Allowed::Values(values)
+                    }
+                    v => Allowed::Values(vec![v.clone()]),
+                };
+                slot.allowed = Some(match (slot.allowed.take(), new) {
+                    (None, new) => new,
+                    (Some(Allowed::Values(a)), Allowed::Values(b)) => {
+                        Allowed::Values(a.into_iter().filter(|v| b.contains(v)).collect())
+                    }
+                    // Only known at run time: keep one, Postgres checks the other.
+                    (Some(old), _) => {
+                        partial = true;
+                        old
+                    }
+                });
+                if slot.allowed == Some(Allowed::Values(vec![])) {
+                    return None;
+                }
+            }
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                if spec.kind != Kind::TimestampMs {
+                    partial = true;
+                    continue;
+                }
+                let bound = match &c.value {
+                    Operand::Null => return None,
+                    Operand::Runtime(i) => Bound::Runtime(*i),
+                    v => match exclusive_ms(v, c.op) {
+                        Some(ms) => Bound::Ms(ms),
+                        None => {
+                            partial = true;
+                            continue;
+                        }
+                    },
+                };
+                let is_after = matches!(c.op, Op::Gt | Op::Ge);
+                let (current, tighter): (&mut Option<Bound>, fn(i64, i64) -> i64) = if is_after {
+                    (&mut slot.after, i64::max)
+                } else {
+                    (&mut slot.before, i64::min)
+                };
+                *current = Some(match (*current, bound) {
+                    (None, b) => b,
+                    (Some(Bound::Ms(a)), Bound::Ms(b)) => Bound::Ms(tighter(a, b)),
+                    (Some(old), _) => {
+                        partial = true;
+                        old
+                    }
+                });
+            }
+        }
+    }
+    Some((columns, partial))
+}
+
+/// The exclusive millisecond bound equivalent to `column op value` for a
+/// column holding whole milliseconds: `> t` is `> floor(t)`, `>= t` is
+/// `> ceil(t) - 1`, `< t` is `< ceil(t)`, `<= t` is `< floor(t) + 1`.
+fn exclusive_ms(value: &Operand, op: Op) -> Option<i64> {
+    let (floor, ceil) = match value {
+        Operand::Int(ms) => (*ms, *ms),
+        Operand::PgMicros(us) => {
+            let floor = pg_micros_to_unix_ms(*us)?;
+            let ceil = pg_micros_to_unix_ms(us.checked_add(999)?)?;
+            (floor, ceil)
+        }
+        _ => return None,
+    };
+    match op {
+        Op::Gt => Some(floor),
+        Op::Ge => ceil.checked_sub(1),
+        Op::Lt => Some(ceil),
+        Op::Le => floor.checked_add(1),
+        Op::Eq => None,
+    }
+}
+
+/// A value as Clerk receives it, `None` when no row can have it.
+fn param_value(v: &Operand, how: Match) -> Option<String> {
+    let text = match v {
+        Operand::Text(s) if s.is_empty() => return None,
+        Operand::Text(s) => s.clone(),
+        Operand::Bool(b) => b.to_string(),
+        Operand::Int(i) => i.to_string(),
+        _ => return None,
+    };
+    Some(match how {
+        Match::ExactSigned if text.starts_with(['+', '-']) => format!("+{text}"),
+        _ => text,
+    })
+}
+
+fn runtime_placeholder(i: usize) -> String {
+    format!("${}", i + 1)
+}
+
+/// The narrowest requests for `request`.
+pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
+    let empty = ScanPlan {
+        object,
+        series: Vec::new(),
+        exact: true,
+        ordered: true,
+        max_rows: Some(0),
+    };
+    let Some((mut columns, mut partial)) = fold(object, &request.conditions) else {
+        return empty;
+    };
+    let mut exact = true;
+
+    // A key equality picks a narrower endpoint: one series per value.
+    let keyed = object.endpoints[1..].iter().find_map(|e| {
+        let (key, how) = e.key?;
+        let i = columns
+            .iter()
+            .position(|(n, c)| *n == key && c.allowed.is_some())?;
+        Some((e, how, i))
+    });
+    let (endpoint, mut series) = match keyed {
+        None => {
+            let e = object.list();
+            let path = e.path.iter().map(|s| s.to_string()).collect();
+            (
+                e,
+                vec![Series {
+                    endpoint: e,
+                    path,
+                    params: vec![],
+                }],
+            )
+        }
+        Some((e, how, i)) => {
+            let (_, constraint) = columns.remove(i);
+            exact &= how != Match::Wider;
+            let keys: Vec<String> = match constraint.allowed.expect("found with allowed") {
+                Allowed::Runtime(i) => vec![runtime_placeholder(i)],
+                // "." and ".." would be dropped from the path by URL rules.
+                Allowed::Values(vs) => vs
+                    .iter()
+                    .filter_map(|v| param_value(v, Match::Exact))
+                    .filter(|k| k != "." && k != "..")
+                    .collect(),
+            };
+            if keys.is_empty() {
+                return empty;
+            }
+            partial |= constraint.after.is_some() || constraint.before.is_some();
+            let series = keys
+                .into_iter()
+                .map(|k| Series {
+                    endpoint: e,
+                    path: e
+                        .path
+                        .iter()
+                        .map(|s| if *s == KEY { k.clone() } else { s.to_string() })
+                        .collect(),
+                    params: vec![],
+                })
+                .collect();
+            (e, series)
+        }
+    };
+
+    for (column, constraint) in columns {
+        let Some(filter) = endpoint.filters.iter().find(|f| f.column == column) else {
+            partial = true;
+            continue;
+        };
+        match filter.how {
+            Match::Exact | Match::ExactSigned | Match::Wider => {
+                partial |= constraint.after.is_some() || constraint.before.is_some();
+                let Some(allowed) = constraint.allowed else {
+                    continue;
+                };
+                exact &= filter.how != Match::Wider;
+                let values: Vec<String> = match allowed {
+                    Allowed::Runtime(i) => vec![runtime_placeholder(i)],
+                    Allowed::Values(vs) => vs
+                        .iter()
+                        .filter_map(|v| param_value(v, filter.how))
+                        .collect(),
+                };
+                if values.is_empty() {
+                    return empty;
+                }
+                let batches: Vec<&[String]> = values.chunks(MAX_VALUES_PER_REQUEST).collect();
+                if batches.len() > 1 && series.len() > 1 {
+                    // Would multiply series; Postgres filters this one.
+                    partial = true;
+                    continue;
+                }
+                series = series
+                    .into_iter()
+                    .flat_map(|s| {
+                        batches.iter().map(move |batch| {
+                            let mut s = s.clone();
+                            s.params
+                                .extend(batch.iter().map(|v| (filter.param, v.clone())));
+                            s
+                        })
+                    })
+                    .collect();
+            }
+            Match::Flag => {
+                partial |= constraint.after.is_some() || constraint.before.is_some();
+                let value = match constraint.allowed {
+                    Some(Allowed::Values(vs)) if vs.len() == 1 => param_value(&vs[0], Match::Flag),
+                    Some(Allowed::Runtime(i)) => Some(runtime_placeholder(i)),
+                    _ => None,
+                };
+                match value {
+                    Some(v) => series
+                        .iter_mut()
+                        .for_each(|s| s.params.push((filter.param, v.clone()))),
+                    None => partial = true,
+                }
+            }
+            Match::Range => {
+                partial |= constraint.allowed.is_some();
+                let bounds = [("_after", constraint.after), ("_before", constraint.before)];
+                if let (Some(Bound::Ms(a)), Some(Bound::Ms(b))) =
+                    (constraint.after, constraint.before)
+                {
+                    if b <= a.saturating_add(1) {
+                        return empty;
+                    }
+                }
+                for (suffix, bound) in bounds {
+                    let value = match bound {
+                        None => continue,
+                        Some(Bound::Ms(ms)) => ms.to_string(),
+                        Some(Bound::Runtime(i)) => runtime_placeholder(i),
+                    };
+                    let name = range_param(filter.param, suffix);
+                    series
+                        .iter_mut()
+                        .for_each(|s| s.params.push((name, value.clone())));
+                }
+            }
+        }
+    }
+    exact &= !partial;
+
+    let mut ordered = request.order.is_none();
+    let order = match &request.order {
+        Some(o) if series.len() == 1 && endpoint.order_by.contains(&o.column.as_str()) => {
+            ordered = true;
+            Some(format!(
+                "{}{}",
+                if o.descending { "-" } else { "+" },
+                o.column
+            ))
+        }
+        _ => endpoint.default_order.map(String::from),
+    };
+    if let Some(order) = order {
+        series
+            .iter_mut()
+            .for_each(|s| s.params.push(("order_by", order.clone())));
+    }
+    let max_rows = request
+        .limit
+        .filter(|_| exact && ordered)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    if max_rows == Some(0) {
+        return empty;
+    }
+    ScanPlan {
+        object,
+        series,
+        exact,
+        ordered,
+        max_rows,
+    }
+}
+
+/// `created_at` + `_after` as a `'static` parameter name.
+fn range_param(param: &'static str, suffix: &str) -> &'static str {
+    const NAMES: &[&str] = &[
+        "created_at_after",
+        "created_at_before",
+        "last_sign_in_at_after",
+        "last_sign_in_at_before",
+        "last_active_at_after",
+        "last_active_at_before",
+    ];
+    NAMES
+        .iter()
+        .find(|n| n.strip_prefix(param) == Some(suffix))
+        .copied()
+        .unwrap_or_else(|| panic!("no range parameter {param}{suffix} in the catalog"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::object;
+
+    fn cond(column: &str, op: Op, value: Operand) -> Condition {
+        Condition {
+            column: column.into(),
+            op,
+            value,
+        }
+    }
+    fn text(s: &str) -> Operand {
+        Operand::Text(s.into())
+    }
+    fn plan_of(obj: &str, conditions: Vec<Condition>) -> ScanPlan {
+        plan(
+            object(obj).unwrap(),
+            &Request {
+                conditions,
+                ..Request::default()
+            },
+        )
+    }
+
+    #[test]
+    fn full_scans_use_the_instance_wide_lists() {
+        let p = ScanPlan::full(object("users").unwrap());
+        assert!(p.exact);
+        assert_eq!(p.describe(), ["GET /users?order_by=-created_at&limit=500"]);
+        let p = ScanPlan::full(object("organization_memberships").unwrap());
+        assert_eq!(
+            p.describe(),
+            ["GET /organization_memberships?order_by=%2Bcreated_at&limit=500"]
+        );
+    }
+
+    #[test]
+    fn user_id_equality_and_in_lists_batch_by_100() {
+        let p = plan_of("users", vec![cond("user_id", Op::Eq, text("user_1"))]);
+        assert!(p.exact);
+        assert_eq!(p.series.len(), 1);
+        assert_eq!(p.series[0].params[0], ("user_id", "user_1".to_string()));
+
+        let ids: Vec<Operand> = (0..150)
+            .map(|i| text(&format!("user_{i}")))
+            .chain([text("user_3"), Operand::Null])
+            .collect();
+        let p = plan_of("users", vec![cond("id", Op::Eq, Operand::List(ids))]);
+        assert_eq!(p.series.len(), 2);
+        let counts: Vec<usize> = p
+            .series
+            .iter()
+            .map(|s| s.params.iter().filter(|(k, _)| *k == "user_id").count())
+            .collect();
+        assert_eq!(counts, [100, 50]);
+    }
+
+    #[test]
+    fn impossible_conditions_send_no_request() {
+        for conditions in [
+            vec![cond("id", Op::Eq, Operand::Null)],
+            vec![cond("id", Op::Eq, Operand::List(vec![]))],
+            vec![cond("id", Op::Eq, text("a")), cond("id", Op::Eq, text("b"))],
+            vec![cond("id", Op::Eq, text(""))],
+            vec![
+                cond("created_at", Op::Gt, Operand::Int(10)),
+                cond("created_at", Op::Lt, Operand::Int(11)),
+            ],
+        ] {
+            let p = plan_of("users", conditions.clone());
+            assert!(p.series.is_empty(), "{conditions:?}");
+        }
+        let p = plan_of(
+            "organization_memberships",
+            vec![cond("user_id", Op::Eq, text(".."))],
+        );
+        assert!(p.series.is_empty());
+    }
+
+    #[test]
+    fn timestamp_bounds_are_exact_at_millisecond_edges() {
+        let ms = 1_700_000_000_123i64;
+        let us = (ms - 946_684_800_000) * 1000; // Postgres micros of that ms
+        let bound = |op, v| {
+            let p = plan_of("users", vec![cond("created_at", op, v)]);
+            p.series[0]
+                .params
+                .iter()
+                .find(|(k, _)| k.starts_with("created_at_"))
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            bound(Op::Gt, Operand::PgMicros(us)),
+            ("created_at_after", ms.to_string())
+        );
+        assert_eq!(
+            bound(Op::Ge, Operand::PgMicros(us)),
+            ("created_at_after", (ms - 1).to_string())
+        );
+        assert_eq!(
+            bound(Op::Lt, Operand::PgMicros(us)),
+            ("created_at_before", ms.to_string())
+        );
+        assert_eq!(
+            bound(Op::Le, Operand::PgMicros(us)),
+            ("created_at_before", (ms + 1).to_string())
+        );
+        // A microsecond past the millisecond: > keeps ms, >= needs ms + 1.
+        assert_eq!(
+            bound(Op::Gt, Operand::PgMicros(us + 1)),
+            ("created_at_after", ms.to_string())
+        );
+        assert_eq!(
+            bound(Op::Ge, Operand::PgMicros(us + 1)),
+            ("created_at_after", ms.to_string())
+        );
+        assert_eq!(
+            bound(Op::Lt, Operand::PgMicros(us + 1)),
+            ("created_at_before", (ms + 1).to_string())
+        );
+        assert_eq!(
+            bound(Op::Le, Operand::PgMicros(us + 1)),
+            ("created_at_before", (ms + 1).to_string())
+        );
+        assert_eq!(
+            bound(Op::Ge, Operand::Int(ms)),
+            ("created_at_after", (ms - 1).to_string())
+        );
+        // BETWEEN keeps the tighter of repeated bounds.
+        let p = plan_of(
+            "users",
+            vec![
+                cond("created_at", Op::Ge, Operand::Int(100)),
+                cond("created_at", Op::Gt, Operand::Int(200)),
+                cond("created_at", Op::Le, Operand::Int(900)),
+            ],
+        );
+        assert!(p.exact);
+        assert_eq!(p.describe(), ["GET /users?created_at_after=200&created_at_before=901&order_by=-created_at&limit=500"]);
+    }
+
+    #[test]
+    fn wider_filters_are_pushed_but_not_exact() {
+        let p = plan_of("users", vec![cond("email", Op::Eq, text("a@b.c"))]);
+        assert!(!p.exact);
+        assert_eq!(
+            p.series[0].params[0],
+            ("email_address", "a@b.c".to_string())
+        );
+        assert!(p.count_requests().is_none());
+    }
+
+    #[test]
+    fn signed_values_cannot_turn_into_exclusions() {
+        let p = plan_of("users", vec![cond("id", Op::Eq, text("-user_1"))]);
+        assert_eq!(p.series[0].params[0], ("user_id", "+-user_1".to_string()));
+    }
+
+    #[test]
+    fn memberships_route_by_organization_or_user() {
+        let p = plan_of(
+            "organization_memberships",
+            vec![
+                cond(
+                    "organization_id",
+                    Op::Eq,
+                    Operand::List(vec![text("org_1"), text("org_2")]),
+                ),
+                cond("role", Op::Eq, text("org:admin")),
+            ],
+        );
+        assert!(p.exact);
+        assert_eq!(p.describe(), [
+            "GET /organizations/org_1/memberships?role=org%3Aadmin&order_by=%2Bcreated_at&limit=500",
+            "GET /organizations/org_2/memberships?role=org%3Aadmin&order_by=%2Bcreated_at&limit=500",
+        ]);
+        let p = plan_of(
+            "organization_memberships",
+            vec![cond("user_id", Op::Eq, text("user_1"))],
+        );
+        assert_eq!(
+            p.describe(),
+            ["GET /users/user_1/organization_memberships?limit=500"]
+        );
+        assert_eq!(
+            p.count_requests().unwrap()[0].params,
+            [("limit", "1".to_string())]
+        );
+        // Role alone has no endpoint: the whole list, filtered by Postgres.
+        let p = plan_of(
+            "organization_memberships",
+            vec![cond("role", Op::Eq, text("x"))],
+        );
+        assert!(!p.exact);
+        assert_eq!(p.series[0].path, ["organization_memberships"]);
+    }
+
+    #[test]
+    fn values_never_change_the_endpoint_or_parameters() {
+        let p = plan_of(
+            "organization_memberships",
+            vec![cond("user_id", Op::Eq, text("../organizations?x=1#"))],
+        );
+        assert_eq!(
+            p.describe(),
+            ["GET /users/..%2Forganizations%3Fx%3D1%23/organization_memberships?limit=500"]
+        );
+        let p = plan_of("users", vec![cond("email", Op::Eq, text("a&limit=1"))]);
+        assert_eq!(
+            p.describe(),
+            ["GET /users?email_address=a%26limit%3D1&order_by=-created_at&limit=500"]
+        );
+        let p = plan_of("organizations", vec![cond("slug", Op::Eq, text("%2e%2e"))]);
+        assert_eq!(p.describe(), ["GET /organizations/%252e%252e"]);
+    }
+
+    #[test]
+    fn order_and_limit_are_pushed_only_when_safe() {
+        let users = object("users").unwrap();
+        let req = |conditions, column: &str, limit| Request {
+            conditions,
+            order: Some(OrderBy {
+                column: column.into(),
+                descending: true,
+            }),
+            limit,
+        };
+        let p = plan(users, &req(vec![], "created_at", Some(10)));
+        assert!(p.ordered);
+        assert_eq!(p.describe(), ["GET /users?order_by=-created_at&limit=10"]);
+        // Clerk cannot sort by email with the cursor: Postgres sorts, so all rows are needed.
+        let p = plan(users, &req(vec![], "email", Some(10)));
+        assert!(!p.ordered);
+        assert_eq!(p.max_rows, None);
+        // A filter Postgres re-checks may drop rows: LIMIT cannot be pushed.
+        let p = plan(
+            users,
+            &req(
+                vec![cond("email", Op::Eq, text("a"))],
+                "created_at",
+                Some(10),
+            ),
+        );
+        assert_eq!(p.max_rows, None);
+        assert_eq!(p.page_size(0), 500);
+    }
+
+    #[test]
+    fn runtime_values_show_as_placeholders_and_bind_later() {
+        let users = object("users").unwrap();
+        let request = Request {
+            conditions: vec![cond("created_at", Op::Gt, Operand::Runtime(0))],
+            ..Request::default()
+        };
+        assert_eq!(
+            plan(users, &request).describe(),
+            ["GET /users?created_at_after=%241&order_by=-created_at&limit=500"]
+        );
+        let bound = request.bind(&[Operand::Int(5)]);
+        assert_eq!(
+            plan(users, &bound).describe(),
+            ["GET /users?created_at_after=5&order_by=-created_at&limit=500"]
+        );
+    }
+
+    #[test]
+    fn counts_use_the_count_endpoint_or_total_count() {
+        let p = plan_of("users", vec![cond("created_at", Op::Gt, Operand::Int(5))]);
+        let c = p.count_requests().unwrap();
+        assert_eq!(c[0].path, ["users", "count"]);
+        assert_eq!(c[0].params, [("created_at_after", "5".to_string())]);
+        let p = plan_of("organizations", vec![]);
+        assert_eq!(
+            p.count_requests().unwrap()[0].params,
+            [("limit", "1".to_string())]
+        );
+        let p = plan_of("organizations", vec![cond("slug", Op::Eq, text("acme"))]);
+        assert!(p.count_requests().is_none());
+    }
+}
