@@ -15,6 +15,9 @@ use url::Url;
 
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com/v1";
 
+/// Timeout of [`ClerkClient::get_quick`].
+const QUICK_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Everything that went wrong talking to Clerk. Messages never contain the
 /// secret key: it travels only in the `Authorization` header.
 #[derive(Debug, thiserror::Error)]
@@ -212,19 +215,40 @@ impl ClerkClient {
     /// GETs `url`, retrying what is worth retrying, and returns the body of
     /// the first 2xx answer.
     pub async fn get(&self, url: &Url) -> Result<Vec<u8>, ClerkError> {
-        let policy = &self.retry;
+        self.get_with(url, &self.retry, None).await
+    }
+
+    /// One attempt with a short timeout, for the planner's row estimates:
+    /// planning must not wait out a retry budget.
+    pub async fn get_quick(&self, url: &Url) -> Result<Vec<u8>, ClerkError> {
+        let once = RetryPolicy {
+            max_retries: 0,
+            max_total_wait: Duration::ZERO,
+            ..self.retry
+        };
+        self.get_with(url, &once, Some(QUICK_TIMEOUT)).await
+    }
+
+    async fn get_with(
+        &self,
+        url: &Url,
+        policy: &RetryPolicy,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, ClerkError> {
         let mut attempts = 0u32;
         let mut failures = 0u32;
         let mut waited = Duration::ZERO;
         loop {
             attempts += 1;
-            let result = self
+            let mut request = self
                 .http
                 .get(url.clone())
                 .bearer_auth(&self.api_key)
-                .header("Accept", "application/json")
-                .send()
-                .await;
+                .header("Accept", "application/json");
+            if let Some(t) = timeout {
+                request = request.timeout(t);
+            }
+            let result = request.send().await;
             let wait = match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();

@@ -4,16 +4,18 @@
 use crate::client::{ClerkClient, ClerkError, ClientConfig, DEFAULT_API_URL};
 use crate::convert::{self, allowed_targets, ConvertError, Out, Target};
 use crate::objects::{self, ColumnSpec, ObjectSpec};
-use crate::pushdown::ScanPlan;
-use crate::scan::{Rows, ScanStream};
+use crate::planner;
+use crate::pushdown::{self, Request, ScanPlan};
+use crate::runtime;
+use crate::scan::{self, Rows, ScanStream};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use supabase_wrappers::prelude::*;
 
 /// Pages kept ready ahead of the one being read.
@@ -51,8 +53,9 @@ impl Level {
                 "request_timeout_ms",
                 "max_retries",
                 "max_retry_wait_ms",
+                "pushdown",
             ],
-            Level::Table => &["object"],
+            Level::Table => &["object", "pushdown"],
             Level::UserMapping => &[],
         }
     }
@@ -190,6 +193,58 @@ fn parse_ms(
                 reason: format!("{v:?} is not a positive number of milliseconds"),
             })
     })
+}
+
+/// `true`/`false` as Postgres spells booleans.
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Some(true),
+        "false" | "off" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn check_bool(options: &HashMap<String, String>, name: &str) -> Result<(), FdwError> {
+    match options.get(name) {
+        Some(v) if parse_bool(v).is_none() => Err(FdwError::BadOptionValue {
+            option: name.into(),
+            reason: format!("{v:?} is not a boolean (true or false)"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How long the planner trusts an object's row count.
+const ROW_COUNT_TTL: Duration = Duration::from_secs(300);
+/// Assumed when Clerk cannot be asked (pushdown off, API unreachable).
+const DEFAULT_ROW_COUNT: f64 = 1000.0;
+
+/// The object's total row count for planner estimates: one quick count
+/// request per server and object every few minutes, not one per planning.
+fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
+    type Cache = Mutex<HashMap<(usize, &'static str), (Instant, f64)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = (Arc::as_ptr(client) as usize, object.name);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some((at, rows)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if at.elapsed() < ROW_COUNT_TTL {
+            return *rows;
+        }
+    }
+    let task_client = client.clone();
+    let counted = runtime::wait_for(
+        async move { scan::count(&task_client, &ScanPlan::full(object), true).await },
+        &mut || {},
+    );
+    let rows = match counted {
+        Ok(Some(Ok(Some(n)))) => n as f64,
+        _ => DEFAULT_ROW_COUNT,
+    };
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, (Instant::now(), rows));
+    rows
 }
 
 /// The client configuration a server's options describe.
@@ -333,6 +388,7 @@ fn to_cell(out: Out, target: Target) -> Result<Cell, ConvertError> {
 
 /// What one scan reads and how its rows are built; kept for re-scans.
 struct ScanSetup {
+    request: Request,
     plan: ScanPlan,
     table: String,
     columns: Vec<BoundColumn>,
@@ -382,9 +438,55 @@ pub(crate) struct ClerkFdw {
     client: Arc<ClerkClient>,
     setup: Option<ScanSetup>,
     rows: Option<Rows>,
+    /// Planning found every clause to be one Clerk counts exactly.
+    count_pushable: bool,
+    /// An aggregate scan's one row.
+    count: Option<CountScan>,
+}
+
+/// `count(*)` answered by Clerk.
+struct CountScan {
+    object: &'static ObjectSpec,
+    table: String,
+    request: Request,
+    alias: String,
+    value: i64,
+    returned: bool,
 }
 
 impl ClerkFdw {
+    /// The rows `request` selects, counted by Clerk.
+    fn count_rows(
+        &self,
+        object: &'static ObjectSpec,
+        table: &str,
+        request: &Request,
+    ) -> Result<i64, FdwError> {
+        let clerk_error = |source| FdwError::Clerk {
+            object: object.name,
+            table: table.to_string(),
+            source,
+        };
+        let plan = pushdown::plan(object, request);
+        let client = self.client.clone();
+        let counted = runtime::wait_for(
+            async move { scan::count(&client, &plan, false).await },
+            &mut check_for_interrupts,
+        )
+        .map_err(|e| {
+            clerk_error(ClerkError::Unreachable {
+                host: String::new(),
+                cause: format!("cannot start the I/O runtime: {e}"),
+                attempts: 0,
+            })
+        })?
+        .ok_or(ClerkError::Stopped)
+        .and_then(|r| r)
+        .map_err(clerk_error)?;
+        // Planning offers count(*) pushdown only when Clerk can count.
+        counted.ok_or_else(|| clerk_error(ClerkError::Malformed("Clerk cannot count these rows".into())))
+    }
+
     fn start_stream(&mut self) -> Result<(), FdwError> {
         self.rows = None;
         if let Some(setup) = &self.setup {
@@ -396,6 +498,11 @@ impl ClerkFdw {
     }
 }
 
+/// Checks for query cancel while waiting for Clerk.
+fn check_for_interrupts() {
+    pgrx::check_for_interrupts!();
+}
+
 impl ForeignDataWrapper<FdwError> for ClerkFdw {
     fn new(server: ForeignServer) -> Result<Self, FdwError> {
         let config = client_config(&server.options)?;
@@ -403,7 +510,13 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             client: ClerkClient::shared(&config).map_err(FdwError::Config)?,
             setup: None,
             rows: None,
+            count_pushable: false,
+            count: None,
         })
+    }
+
+    fn fdw_routine_hook(routine: &mut supabase_wrappers::FdwRoutine<pgrx::AllocatedByRust>) {
+        planner::install(routine);
     }
 
     fn get_rel_size(
@@ -412,9 +525,48 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         columns: &[Column],
         _sorts: &[Sort],
         _limit: &Option<Limit>,
-        _options: &HashMap<String, String>,
+        options: &HashMap<String, String>,
     ) -> Result<(i64, i32), FdwError> {
-        Ok((1000, 64 * columns.len().max(1) as i32))
+        let object = object_of(options)?;
+        let rows = match planner::take_rel_plan() {
+            Some(planned) => {
+                self.count_pushable = planned.count_pushable;
+                planned.plan.estimate_rows(|| total_rows(&self.client, object))
+            }
+            None => total_rows(&self.client, object),
+        };
+        Ok((rows.round() as i64, 64 * columns.len().max(1) as i32))
+    }
+
+    fn supported_aggregates(&self) -> Vec<AggregateKind> {
+        if self.count_pushable {
+            vec![AggregateKind::Count]
+        } else {
+            vec![]
+        }
+    }
+
+    fn begin_aggregate_scan(
+        &mut self,
+        aggregates: &[supabase_wrappers::interface::Aggregate],
+        _group_by: &[Column],
+        _quals: &[Qual],
+        options: &HashMap<String, String>,
+    ) -> Result<(), FdwError> {
+        let object = object_of(options)?;
+        let table = table_name(options);
+        let request = planner::take_pending_request();
+        let alias = aggregates.first().map(|a| a.alias.clone()).unwrap_or_default();
+        let value = self.count_rows(object, &table, &request)?;
+        self.count = Some(CountScan {
+            object,
+            table,
+            request,
+            alias,
+            value,
+            returned: false,
+        });
+        Ok(())
     }
 
     fn begin_scan(
@@ -428,8 +580,10 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         let object = object_of(options)?;
         let table = table_name(options);
         let columns = bind_columns(object, &table, columns)?;
+        let request = planner::take_pending_request();
         self.setup = Some(ScanSetup {
-            plan: ScanPlan::full(object),
+            plan: pushdown::plan(object, &request),
+            request,
             table,
             columns,
         });
@@ -437,11 +591,16 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
     }
 
     fn iter_scan(&mut self, row: &mut Row) -> Result<Option<()>, FdwError> {
+        if let Some(count) = &mut self.count {
+            if count.returned {
+                return Ok(None);
+            }
+            count.returned = true;
+            row.push(&count.alias, Some(Cell::I64(count.value)));
+            return Ok(Some(()));
+        }
         let (Some(setup), Some(rows)) = (&self.setup, &mut self.rows) else {
             return Ok(None);
-        };
-        let mut check_for_interrupts = || {
-            pgrx::check_for_interrupts!();
         };
         match rows.next_with(&mut check_for_interrupts, |obj| setup.fill(obj, row)) {
             Ok(Some(filled)) => filled.map(Some),
@@ -451,6 +610,22 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
     }
 
     fn re_scan(&mut self) -> Result<(), FdwError> {
+        if let Some(mut count) = self.count.take() {
+            count.returned = false;
+            if let Some(request) = planner::take_pending().filter(|r| *r != count.request) {
+                count.value = self.count_rows(count.object, &count.table, &request)?;
+                count.request = request;
+            }
+            self.count = Some(count);
+            return Ok(());
+        }
+        if let (Some(setup), Some(request)) = (&mut self.setup, planner::take_pending()) {
+            if request != setup.request {
+                setup.plan = pushdown::plan(setup.plan.object, &request);
+                setup.request = request;
+                return self.start_stream();
+            }
+        }
         let replayed = self.rows.as_mut().is_some_and(Rows::rewind);
         if replayed {
             Ok(())
@@ -461,6 +636,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
 
     fn end_scan(&mut self) -> Result<(), FdwError> {
         self.rows = None;
+        self.count = None;
         Ok(())
     }
 
@@ -491,6 +667,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
                 });
             }
         }
+        check_bool(&options, "pushdown")?;
         match level {
             Level::Server => {
                 let config = client_config(&options)?;

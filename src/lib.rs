@@ -15,6 +15,7 @@ pub mod client;
 pub mod convert;
 mod fdw;
 pub mod objects;
+mod planner;
 pub mod pushdown;
 pub mod runtime;
 pub mod scan;
@@ -70,10 +71,12 @@ unsafe extern "C-unwind" fn quiet_unsupported_qual_warnings(edata: *mut pg_sys::
 /// background fetches here.
 #[pg_guard]
 unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
-    if event == pg_sys::XactEvent::XACT_EVENT_ABORT
-        || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT
-    {
+    use pg_sys::XactEvent::*;
+    if event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT {
         runtime::abort_all();
+    }
+    if matches!(event, XACT_EVENT_ABORT | XACT_EVENT_PARALLEL_ABORT | XACT_EVENT_COMMIT | XACT_EVENT_PARALLEL_COMMIT) {
+        planner::forget_running_scans();
     }
 }
 

@@ -99,6 +99,8 @@ pub struct Filter {
     pub column: &'static str,
     pub param: &'static str,
     pub how: Match,
+    /// Each value selects at most one row (for row estimates).
+    pub unique: bool,
 }
 
 /// How Clerk counts what an endpoint lists without sending the rows.
@@ -131,6 +133,8 @@ pub struct Endpoint {
     /// The order used when the query asks for none.
     pub default_order: Option<&'static str>,
     pub count: Count,
+    /// Typical rows per key value (for row estimates).
+    pub rows_per_key: f64,
 }
 
 #[derive(Debug)]
@@ -407,20 +411,23 @@ const MEMBERSHIPS: &[ColumnSpec] = &[
 
 macro_rules! filter {
     ($column:literal, $param:literal, $how:ident) => {
-        Filter {
-            column: $column,
-            param: $param,
-            how: Match::$how,
-        }
+        Filter { column: $column, param: $param, how: Match::$how, unique: false }
+    };
+}
+
+/// A filter each value of which selects at most one row.
+macro_rules! unique_filter {
+    ($column:literal, $param:literal, $how:ident) => {
+        Filter { column: $column, param: $param, how: Match::$how, unique: true }
     };
 }
 
 const USER_FILTERS: &[Filter] = &[
-    filter!("id", "user_id", ExactSigned),
-    filter!("external_id", "external_id", ExactSigned),
-    filter!("email", "email_address", Wider),
-    filter!("username", "username", Wider),
-    filter!("phone_number", "phone_number", Wider),
+    unique_filter!("id", "user_id", ExactSigned),
+    unique_filter!("external_id", "external_id", ExactSigned),
+    unique_filter!("email", "email_address", Wider),
+    unique_filter!("username", "username", Wider),
+    unique_filter!("phone_number", "phone_number", Wider),
     filter!("banned", "banned", Flag),
     filter!("created_at", "created_at", Range),
     filter!("last_sign_in_at", "last_sign_in_at", Range),
@@ -440,6 +447,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             order_by: &["created_at"],
             default_order: Some("-created_at"),
             count: Count::Endpoint(&["users", "count"]),
+            rows_per_key: 0.0,
         }],
         columns: USERS,
     },
@@ -451,10 +459,11 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 key: None,
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
-                filters: &[filter!("id", "organization_id", ExactSigned)],
+                filters: &[unique_filter!("id", "organization_id", ExactSigned)],
                 order_by: &["created_at"],
                 default_order: Some("+created_at"),
                 count: Count::TotalCount,
+                rows_per_key: 0.0,
             },
             Endpoint {
                 // Takes an id or a slug.
@@ -466,6 +475,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 order_by: &[],
                 default_order: None,
                 count: Count::Unsupported,
+                rows_per_key: 1.0,
             },
         ],
         columns: ORGANIZATIONS,
@@ -482,6 +492,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 order_by: &["created_at"],
                 default_order: Some("+created_at"),
                 count: Count::TotalCount,
+                rows_per_key: 0.0,
             },
             Endpoint {
                 path: &["organizations", KEY, "memberships"],
@@ -489,12 +500,13 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
                 filters: &[
-                    filter!("user_id", "user_id", ExactSigned),
+                    unique_filter!("user_id", "user_id", ExactSigned),
                     filter!("role", "role", Exact),
                 ],
                 order_by: &["created_at"],
                 default_order: Some("+created_at"),
                 count: Count::TotalCount,
+                rows_per_key: 20.0,
             },
             Endpoint {
                 path: &["users", KEY, "organization_memberships"],
@@ -505,6 +517,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 order_by: &[],
                 default_order: None,
                 count: Count::TotalCount,
+                rows_per_key: 3.0,
             },
         ],
         columns: MEMBERSHIPS,

@@ -146,6 +146,48 @@ impl ScanPlan {
             .collect()
     }
 
+    /// Rows the plan should return, given the object's total row count
+    /// (asked for only when the conditions do not bound the rows already).
+    pub fn estimate_rows(&self, total: impl FnOnce() -> f64) -> f64 {
+        const RANGE_SELECTIVITY: f64 = 0.3;
+        const FLAG_SELECTIVITY: f64 = 0.5;
+        if self.series.is_empty() {
+            return 0.0;
+        }
+        let mut keyed = 0.0;
+        let mut selectivity = 1.0;
+        let mut bounded = false;
+        for s in &self.series {
+            if s.endpoint.key.is_some() {
+                keyed += s.endpoint.rows_per_key;
+                bounded = true;
+                continue;
+            }
+            let unique_values = s
+                .params
+                .iter()
+                .filter(|(k, _)| s.endpoint.filters.iter().any(|f| f.param == *k && f.unique))
+                .count();
+            if unique_values > 0 {
+                keyed += unique_values as f64;
+                bounded = true;
+            }
+        }
+        let first = &self.series[0];
+        for (k, _) in &first.params {
+            if k.ends_with("_after") || k.ends_with("_before") {
+                selectivity *= RANGE_SELECTIVITY;
+            } else if first.endpoint.filters.iter().any(|f| f.param == *k && f.how == Match::Flag) {
+                selectivity *= FLAG_SELECTIVITY;
+            }
+        }
+        let rows = if bounded { keyed * selectivity } else { total() * selectivity };
+        match self.max_rows {
+            Some(max) => rows.min(max as f64),
+            None => rows,
+        }
+    }
+
     /// The first request of each series, as EXPLAIN shows them.
     pub fn describe(&self) -> Vec<String> {
         if self.series.is_empty() {
@@ -158,7 +200,8 @@ impl ScanPlan {
                 if s.endpoint.paging != Paging::Single {
                     params.push(("limit", self.page_size(0).to_string()));
                 }
-                format!("GET /{}", request_target(&s.path, &params))
+                // Run-time values show as $n, not %24n.
+                format!("GET /{}", request_target(&s.path, &params).replace("%24", "$"))
             })
             .collect()
     }
@@ -806,13 +849,26 @@ mod tests {
         };
         assert_eq!(
             plan(users, &request).describe(),
-            ["GET /users?created_at_after=%241&order_by=-created_at&limit=500"]
+            ["GET /users?created_at_after=$1&order_by=-created_at&limit=500"]
         );
         let bound = request.bind(&[Operand::Int(5)]);
         assert_eq!(
             plan(users, &bound).describe(),
             ["GET /users?created_at_after=5&order_by=-created_at&limit=500"]
         );
+    }
+
+    #[test]
+    fn estimates_follow_keys_and_ranges() {
+        let total = || 100_000.0;
+        assert_eq!(plan_of("users", vec![]).estimate_rows(total), 100_000.0);
+        let ids = Operand::List(vec![text("user_1"), text("user_2")]);
+        assert_eq!(plan_of("users", vec![cond("id", Op::Eq, ids)]).estimate_rows(|| unreachable!()), 2.0);
+        let recent = plan_of("users", vec![cond("created_at", Op::Gt, Operand::Runtime(0))]);
+        assert_eq!(recent.estimate_rows(total), 30_000.0);
+        let by_user = plan_of("organization_memberships", vec![cond("user_id", Op::Eq, text("u"))]);
+        assert_eq!(by_user.estimate_rows(|| unreachable!()), 3.0);
+        assert_eq!(plan_of("users", vec![cond("id", Op::Eq, Operand::Null)]).estimate_rows(total), 0.0);
     }
 
     #[test]

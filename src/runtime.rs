@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -59,4 +60,38 @@ where
             _ = aborted.changed() => {}
         }
     })
+}
+
+/// How often a waiting backend gets control back (to check for cancel).
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Aborts the task when the waiter goes away (an ERROR unwinding through it).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `task` on the background runtime and waits for its result, calling
+/// `on_wait` about every 50 ms (the FDW checks for query cancel there).
+/// `None` when the task was stopped by [`abort_all`].
+pub fn wait_for<T, F>(task: F, on_wait: &mut dyn FnMut()) -> std::io::Result<Option<T>>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let rt = runtime()?;
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    let _guard = AbortOnDrop(spawn_abortable(rt, async move {
+        let _ = tx.send(task.await);
+    }));
+    loop {
+        match rt.block_on(async { tokio::time::timeout(POLL, &mut rx).await }) {
+            Ok(Ok(value)) => return Ok(Some(value)),
+            Ok(Err(_)) => return Ok(None),
+            Err(_) => on_wait(),
+        }
+    }
 }

@@ -9,7 +9,6 @@ use crate::runtime;
 use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -179,14 +178,24 @@ struct TotalCount {
 
 /// The number of rows `plan` selects, from Clerk's counts, when Clerk can
 /// count them exactly (see [`ScanPlan::count_requests`]).
-pub async fn count(client: &ClerkClient, plan: &ScanPlan) -> Result<Option<i64>, ClerkError> {
+/// `quick`: one attempt with a short timeout (for planner estimates).
+pub async fn count(
+    client: &ClerkClient,
+    plan: &ScanPlan,
+    quick: bool,
+) -> Result<Option<i64>, ClerkError> {
     let Some(requests) = plan.count_requests() else {
         return Ok(None);
     };
     let mut total = 0i64;
     for r in requests {
         let url = client.url(&r.path, &r.params)?;
-        let body = match client.get(&url).await {
+        let answer = if quick {
+            client.get_quick(&url).await
+        } else {
+            client.get(&url).await
+        };
+        let body = match answer {
             Err(ClerkError::Api { status: 404, .. }) if r.envelope.is_some() => continue,
             other => other?,
         };
@@ -204,8 +213,7 @@ pub struct ScanStream {
     producer: JoinHandle<()>,
 }
 
-/// How often a waiting reader gets control back (to check for query cancel).
-const POLL: Duration = Duration::from_millis(50);
+use runtime::POLL;
 
 impl ScanStream {
     /// Starts fetching; up to `prefetch` pages wait ready in memory.
@@ -335,6 +343,7 @@ mod tests {
     use crate::objects::object;
     use crate::pushdown::ScanPlan;
     use clerk_mock::{Behaviour, DataConfig, Fault, MockServer};
+    use std::time::Duration;
 
     fn server(users: usize, orgs: usize, big: usize) -> MockServer {
         let cfg = DataConfig {

@@ -431,7 +431,12 @@ fn page(items: Vec<&Value>, offset: usize, limit: usize) -> Vec<Value> {
 
 fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
     let p = ListParams { query };
-    let segments: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
+    let decoded: Vec<String> = path
+        .trim_start_matches("/v1/")
+        .split('/')
+        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let ds = &shared.dataset;
     match segments.as_slice() {
         ["users"] => {
@@ -484,6 +489,9 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
             .map(|&i| shared.users_json[i].clone())
             .ok_or_else(|| not_found("user")),
         ["users", id, "organization_memberships"] => {
+            if !shared.users_by_id.contains_key(*id) {
+                return Err(not_found("user"));
+            }
             let items: Vec<&Value> = ds
                 .memberships
                 .iter()
@@ -496,7 +504,7 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
             let items: Vec<&Value> = ds
                 .organizations
                 .iter()
-                .filter(|o| ids.is_empty() || ids.iter().any(|id| o["id"] == *id))
+                .filter(|o| signed_match(&ids, o["id"].as_str()))
                 .collect();
             list(&p, items, true)
         }
@@ -511,11 +519,13 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
                 return Err(not_found("organization"));
             }
             let roles = p.all("role");
+            let users = p.all("user_id");
             let items: Vec<&Value> = ds
                 .memberships
                 .iter()
                 .filter(|m| m["organization"]["id"] == *id)
                 .filter(|m| roles.is_empty() || roles.iter().any(|r| m["role"] == *r))
+                .filter(|m| signed_match(&users, m["public_user_data"]["user_id"].as_str()))
                 .collect();
             list(&p, items, false)
         }
@@ -533,6 +543,22 @@ fn list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
     }
     let total = items.len();
     Ok(json!({"data": page(items, offset, limit), "total_count": total}).to_string())
+}
+
+/// Clerk's `+id` / `-id` include/exclude lists: true when `candidate`
+/// passes. Without a sign a value includes.
+fn signed_match(values: &[&str], candidate: Option<&str>) -> bool {
+    if values.is_empty() {
+        return true;
+    }
+    let mut includes = values.iter().filter(|v| !v.starts_with('-')).peekable();
+    let has_includes = includes.peek().is_some();
+    let included = includes.any(|v| Some(v.strip_prefix('+').unwrap_or(v)) == candidate);
+    let excluded = values
+        .iter()
+        .filter_map(|v| v.strip_prefix('-'))
+        .any(|v| Some(v) == candidate);
+    (included || !has_includes) && !excluded
 }
 
 /// Indexes (oldest first) of the users matching the list filters.
@@ -592,10 +618,10 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                 .as_array()
                 .map(|a| a.iter().map(|e| e["phone_number"].as_str()).collect())
                 .unwrap_or_default();
-            matches_any(&ids, &[u["id"].as_str()])
+            signed_match(&ids, u["id"].as_str())
                 && matches_any(&emails, &emails_of)
                 && matches_any(&usernames, &[u["username"].as_str()])
-                && matches_any(&external_ids, &[u["external_id"].as_str()])
+                && signed_match(&external_ids, u["external_id"].as_str())
                 && matches_any(&phones, &phones_of)
                 && banned.is_none_or(|b| u["banned"] == b)
                 && ranges.iter().all(|(field, after, before)| {
