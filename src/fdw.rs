@@ -234,7 +234,7 @@ fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
     let task_client = client.clone();
     let counted = runtime::wait_for(
         async move { scan::count(&task_client, &ScanPlan::full(object), true).await },
-        &mut || {},
+        &mut check_for_interrupts,
     );
     let rows = match counted {
         Ok(Some(Ok(Some(n)))) => n as f64,
@@ -388,10 +388,11 @@ fn to_cell(out: Out, target: Target) -> Result<Cell, ConvertError> {
 
 /// What one scan reads and how its rows are built; kept for re-scans.
 struct ScanSetup {
-    request: Request,
-    plan: ScanPlan,
+    object: &'static ObjectSpec,
     table: String,
     columns: Vec<BoundColumn>,
+    /// The request the current rows answer.
+    request: Option<Request>,
 }
 
 impl ScanSetup {
@@ -403,7 +404,7 @@ impl ScanSetup {
                     .and_then(|out| out.map(|o| to_cell(o, col.target)).transpose())
                     .map_err(|source| FdwError::BadValue {
                         table: self.table.clone(),
-                        object: self.plan.object.name,
+                        object: self.object.name,
                         column: col.name.clone(),
                         field: col.spec.name,
                         id: obj
@@ -418,14 +419,25 @@ impl ScanSetup {
         }
         Ok(())
     }
+}
 
-    fn clerk_error(&self, source: ClerkError) -> FdwError {
-        FdwError::Clerk {
-            object: self.plan.object.name,
-            table: self.table.clone(),
-            source,
-        }
+fn clerk_error(object: &'static ObjectSpec, table: &str, source: ClerkError) -> FdwError {
+    FdwError::Clerk {
+        object: object.name,
+        table: table.to_string(),
+        source,
     }
+}
+
+/// `count(*)` answered by Clerk.
+struct CountScan {
+    object: &'static ObjectSpec,
+    table: String,
+    alias: String,
+    /// The request `value` answers.
+    request: Option<Request>,
+    value: i64,
+    returned: bool,
 }
 
 #[wrappers_fdw(
@@ -438,20 +450,13 @@ pub(crate) struct ClerkFdw {
     client: Arc<ClerkClient>,
     setup: Option<ScanSetup>,
     rows: Option<Rows>,
-    /// Planning found every clause to be one Clerk counts exactly.
-    count_pushable: bool,
     /// An aggregate scan's one row.
     count: Option<CountScan>,
-}
-
-/// `count(*)` answered by Clerk.
-struct CountScan {
-    object: &'static ObjectSpec,
-    table: String,
-    request: Request,
-    alias: String,
-    value: i64,
-    returned: bool,
+    /// The next row starts (or restarts) the scan: its request, with the
+    /// run-time values, is only known then (see [`planner`]).
+    starting: bool,
+    /// Planning found every clause to be one Clerk counts exactly.
+    count_pushable: bool,
 }
 
 impl ClerkFdw {
@@ -462,38 +467,53 @@ impl ClerkFdw {
         table: &str,
         request: &Request,
     ) -> Result<i64, FdwError> {
-        let clerk_error = |source| FdwError::Clerk {
-            object: object.name,
-            table: table.to_string(),
-            source,
-        };
         let plan = pushdown::plan(object, request);
         let client = self.client.clone();
         let counted = runtime::wait_for(
             async move { scan::count(&client, &plan, false).await },
             &mut check_for_interrupts,
         )
-        .map_err(|e| {
-            clerk_error(ClerkError::Unreachable {
-                host: String::new(),
-                cause: format!("cannot start the I/O runtime: {e}"),
-                attempts: 0,
-            })
-        })?
-        .ok_or(ClerkError::Stopped)
+        .map_err(|e| ClerkError::Unreachable {
+            host: String::new(),
+            cause: format!("cannot start the I/O runtime: {e}"),
+            attempts: 0,
+        })
+        .and_then(|done| done.ok_or(ClerkError::Stopped))
         .and_then(|r| r)
-        .map_err(clerk_error)?;
+        .map_err(|e| clerk_error(object, table, e))?;
         // Planning offers count(*) pushdown only when Clerk can count.
-        counted.ok_or_else(|| clerk_error(ClerkError::Malformed("Clerk cannot count these rows".into())))
+        counted.ok_or_else(|| {
+            clerk_error(object, table, ClerkError::Malformed("Clerk cannot count these rows".into()))
+        })
     }
 
-    fn start_stream(&mut self) -> Result<(), FdwError> {
-        self.rows = None;
-        if let Some(setup) = &self.setup {
-            let stream = ScanStream::start(self.client.clone(), setup.plan.clone(), PREFETCH_PAGES)
-                .map_err(|e| setup.clerk_error(e))?;
-            self.rows = Some(Rows::new(stream, KEEP_ROWS_FOR_RESCAN));
+    /// Starts the scan for the request of this (re)start; replays the kept
+    /// rows when it is the request they answer.
+    fn start(&mut self) -> Result<(), FdwError> {
+        let request = planner::take_pending_request();
+        if let Some(count) = &mut self.count {
+            count.returned = false;
+            if count.request.as_ref() != Some(&request) {
+                let (object, table) = (count.object, count.table.clone());
+                let value = self.count_rows(object, &table, &request)?;
+                let count = self.count.as_mut().expect("checked above");
+                count.value = value;
+                count.request = Some(request);
+            }
+            return Ok(());
         }
+        let Some(setup) = &mut self.setup else {
+            return Ok(());
+        };
+        if setup.request.as_ref() == Some(&request) && self.rows.as_mut().is_some_and(Rows::rewind) {
+            return Ok(());
+        }
+        self.rows = None;
+        let plan = pushdown::plan(setup.object, &request);
+        setup.request = Some(request);
+        let stream = ScanStream::start(self.client.clone(), plan, PREFETCH_PAGES)
+            .map_err(|e| clerk_error(setup.object, &setup.table, e))?;
+        self.rows = Some(Rows::new(stream, KEEP_ROWS_FOR_RESCAN));
         Ok(())
     }
 }
@@ -510,8 +530,9 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             client: ClerkClient::shared(&config).map_err(FdwError::Config)?,
             setup: None,
             rows: None,
-            count_pushable: false,
             count: None,
+            starting: false,
+            count_pushable: false,
         })
     }
 
@@ -528,6 +549,8 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         options: &HashMap<String, String>,
     ) -> Result<(i64, i32), FdwError> {
         let object = object_of(options)?;
+        // Bad declarations fail here, before any request.
+        bind_columns(object, &table_name(options), columns)?;
         let rows = match planner::take_rel_plan() {
             Some(planned) => {
                 self.count_pushable = planned.count_pushable;
@@ -553,19 +576,15 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         _quals: &[Qual],
         options: &HashMap<String, String>,
     ) -> Result<(), FdwError> {
-        let object = object_of(options)?;
-        let table = table_name(options);
-        let request = planner::take_pending_request();
-        let alias = aggregates.first().map(|a| a.alias.clone()).unwrap_or_default();
-        let value = self.count_rows(object, &table, &request)?;
         self.count = Some(CountScan {
-            object,
-            table,
-            request,
-            alias,
-            value,
+            object: object_of(options)?,
+            table: table_name(options),
+            alias: aggregates.first().map(|a| a.alias.clone()).unwrap_or_default(),
+            request: None,
+            value: 0,
             returned: false,
         });
+        self.starting = true;
         Ok(())
     }
 
@@ -577,20 +596,28 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         _limit: &Option<Limit>,
         options: &HashMap<String, String>,
     ) -> Result<(), FdwError> {
+        self.starting = true;
+        if self.count.is_some() {
+            // A restarted aggregate scan.
+            return Ok(());
+        }
         let object = object_of(options)?;
         let table = table_name(options);
         let columns = bind_columns(object, &table, columns)?;
-        let request = planner::take_pending_request();
         self.setup = Some(ScanSetup {
-            plan: pushdown::plan(object, &request),
-            request,
+            object,
             table,
             columns,
+            request: None,
         });
-        self.start_stream()
+        Ok(())
     }
 
     fn iter_scan(&mut self, row: &mut Row) -> Result<Option<()>, FdwError> {
+        if self.starting {
+            self.starting = false;
+            self.start()?;
+        }
         if let Some(count) = &mut self.count {
             if count.returned {
                 return Ok(None);
@@ -605,38 +632,19 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         match rows.next_with(&mut check_for_interrupts, |obj| setup.fill(obj, row)) {
             Ok(Some(filled)) => filled.map(Some),
             Ok(None) => Ok(None),
-            Err(e) => Err(setup.clerk_error(e)),
+            Err(e) => Err(clerk_error(setup.object, &setup.table, e)),
         }
     }
 
     fn re_scan(&mut self) -> Result<(), FdwError> {
-        if let Some(mut count) = self.count.take() {
-            count.returned = false;
-            if let Some(request) = planner::take_pending().filter(|r| *r != count.request) {
-                count.value = self.count_rows(count.object, &count.table, &request)?;
-                count.request = request;
-            }
-            self.count = Some(count);
-            return Ok(());
-        }
-        if let (Some(setup), Some(request)) = (&mut self.setup, planner::take_pending()) {
-            if request != setup.request {
-                setup.plan = pushdown::plan(setup.plan.object, &request);
-                setup.request = request;
-                return self.start_stream();
-            }
-        }
-        let replayed = self.rows.as_mut().is_some_and(Rows::rewind);
-        if replayed {
-            Ok(())
-        } else {
-            self.start_stream()
-        }
+        self.starting = true;
+        Ok(())
     }
 
     fn end_scan(&mut self) -> Result<(), FdwError> {
+        // The framework may call begin_scan again on this instance (a
+        // re-scan with new parameters): keep what says what the scan is.
         self.rows = None;
-        self.count = None;
         Ok(())
     }
 

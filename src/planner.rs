@@ -39,7 +39,7 @@ struct Planned {
 }
 
 thread_local! {
-    /// The request of the scan being started or restarted, set just before
+    /// The request of a scan about to read its first row, set just before
     /// the framework calls into [`crate::fdw`], taken there.
     static PENDING: RefCell<Option<Request>> = const { RefCell::new(None) };
     /// The plan of the relation being sized, for [`take_rel_plan`].
@@ -51,6 +51,10 @@ thread_local! {
 struct Running {
     planned: Planned,
     states: Vec<*mut pg_sys::ExprState>,
+    /// Values must be (re-)evaluated before the next row: at the first
+    /// row, not in BeginForeignScan, because init-plans and a nested loop's
+    /// outer values are only set by then (as in postgres_fdw).
+    stale: bool,
 }
 
 /// What the planner found Clerk can do for a relation being sized.
@@ -67,7 +71,8 @@ pub fn take_rel_plan() -> Option<RelPlan> {
     REL_PLAN.with(|p| p.borrow_mut().take())
 }
 
-/// The request of the scan being started or restarted, if the plan has one.
+/// The request of a scan about to read its first row (after starting or
+/// restarting), if the plan has one.
 pub fn take_pending() -> Option<Request> {
     PENDING.with(|p| p.borrow_mut().take())
 }
@@ -88,6 +93,7 @@ struct Framework {
     get_foreign_rel_size: pg_sys::GetForeignRelSize_function,
     get_foreign_plan: pg_sys::GetForeignPlan_function,
     begin_foreign_scan: pg_sys::BeginForeignScan_function,
+    iterate_foreign_scan: pg_sys::IterateForeignScan_function,
     re_scan_foreign_scan: pg_sys::ReScanForeignScan_function,
     end_foreign_scan: pg_sys::EndForeignScan_function,
 }
@@ -104,6 +110,7 @@ pub fn install(routine: &mut pg_sys::FdwRoutine) {
         get_foreign_rel_size: routine.GetForeignRelSize,
         get_foreign_plan: routine.GetForeignPlan,
         begin_foreign_scan: routine.BeginForeignScan,
+        iterate_foreign_scan: routine.IterateForeignScan,
         re_scan_foreign_scan: routine.ReScanForeignScan,
         end_foreign_scan: routine.EndForeignScan,
     });
@@ -112,6 +119,7 @@ pub fn install(routine: &mut pg_sys::FdwRoutine) {
     routine.GetForeignPlan = Some(get_foreign_plan);
     routine.ExplainForeignScan = Some(explain_foreign_scan);
     routine.BeginForeignScan = Some(begin_foreign_scan);
+    routine.IterateForeignScan = Some(iterate_foreign_scan);
     routine.ReScanForeignScan = Some(re_scan_foreign_scan);
     routine.EndForeignScan = Some(end_foreign_scan);
 }
@@ -681,13 +689,16 @@ unsafe fn planned_of(plan: *mut pg_sys::ForeignScan) -> Option<Planned> {
 }
 
 /// The run-time values of a scan, evaluated now.
-unsafe fn evaluate(node: *mut pg_sys::ForeignScanState, running: &Running) -> Vec<Operand> {
+unsafe fn evaluate(
+    node: *mut pg_sys::ForeignScanState,
+    states: &[*mut pg_sys::ExprState],
+    types: &[u32],
+) -> Vec<Operand> {
     let econtext = (*node).ss.ps.ps_ExprContext;
     let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
-    let values = running
-        .states
+    let values = states
         .iter()
-        .zip(&running.planned.value_types)
+        .zip(types)
         .map(|(state, type_oid)| {
             let mut is_null = false;
             let datum = match (**state).evalfunc {
@@ -715,26 +726,47 @@ unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignScanSta
     let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
     if let Some(planned) = planned_of(plan).filter(|_| !explain_only) {
         let states = list_items::<pg_sys::ExprState>(pg_sys::ExecInitExprList((*plan).fdw_exprs, node.cast()));
-        let running = Running { planned, states };
-        set_pending(running.planned.request.bind(&evaluate(node, &running)));
+        let running = Running { planned, states, stale: true };
         RUNNING.with(|r| r.borrow_mut().insert(node as usize, running));
     }
     let begin = framework().begin_foreign_scan.expect("framework begins scans");
     begin(node, eflags);
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignScanState) -> *mut pg_sys::TupleTableSlot {
+    let key = node as usize;
+    let stale = RUNNING.with(|r| r.borrow().get(&key).is_some_and(|running| running.stale));
+    if stale {
+        // Evaluated outside the borrow: an expression may run a sub-query.
+        let (planned, states) = RUNNING.with(|r| {
+            let r = r.borrow();
+            let running = &r[&key];
+            (running.planned.clone(), running.states.clone())
+        });
+        let values = evaluate(node, &states, &planned.value_types);
+        set_pending(planned.request.bind(&values));
+        RUNNING.with(|r| {
+            if let Some(running) = r.borrow_mut().get_mut(&key) {
+                running.stale = false;
+            }
+        });
+    }
+    let iterate = framework().iterate_foreign_scan.expect("framework iterates scans");
+    let slot = iterate(node);
     PENDING.with(|p| p.borrow_mut().take());
+    slot
 }
 
 #[pg_guard]
 unsafe extern "C-unwind" fn re_scan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
-    let request = RUNNING.with(|r| {
-        r.borrow().get(&(node as usize)).map(|running| running.planned.request.bind(&evaluate(node, running)))
+    RUNNING.with(|r| {
+        if let Some(running) = r.borrow_mut().get_mut(&(node as usize)) {
+            running.stale = true;
+        }
     });
-    if let Some(request) = request {
-        set_pending(request);
-    }
     let re_scan = framework().re_scan_foreign_scan.expect("framework restarts scans");
     re_scan(node);
-    PENDING.with(|p| p.borrow_mut().take());
 }
 
 #[pg_guard]
