@@ -483,7 +483,11 @@ impl ClerkFdw {
         .map_err(|e| clerk_error(object, table, e))?;
         // Planning offers count(*) pushdown only when Clerk can count.
         counted.ok_or_else(|| {
-            clerk_error(object, table, ClerkError::Malformed("Clerk cannot count these rows".into()))
+            clerk_error(
+                object,
+                table,
+                ClerkError::Malformed("Clerk cannot count these rows".into()),
+            )
         })
     }
 
@@ -505,7 +509,8 @@ impl ClerkFdw {
         let Some(setup) = &mut self.setup else {
             return Ok(());
         };
-        if setup.request.as_ref() == Some(&request) && self.rows.as_mut().is_some_and(Rows::rewind) {
+        if setup.request.as_ref() == Some(&request) && self.rows.as_mut().is_some_and(Rows::rewind)
+        {
             return Ok(());
         }
         self.rows = None;
@@ -554,7 +559,9 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         let rows = match planner::take_rel_plan() {
             Some(planned) => {
                 self.count_pushable = planned.count_pushable;
-                planned.plan.estimate_rows(|| total_rows(&self.client, object))
+                planned
+                    .plan
+                    .estimate_rows(|| total_rows(&self.client, object))
             }
             None => total_rows(&self.client, object),
         };
@@ -579,7 +586,10 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         self.count = Some(CountScan {
             object: object_of(options)?,
             table: table_name(options),
-            alias: aggregates.first().map(|a| a.alias.clone()).unwrap_or_default(),
+            alias: aggregates
+                .first()
+                .map(|a| a.alias.clone())
+                .unwrap_or_default(),
             request: None,
             value: 0,
             returned: false,

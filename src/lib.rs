@@ -75,7 +75,13 @@ unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: 
     if event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT {
         runtime::abort_all();
     }
-    if matches!(event, XACT_EVENT_ABORT | XACT_EVENT_PARALLEL_ABORT | XACT_EVENT_COMMIT | XACT_EVENT_PARALLEL_COMMIT) {
+    if matches!(
+        event,
+        XACT_EVENT_ABORT
+            | XACT_EVENT_PARALLEL_ABORT
+            | XACT_EVENT_COMMIT
+            | XACT_EVENT_PARALLEL_COMMIT
+    ) {
         planner::forget_running_scans();
     }
 }

@@ -411,14 +411,24 @@ const MEMBERSHIPS: &[ColumnSpec] = &[
 
 macro_rules! filter {
     ($column:literal, $param:literal, $how:ident) => {
-        Filter { column: $column, param: $param, how: Match::$how, unique: false }
+        Filter {
+            column: $column,
+            param: $param,
+            how: Match::$how,
+            unique: false,
+        }
     };
 }
 
 /// A filter each value of which selects at most one row.
 macro_rules! unique_filter {
     ($column:literal, $param:literal, $how:ident) => {
-        Filter { column: $column, param: $param, how: Match::$how, unique: true }
+        Filter {
+            column: $column,
+            param: $param,
+            how: Match::$how,
+            unique: true,
+        }
     };
 }
 

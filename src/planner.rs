@@ -125,7 +125,9 @@ pub fn install(routine: &mut pg_sys::FdwRoutine) {
 }
 
 fn framework() -> &'static Framework {
-    FRAMEWORK.get().expect("planner hooks are installed with the routine")
+    FRAMEWORK
+        .get()
+        .expect("planner hooks are installed with the routine")
 }
 
 unsafe fn list_items<T>(list: *mut pg_sys::List) -> Vec<*mut T> {
@@ -148,8 +150,12 @@ unsafe fn options_of(table_oid: pg_sys::Oid) -> HashMap<String, String> {
     let mut options = HashMap::new();
     for list in [(*server).options, (*table).options] {
         for def in list_items::<pg_sys::DefElem>(list) {
-            let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
-            let value = CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
+            let name = CStr::from_ptr((*def).defname)
+                .to_string_lossy()
+                .into_owned();
+            let value = CStr::from_ptr(pg_sys::defGetString(def))
+                .to_string_lossy()
+                .into_owned();
             options.insert(name, value);
         }
     }
@@ -171,7 +177,10 @@ unsafe fn pushdown_object(table_oid: pg_sys::Oid) -> Option<&'static ObjectSpec>
     scan_object(table_oid).and_then(|(object, enabled)| enabled.then_some(object))
 }
 
-unsafe fn table_oid_of(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptInfo) -> pg_sys::Oid {
+unsafe fn table_oid_of(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+) -> pg_sys::Oid {
     let rte = *(*root).simple_rte_array.add((*rel).relid as usize);
     (*rte).relid
 }
@@ -202,14 +211,19 @@ impl Target {
             return None;
         }
         let var = node as *mut pg_sys::Var;
-        if (*var).varno as u32 != (*self.rel).relid || (*var).varlevelsup != 0 || (*var).varattno < 1 {
+        if (*var).varno as u32 != (*self.rel).relid
+            || (*var).varlevelsup != 0
+            || (*var).varattno < 1
+        {
             return None;
         }
         let name = pg_sys::get_attname(self.table_oid, (*var).varattno, true);
         if name.is_null() {
             return None;
         }
-        let spec = self.object.column(&CStr::from_ptr(name).to_string_lossy())?;
+        let spec = self
+            .object
+            .column(&CStr::from_ptr(name).to_string_lossy())?;
         Some((spec.name, spec.kind, (*var).vartype))
     }
 
@@ -223,12 +237,18 @@ impl Target {
 }
 
 #[cfg(feature = "pg13")]
-unsafe fn pull_varnos(_root: *mut pg_sys::PlannerInfo, node: *mut pg_sys::Node) -> *mut pg_sys::Bitmapset {
+unsafe fn pull_varnos(
+    _root: *mut pg_sys::PlannerInfo,
+    node: *mut pg_sys::Node,
+) -> *mut pg_sys::Bitmapset {
     pg_sys::pull_varnos(node)
 }
 
 #[cfg(not(feature = "pg13"))]
-unsafe fn pull_varnos(root: *mut pg_sys::PlannerInfo, node: *mut pg_sys::Node) -> *mut pg_sys::Bitmapset {
+unsafe fn pull_varnos(
+    root: *mut pg_sys::PlannerInfo,
+    node: *mut pg_sys::Node,
+) -> *mut pg_sys::Bitmapset {
     pg_sys::pull_varnos(root, node)
 }
 
@@ -269,7 +289,11 @@ fn op_of(name: &str, commuted: bool) -> Option<Op> {
 }
 
 /// A datum as an operand; `None` for a type clerk_fdw does not push.
-unsafe fn operand_of(datum: pg_sys::Datum, is_null: bool, type_oid: pg_sys::Oid) -> Option<Operand> {
+unsafe fn operand_of(
+    datum: pg_sys::Datum,
+    is_null: bool,
+    type_oid: pg_sys::Oid,
+) -> Option<Operand> {
     use pg_sys::*;
     if is_null {
         return Some(Operand::Null);
@@ -299,7 +323,16 @@ unsafe fn array_elements(datum: pg_sys::Datum, element: pg_sys::Oid) -> Option<V
     let mut values: *mut pg_sys::Datum = ptr::null_mut();
     let mut nulls: *mut bool = ptr::null_mut();
     let mut n = 0;
-    pg_sys::deconstruct_array(array, element, len.into(), by_val, align, &mut values, &mut nulls, &mut n);
+    pg_sys::deconstruct_array(
+        array,
+        element,
+        len.into(),
+        by_val,
+        align,
+        &mut values,
+        &mut nulls,
+        &mut n,
+    );
     (0..n as usize)
         .map(|i| operand_of(*values.add(i), *nulls.add(i), element))
         .collect()
@@ -327,15 +360,20 @@ impl Extracted {
 
     unsafe fn try_add(&mut self, target: &Target, clause: *mut pg_sys::Node) -> bool {
         use pg_sys::NodeTag::*;
-        let push_bool = |this: &mut Self, column: Option<(&'static str, Kind, pg_sys::Oid)>, value: bool| {
-            match column {
-                Some((name, Kind::Bool, pg_sys::BOOLOID)) => {
-                    this.conditions.push(Condition { column: name.into(), op: Op::Eq, value: Operand::Bool(value) });
-                    true
+        let push_bool =
+            |this: &mut Self, column: Option<(&'static str, Kind, pg_sys::Oid)>, value: bool| {
+                match column {
+                    Some((name, Kind::Bool, pg_sys::BOOLOID)) => {
+                        this.conditions.push(Condition {
+                            column: name.into(),
+                            op: Op::Eq,
+                            value: Operand::Bool(value),
+                        });
+                        true
+                    }
+                    _ => false,
                 }
-                _ => false,
-            }
-        };
+            };
         if is_a(clause.cast(), T_Var) {
             return push_bool(self, target.column(clause), true);
         }
@@ -396,7 +434,11 @@ impl Extracted {
         let Some(operand) = self.operand(value) else {
             return false;
         };
-        self.conditions.push(Condition { column: name.into(), op, value: operand });
+        self.conditions.push(Condition {
+            column: name.into(),
+            op,
+            value: operand,
+        });
         true
     }
 }
@@ -414,7 +456,11 @@ unsafe fn extract(target: &Target, restrict_infos: *mut pg_sys::List) -> Extract
 
 /// The query's ORDER BY as a Clerk order, when it is one column of this
 /// scan that Clerk can sort by for these conditions.
-unsafe fn pushable_order(target: &Target, extracted: &Extracted, pathkeys: *mut pg_sys::List) -> Option<OrderBy> {
+unsafe fn pushable_order(
+    target: &Target,
+    extracted: &Extracted,
+    pathkeys: *mut pg_sys::List,
+) -> Option<OrderBy> {
     let keys = list_items::<pg_sys::PathKey>(pathkeys);
     let [key] = keys.as_slice() else {
         return None;
@@ -431,9 +477,18 @@ unsafe fn pushable_order(target: &Target, extracted: &Extracted, pathkeys: *mut 
     let descending = (**key).pk_cmptype == pg_sys::CompareType::COMPARE_GT;
     #[cfg(not(feature = "pg18"))]
     let descending = (**key).pk_strategy as u32 == pg_sys::BTGreaterStrategyNumber;
-    let order = OrderBy { column: column.0.into(), descending };
-    let request = Request { conditions: extracted.conditions.clone(), order: Some(order.clone()), limit: None };
-    pushdown::plan(target.object, &request).ordered.then_some(order)
+    let order = OrderBy {
+        column: column.0.into(),
+        descending,
+    };
+    let request = Request {
+        conditions: extracted.conditions.clone(),
+        order: Some(order.clone()),
+        limit: None,
+    };
+    pushdown::plan(target.object, &request)
+        .ordered
+        .then_some(order)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -526,14 +581,29 @@ unsafe extern "C-unwind" fn get_foreign_rel_size(
     table_oid: pg_sys::Oid,
 ) {
     if let Some(object) = pushdown_object(table_oid) {
-        let target = Target { root, rel, table_oid, object };
+        let target = Target {
+            root,
+            rel,
+            table_oid,
+            object,
+        };
         let extracted = extract(&target, (*rel).baserestrictinfo);
-        let request = Request { conditions: extracted.conditions, ..Request::default() };
+        let request = Request {
+            conditions: extracted.conditions,
+            ..Request::default()
+        };
         let plan = pushdown::plan(object, &request);
         let count_pushable = extracted.unpushed == 0 && plan.count_requests().is_some();
-        REL_PLAN.with(|p| *p.borrow_mut() = Some(RelPlan { plan, count_pushable }));
+        REL_PLAN.with(|p| {
+            *p.borrow_mut() = Some(RelPlan {
+                plan,
+                count_pushable,
+            })
+        });
     }
-    let size = framework().get_foreign_rel_size.expect("framework sizes relations");
+    let size = framework()
+        .get_foreign_rel_size
+        .expect("framework sizes relations");
     size(root, rel, table_oid);
     REL_PLAN.with(|p| p.borrow_mut().take());
 }
@@ -546,14 +616,35 @@ unsafe extern "C-unwind" fn get_foreign_paths(
 ) {
     let rows = (*rel).rows;
     let lateral = (*rel).lateral_relids;
-    add_foreign_path(root, rel, rows, REQUEST_COST, scan_cost(rows), ptr::null_mut(), lateral);
+    add_foreign_path(
+        root,
+        rel,
+        rows,
+        REQUEST_COST,
+        scan_cost(rows),
+        ptr::null_mut(),
+        lateral,
+    );
     let Some(object) = pushdown_object(table_oid) else {
         return;
     };
-    let target = Target { root, rel, table_oid, object };
+    let target = Target {
+        root,
+        rel,
+        table_oid,
+        object,
+    };
     let extracted = extract(&target, (*rel).baserestrictinfo);
     if pushable_order(&target, &extracted, (*root).query_pathkeys).is_some() {
-        add_foreign_path(root, rel, rows, REQUEST_COST, scan_cost(rows), (*root).query_pathkeys, lateral);
+        add_foreign_path(
+            root,
+            rel,
+            rows,
+            REQUEST_COST,
+            scan_cost(rows),
+            (*root).query_pathkeys,
+            lateral,
+        );
     }
     // One parameterized path per join clause Clerk can look up by.
     for ri in join_lookups(&target) {
@@ -566,7 +657,10 @@ unsafe extern "C-unwind" fn get_foreign_paths(
         if !with_join.try_add(&target, (*ri).clause.cast()) {
             continue;
         }
-        let request = Request { conditions: with_join.conditions, ..Request::default() };
+        let request = Request {
+            conditions: with_join.conditions,
+            ..Request::default()
+        };
         let plan = pushdown::plan(object, &request);
         let per_key = plan.estimate_rows(|| f64::INFINITY);
         if !per_key.is_finite() {
@@ -577,7 +671,15 @@ unsafe extern "C-unwind" fn get_foreign_paths(
             lateral,
         );
         let rows = per_key.max(1.0);
-        add_foreign_path(root, rel, rows, REQUEST_COST, REQUEST_COST + rows * ROW_COST, ptr::null_mut(), required_outer);
+        add_foreign_path(
+            root,
+            rel,
+            rows,
+            REQUEST_COST,
+            REQUEST_COST + rows * ROW_COST,
+            ptr::null_mut(),
+            required_outer,
+        );
     }
 }
 
@@ -586,7 +688,8 @@ unsafe extern "C-unwind" fn get_foreign_paths(
 /// in the query's order.
 unsafe fn safe_limit(root: *mut pg_sys::PlannerInfo, ordered: bool) -> Option<u64> {
     let parse = (*root).parse;
-    let single_rel = pg_sys::bms_membership((*root).all_baserels) == pg_sys::BMS_Membership::BMS_SINGLETON;
+    let single_rel =
+        pg_sys::bms_membership((*root).all_baserels) == pg_sys::BMS_Membership::BMS_SINGLETON;
     let plain = (*parse).groupClause.is_null()
         && !(*parse).hasAggs
         && !(*parse).hasWindowFuncs
@@ -619,7 +722,10 @@ unsafe fn safe_limit(root: *mut pg_sys::PlannerInfo, ordered: bool) -> Option<u6
 }
 
 /// The base relation an upper (aggregate) relation was built on.
-unsafe fn base_rel_of(root: *mut pg_sys::PlannerInfo, upper: *mut pg_sys::RelOptInfo) -> Option<*mut pg_sys::RelOptInfo> {
+unsafe fn base_rel_of(
+    root: *mut pg_sys::PlannerInfo,
+    upper: *mut pg_sys::RelOptInfo,
+) -> Option<*mut pg_sys::RelOptInfo> {
     (1..(*root).simple_rel_array_size as usize)
         .map(|i| *(*root).simple_rel_array.add(i))
         .find(|rel| !rel.is_null() && (**rel).fdw_private == (*upper).fdw_private)
@@ -636,7 +742,15 @@ unsafe extern "C-unwind" fn get_foreign_plan(
     outer_plan: *mut pg_sys::Plan,
 ) -> *mut pg_sys::ForeignScan {
     let plan_fn = framework().get_foreign_plan.expect("framework plans scans");
-    let scan = plan_fn(root, rel, table_oid, best_path, tlist, scan_clauses, outer_plan);
+    let scan = plan_fn(
+        root,
+        rel,
+        table_oid,
+        best_path,
+        tlist,
+        scan_clauses,
+        outer_plan,
+    );
     let is_upper = (*rel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL;
     let (base, clauses) = if is_upper {
         let Some(base) = base_rel_of(root, rel) else {
@@ -650,8 +764,17 @@ unsafe extern "C-unwind" fn get_foreign_plan(
     let Some((object, enabled)) = scan_object(table_oid) else {
         return scan;
     };
-    let target = Target { root, rel: base, table_oid, object };
-    let extracted = if enabled { extract(&target, clauses) } else { Extracted::default() };
+    let target = Target {
+        root,
+        rel: base,
+        table_oid,
+        object,
+    };
+    let extracted = if enabled {
+        extract(&target, clauses)
+    } else {
+        Extracted::default()
+    };
     let order = if is_upper {
         None
     } else {
@@ -664,7 +787,11 @@ unsafe extern "C-unwind" fn get_foreign_plan(
     };
     let planned = Planned {
         object: object.name.into(),
-        request: Request { conditions: extracted.conditions, order, limit },
+        request: Request {
+            conditions: extracted.conditions,
+            order,
+            limit,
+        },
         value_types: extracted.types,
     };
     let json = CString::new(serde_json::to_string(&planned).expect("plain data serialises"))
@@ -674,7 +801,10 @@ unsafe extern "C-unwind" fn get_foreign_plan(
         exprs = pg_sys::lappend(exprs, e.cast());
     }
     (*scan).fdw_exprs = exprs;
-    (*scan).fdw_private = pg_sys::lappend((*scan).fdw_private, pg_sys::makeString(pg_sys::pstrdup(json.as_ptr())).cast());
+    (*scan).fdw_private = pg_sys::lappend(
+        (*scan).fdw_private,
+        pg_sys::makeString(pg_sys::pstrdup(json.as_ptr())).cast(),
+    );
     scan
 }
 
@@ -725,16 +855,27 @@ unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignScanSta
     let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
     let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
     if let Some(planned) = planned_of(plan).filter(|_| !explain_only) {
-        let states = list_items::<pg_sys::ExprState>(pg_sys::ExecInitExprList((*plan).fdw_exprs, node.cast()));
-        let running = Running { planned, states, stale: true };
+        let states = list_items::<pg_sys::ExprState>(pg_sys::ExecInitExprList(
+            (*plan).fdw_exprs,
+            node.cast(),
+        ));
+        let running = Running {
+            planned,
+            states,
+            stale: true,
+        };
         RUNNING.with(|r| r.borrow_mut().insert(node as usize, running));
     }
-    let begin = framework().begin_foreign_scan.expect("framework begins scans");
+    let begin = framework()
+        .begin_foreign_scan
+        .expect("framework begins scans");
     begin(node, eflags);
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignScanState) -> *mut pg_sys::TupleTableSlot {
+unsafe extern "C-unwind" fn iterate_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+) -> *mut pg_sys::TupleTableSlot {
     let key = node as usize;
     let stale = RUNNING.with(|r| r.borrow().get(&key).is_some_and(|running| running.stale));
     if stale {
@@ -752,7 +893,9 @@ unsafe extern "C-unwind" fn iterate_foreign_scan(node: *mut pg_sys::ForeignScanS
             }
         });
     }
-    let iterate = framework().iterate_foreign_scan.expect("framework iterates scans");
+    let iterate = framework()
+        .iterate_foreign_scan
+        .expect("framework iterates scans");
     let slot = iterate(node);
     PENDING.with(|p| p.borrow_mut().take());
     slot
@@ -765,7 +908,9 @@ unsafe extern "C-unwind" fn re_scan_foreign_scan(node: *mut pg_sys::ForeignScanS
             running.stale = true;
         }
     });
-    let re_scan = framework().re_scan_foreign_scan.expect("framework restarts scans");
+    let re_scan = framework()
+        .re_scan_foreign_scan
+        .expect("framework restarts scans");
     re_scan(node);
 }
 
@@ -779,7 +924,10 @@ unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState
 /// EXPLAIN shows the Clerk requests, in the spirit of postgres_fdw's
 /// "Remote SQL", with `$n` for values known only at run time.
 #[pg_guard]
-unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignScanState, es: *mut pg_sys::ExplainState) {
+unsafe extern "C-unwind" fn explain_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    es: *mut pg_sys::ExplainState,
+) {
     let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
     let property = |label: &str, value: &str| {
         let label = CString::new(label).expect("no NUL");
@@ -799,7 +947,12 @@ unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignScanS
             .count_requests()
             .unwrap_or_default()
             .iter()
-            .map(|r| format!("GET /{}", pushdown::request_target(&r.path, &r.params).replace("%24", "$")))
+            .map(|r| {
+                format!(
+                    "GET /{}",
+                    pushdown::request_target(&r.path, &r.params).replace("%24", "$")
+                )
+            })
             .collect()
     } else {
         scan_plan.describe()
@@ -809,16 +962,25 @@ unsafe extern "C-unwind" fn explain_foreign_scan(node: *mut pg_sys::ForeignScanS
         property("Clerk request", r);
     }
     if requests.len() > SHOWN {
-        property("Clerk requests", &format!("{} more like these", requests.len() - SHOWN));
+        property(
+            "Clerk requests",
+            &format!("{} more like these", requests.len() - SHOWN),
+        );
     }
     let exprs = list_items::<pg_sys::Node>((*plan).fdw_exprs);
     for (i, e) in exprs.iter().enumerate() {
         let text = pg_sys::deparse_expression(*e, (*es).deparse_cxt, false, false);
         if !text.is_null() {
-            property("Clerk value", &format!("${} = {}", i + 1, CStr::from_ptr(text).to_string_lossy()));
+            property(
+                "Clerk value",
+                &format!("${} = {}", i + 1, CStr::from_ptr(text).to_string_lossy()),
+            );
         }
     }
     if !is_count && !scan_plan.exact {
-        property("Clerk filter", "wider than the query; Postgres re-checks every row");
+        property(
+            "Clerk filter",
+            "wider than the query; Postgres re-checks every row",
+        );
     }
 }

@@ -177,11 +177,20 @@ impl ScanPlan {
         for (k, _) in &first.params {
             if k.ends_with("_after") || k.ends_with("_before") {
                 selectivity *= RANGE_SELECTIVITY;
-            } else if first.endpoint.filters.iter().any(|f| f.param == *k && f.how == Match::Flag) {
+            } else if first
+                .endpoint
+                .filters
+                .iter()
+                .any(|f| f.param == *k && f.how == Match::Flag)
+            {
                 selectivity *= FLAG_SELECTIVITY;
             }
         }
-        let rows = if bounded { keyed * selectivity } else { total() * selectivity };
+        let rows = if bounded {
+            keyed * selectivity
+        } else {
+            total() * selectivity
+        };
         match self.max_rows {
             Some(max) => rows.min(max as f64),
             None => rows,
@@ -201,7 +210,10 @@ impl ScanPlan {
                     params.push(("limit", self.page_size(0).to_string()));
                 }
                 // Run-time values show as $n, not %24n.
-                format!("GET /{}", request_target(&s.path, &params).replace("%24", "$"))
+                format!(
+                    "GET /{}",
+                    request_target(&s.path, &params).replace("%24", "$")
+                )
             })
             .collect()
     }
@@ -863,12 +875,24 @@ mod tests {
         let total = || 100_000.0;
         assert_eq!(plan_of("users", vec![]).estimate_rows(total), 100_000.0);
         let ids = Operand::List(vec![text("user_1"), text("user_2")]);
-        assert_eq!(plan_of("users", vec![cond("id", Op::Eq, ids)]).estimate_rows(|| unreachable!()), 2.0);
-        let recent = plan_of("users", vec![cond("created_at", Op::Gt, Operand::Runtime(0))]);
+        assert_eq!(
+            plan_of("users", vec![cond("id", Op::Eq, ids)]).estimate_rows(|| unreachable!()),
+            2.0
+        );
+        let recent = plan_of(
+            "users",
+            vec![cond("created_at", Op::Gt, Operand::Runtime(0))],
+        );
         assert_eq!(recent.estimate_rows(total), 30_000.0);
-        let by_user = plan_of("organization_memberships", vec![cond("user_id", Op::Eq, text("u"))]);
+        let by_user = plan_of(
+            "organization_memberships",
+            vec![cond("user_id", Op::Eq, text("u"))],
+        );
         assert_eq!(by_user.estimate_rows(|| unreachable!()), 3.0);
-        assert_eq!(plan_of("users", vec![cond("id", Op::Eq, Operand::Null)]).estimate_rows(total), 0.0);
+        assert_eq!(
+            plan_of("users", vec![cond("id", Op::Eq, Operand::Null)]).estimate_rows(total),
+            0.0
+        );
     }
 
     #[test]

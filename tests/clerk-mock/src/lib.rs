@@ -434,7 +434,11 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
     let decoded: Vec<String> = path
         .trim_start_matches("/v1/")
         .split('/')
-        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .map(|seg| {
+            percent_encoding::percent_decode_str(seg)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let ds = &shared.dataset;
