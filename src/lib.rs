@@ -11,6 +11,7 @@
 use pgrx::prelude::*;
 use std::ffi::c_void;
 
+pub mod budget;
 pub mod client;
 pub mod convert;
 mod fdw;

@@ -1,0 +1,453 @@
+//! The client-side request budget: how many requests clerk_fdw may send to
+//! one Clerk instance per window, shared by every backend of the cluster.
+//!
+//! Clerk rate-limits per instance and the customer's app spends the same
+//! budget, so clerk_fdw paces itself below Clerk's limit instead of waiting
+//! for 429s. The state of each instance (one `(api_url, api_key)` pair) is a
+//! slot in a small memory-mapped file, so every Postgres process sees the
+//! same counters without `shared_preload_libraries`: the budget holds across
+//! all sessions whether or not the library is preloaded.
+//!
+//! Pacing is exact: each slot keeps the start times of the last requests
+//! in a ring, and a request starts no earlier than one window after the
+//! request `budget` places before it. So no window ever sees more than the
+//! budget, a short scan may use the whole budget at once, and a long one
+//! gets all of it, evenly. A 429 pushes every session's next start back.
+//! The slot also counts what was done (requests, retries, 429s, bytes,
+//! waits), which `clerk_fdw_stats()` reports.
+//!
+//! Written by hand, not with a rate-limiting crate: those keep their state
+//! in process memory, and the budget must be shared across processes.
+
+use std::fs::OpenOptions;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// Requests per window, e.g. `400/10s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rate {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+/// Clerk's per-instance limits (requests per 10 s) by key type.
+const PRODUCTION_LIMIT: u32 = 1000;
+const DEVELOPMENT_LIMIT: u32 = 100;
+/// The share of Clerk's limit clerk_fdw takes by default: the app keeps the rest.
+const DEFAULT_SHARE_PERCENT: u32 = 40;
+
+impl Rate {
+    /// The default for a key: 40% of Clerk's limit for its type (production
+    /// `sk_live_…` keys 1000 per 10 s, development `sk_test_…` and unknown
+    /// keys 100 per 10 s).
+    pub fn default_for_key(api_key: &str) -> Rate {
+        let limit = if api_key.starts_with("sk_live_") {
+            PRODUCTION_LIMIT
+        } else {
+            DEVELOPMENT_LIMIT
+        };
+        Rate {
+            requests: limit * DEFAULT_SHARE_PERCENT / 100,
+            window: Duration::from_secs(10),
+        }
+    }
+
+    /// Parses `N`, `N/10s`, `N/1s` or `N/500ms` (requests per window; the
+    /// window defaults to Clerk's 10 s).
+    pub fn parse(text: &str) -> Option<Rate> {
+        let text = text.trim();
+        let (count, window) = match text.split_once('/') {
+            None => (text, Duration::from_secs(10)),
+            Some((count, window)) => {
+                let window = window.trim();
+                let window = if let Some(ms) = window.strip_suffix("ms") {
+                    Duration::from_millis(ms.trim().parse().ok()?)
+                } else {
+                    let secs = window.strip_suffix('s').unwrap_or(window);
+                    Duration::from_secs(secs.trim().parse().ok()?)
+                };
+                (count, window)
+            }
+        };
+        let requests: u32 = count.trim().parse().ok()?;
+        (requests > 0 && !window.is_zero()).then_some(Rate { requests, window })
+    }
+
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.window.as_millis();
+        if ms % 1000 == 0 {
+            write!(f, "{}/{}s", self.requests, ms / 1000)
+        } else {
+            write!(f, "{}/{}ms", self.requests, ms)
+        }
+    }
+}
+
+/// What one slot counts, in this order after its key and schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    Requests = 0,
+    Retries,
+    Throttled,
+    BytesReceived,
+    Rows,
+    BudgetWaitMicros,
+    Errors,
+}
+
+const COUNTERS: usize = 7;
+const KEY: usize = 0;
+/// 0, or the pid of the process that holds the slot's lock.
+const LOCK: usize = 1;
+/// Requests scheduled so far: the next one's index in the ring.
+const SCHEDULED: usize = 2;
+/// Nobody starts before this (after a 429).
+const PAUSED_UNTIL: usize = 3;
+const FIRST_COUNTER: usize = 4;
+const HEADER_WORDS: usize = 16;
+/// The largest budget a slot can enforce exactly.
+pub const MAX_BUDGET: u32 = 2048;
+/// u64 words per slot: header, then the ring of start times.
+const SLOT_WORDS: usize = HEADER_WORDS + MAX_BUDGET as usize;
+const SLOTS: usize = 64;
+/// Slots tried after a key's home slot before sharing the home slot.
+const PROBE: usize = 16;
+
+/// The slot table, in a shared file or (when that cannot be opened) in this
+/// process only.
+pub struct BudgetTable {
+    words: Storage,
+}
+
+enum Storage {
+    Shared(memmap2::MmapMut),
+    Local(Box<[AtomicU64]>),
+}
+
+impl BudgetTable {
+    /// Maps `path` (created, zero-filled, when missing); falls back to a
+    /// per-process table when the file cannot be used, which `is_shared`
+    /// reports.
+    pub fn open(path: &Path) -> BudgetTable {
+        match Self::map(path) {
+            Ok(map) => BudgetTable {
+                words: Storage::Shared(map),
+            },
+            Err(_) => BudgetTable::local(),
+        }
+    }
+
+    pub fn local() -> BudgetTable {
+        BudgetTable {
+            words: Storage::Local((0..SLOTS * SLOT_WORDS).map(|_| AtomicU64::new(0)).collect()),
+        }
+    }
+
+    fn map(path: &Path) -> std::io::Result<memmap2::MmapMut> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let size = (SLOTS * SLOT_WORDS * 8) as u64;
+        if file.metadata()?.len() < size {
+            file.set_len(size)?;
+        }
+        // SAFETY: the file is ours and only ever accessed through atomics.
+        unsafe { memmap2::MmapMut::map_mut(&file) }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self.words, Storage::Shared(_))
+    }
+
+    fn words(&self) -> &[AtomicU64] {
+        match &self.words {
+            // SAFETY: the map is page-aligned, SLOTS*SLOT_WORDS*8 bytes long
+            // and lives as long as `self`; AtomicU64 has u64's layout.
+            Storage::Shared(map) => unsafe {
+                std::slice::from_raw_parts(map.as_ptr() as *const AtomicU64, SLOTS * SLOT_WORDS)
+            },
+            Storage::Local(words) => words,
+        }
+    }
+
+    /// The slot of `key_hash` (claimed on first use). When the table is full
+    /// the key shares its home slot: budgets can then only get stricter.
+    fn slot(&self, key_hash: u64) -> &[AtomicU64] {
+        let words = self.words();
+        let home = (key_hash % SLOTS as u64) as usize;
+        for i in 0..PROBE {
+            let index = (home + i) % SLOTS;
+            let slot = &words[index * SLOT_WORDS..(index + 1) * SLOT_WORDS];
+            match slot[KEY].compare_exchange(0, key_hash, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return slot,
+                Err(existing) if existing == key_hash => return slot,
+                Err(_) => {}
+            }
+        }
+        &words[home * SLOT_WORDS..(home + 1) * SLOT_WORDS]
+    }
+
+    /// The slots in use: their key hashes and counters.
+    pub fn snapshot(&self) -> Vec<(u64, [u64; COUNTERS])> {
+        self.words()
+            .chunks(SLOT_WORDS)
+            .filter(|s| s[KEY].load(Ordering::Acquire) != 0)
+            .map(|s| {
+                let mut counters = [0; COUNTERS];
+                for (i, c) in counters.iter_mut().enumerate() {
+                    *c = s[FIRST_COUNTER + i].load(Ordering::Relaxed);
+                }
+                (s[KEY].load(Ordering::Acquire), counters)
+            })
+            .collect()
+    }
+}
+
+/// Nanoseconds since the Unix epoch. The wall clock, not a monotonic one:
+/// the file outlives reboots, which restart monotonic clocks.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Slack before a schedule counts as stale (see [`Budget::reserve`]).
+const STALE_AFTER: u64 = 120_000_000_000;
+
+/// A spin lock in a slot, held for a few instructions. It records its
+/// holder's pid, so a process killed while holding it cannot block others.
+struct SlotLock<'a>(&'a AtomicU64);
+
+impl<'a> SlotLock<'a> {
+    fn acquire(word: &'a AtomicU64) -> SlotLock<'a> {
+        static THREADS: AtomicU64 = AtomicU64::new(1);
+        thread_local!(static TOKEN: u64 =
+            (u64::from(std::process::id()) << 32) | (THREADS.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff));
+        let me = TOKEN.with(|t| *t);
+        let mut spins = 0u32;
+        loop {
+            match word.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return SlotLock(word),
+                Err(holder) => {
+                    spins += 1;
+                    if spins % 64 == 0 {
+                        if holder != 0 && !process_alive((holder >> 32) as i32) {
+                            let _ = word.compare_exchange(holder, 0, Ordering::AcqRel, Ordering::Relaxed);
+                        }
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SlotLock<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH))
+}
+
+/// One Clerk instance's budget, as a client uses it.
+#[derive(Clone)]
+pub struct Budget {
+    table: Arc<BudgetTable>,
+    key_hash: u64,
+    rate: Rate,
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Budget({})", self.rate)
+    }
+}
+
+/// The hash that names an instance's slot; never 0 (a free slot).
+pub fn instance_hash(api_url: &str, api_key: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    api_url.trim_end_matches('/').hash(&mut h);
+    api_key.hash(&mut h);
+    h.finish().max(1)
+}
+
+impl Budget {
+    pub fn new(table: Arc<BudgetTable>, key_hash: u64, rate: Rate) -> Budget {
+        Budget {
+            table,
+            key_hash,
+            rate,
+        }
+    }
+
+    pub fn rate(&self) -> Rate {
+        self.rate
+    }
+
+    /// Reserves the next request's start time and returns how long to wait
+    /// for it.
+    pub fn reserve(&self, now: u64) -> Duration {
+        let slot = self.table.slot(self.key_hash);
+        let window = self.rate.window.as_nanos() as u64;
+        let n = u64::from(self.rate.requests.min(MAX_BUDGET));
+        let ring = |k: u64| &slot[HEADER_WORDS + (k % u64::from(MAX_BUDGET)) as usize];
+        let _lock = SlotLock::acquire(&slot[LOCK]);
+        let mut k = slot[SCHEDULED].load(Ordering::Acquire);
+        let mut paused = slot[PAUSED_UNTIL].load(Ordering::Relaxed);
+        let previous = if k > 0 { ring(k - 1).load(Ordering::Relaxed) } else { 0 };
+        // Times this far ahead come from a clock that was set back: forget them.
+        let horizon = now + window * 16 + STALE_AFTER;
+        if previous > horizon || paused > horizon {
+            k = 0;
+            paused = 0;
+            slot[PAUSED_UNTIL].store(0, Ordering::Relaxed);
+        }
+        let mut start = now.max(paused);
+        if k > 0 {
+            start = start.max(ring(k - 1).load(Ordering::Relaxed));
+        }
+        if k >= n {
+            start = start.max(ring(k - n).load(Ordering::Relaxed) + window);
+        }
+        ring(k).store(start, Ordering::Relaxed);
+        slot[SCHEDULED].store(k + 1, Ordering::Release);
+        Duration::from_nanos(start - now)
+    }
+
+    /// Clerk answered 429: nobody sends for `pause`.
+    pub fn pause(&self, now: u64, pause: Duration) {
+        let slot = self.table.slot(self.key_hash);
+        slot[PAUSED_UNTIL].fetch_max(now + pause.as_nanos() as u64, Ordering::AcqRel);
+    }
+
+    pub fn count(&self, counter: Counter, n: u64) {
+        self.table.slot(self.key_hash)[FIRST_COUNTER + counter as usize]
+            .fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The process-wide table for `path`, opened once.
+pub fn table(path: Option<&Path>) -> Arc<BudgetTable> {
+    static TABLES: OnceLock<Mutex<Vec<(Option<PathBuf>, Arc<BudgetTable>)>>> = OnceLock::new();
+    let mut tables = TABLES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some((_, t)) = tables.iter().find(|(p, _)| p.as_deref() == path) {
+        return t.clone();
+    }
+    let table = Arc::new(match path {
+        Some(p) => BudgetTable::open(p),
+        None => BudgetTable::local(),
+    });
+    tables.push((path.map(Path::to_path_buf), table.clone()));
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rates_and_defaults_by_key_type() {
+        let r = |t| Rate::parse(t).map(|r| (r.requests, r.window.as_millis()));
+        assert_eq!(r("400"), Some((400, 10_000)));
+        assert_eq!(r(" 20 / 1s "), Some((20, 1000)));
+        assert_eq!(r("5/500ms"), Some((5, 500)));
+        assert_eq!(r("0/10s"), None);
+        assert_eq!(r("10/0s"), None);
+        assert_eq!(r("ten"), None);
+        assert_eq!(r("-1"), None);
+        assert_eq!(Rate::default_for_key("sk_live_x").to_string(), "400/10s");
+        assert_eq!(Rate::default_for_key("sk_test_x").to_string(), "40/10s");
+        assert_eq!(Rate::parse("5/500ms").unwrap().to_string(), "5/500ms");
+    }
+
+    /// The most request starts in any window of `window` length.
+    fn busiest_window(starts: &mut [u64], window: u64) -> usize {
+        starts.sort_unstable();
+        let mut best = 0;
+        let mut first = 0;
+        for last in 0..starts.len() {
+            while starts[last] - starts[first] >= window {
+                first += 1;
+            }
+            best = best.max(last - first + 1);
+        }
+        best
+    }
+
+    /// Simulated clock: each "process" asks to send as fast as it can.
+    #[test]
+    fn no_window_exceeds_the_budget_across_processes() {
+        let dir = std::env::temp_dir().join(format!("clerk_fdw_budget_{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let rate = Rate::parse("20/1s").unwrap();
+        let hash = instance_hash("http://x/v1", "sk");
+        // Two maps of one file stand for two backends.
+        let a = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, rate);
+        let b = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, rate);
+        assert!(a.table.is_shared());
+        let t0 = now_ns();
+        let mut starts = Vec::new();
+        for i in 0..200 {
+            let who = if i % 3 == 0 { &a } else { &b };
+            let wait = who.reserve(t0);
+            starts.push(t0 + wait.as_nanos() as u64);
+        }
+        let second = 1_000_000_000;
+        assert!(busiest_window(&mut starts, second) <= 20);
+        // The whole budget may go out at once, and the rest at full rate:
+        // 200 requests at 20/s start within 9 s.
+        assert_eq!(starts.iter().filter(|&&s| s == t0).count(), 20);
+        assert_eq!(starts.iter().max().unwrap() - t0, 9 * second);
+        a.count(Counter::Requests, 3);
+        b.count(Counter::Requests, 4);
+        let snap = BudgetTable::open(&dir).snapshot();
+        assert_eq!(snap, vec![(hash, [7, 0, 0, 0, 0, 0, 0])]);
+        std::fs::remove_file(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_429_pauses_everyone_and_stale_schedules_reset() {
+        let rate = Rate::parse("10/1s").unwrap();
+        let table = Arc::new(BudgetTable::local());
+        let a = Budget::new(table.clone(), 7, rate);
+        let b = Budget::new(table, 7, rate);
+        let t0 = 1_000_000_000_000;
+        assert_eq!(a.reserve(t0), Duration::ZERO);
+        a.pause(t0, Duration::from_secs(2));
+        let wait = b.reserve(t0);
+        assert_eq!(wait, Duration::from_secs(2));
+        // A clock that went backwards (reboot) does not block forever.
+        assert_eq!(b.reserve(1000), Duration::ZERO);
+    }
+
+    #[test]
+    fn instances_do_not_share_budgets() {
+        let rate = Rate::parse("2/1s").unwrap();
+        let table = Arc::new(BudgetTable::local());
+        let t0 = 1_000_000_000_000;
+        let a = Budget::new(table.clone(), instance_hash("u", "k1"), rate);
+        let b = Budget::new(table, instance_hash("u", "k2"), rate);
+        assert_eq!(a.reserve(t0), Duration::ZERO);
+        assert_eq!(a.reserve(t0), Duration::ZERO);
+        assert_eq!(a.reserve(t0), Duration::from_secs(1));
+        assert_eq!(b.reserve(t0), Duration::ZERO);
+    }
+}
