@@ -75,7 +75,6 @@ impl Rate {
         let requests: u32 = count.trim().parse().ok()?;
         (requests > 0 && !window.is_zero()).then_some(Rate { requests, window })
     }
-
 }
 
 impl std::fmt::Display for Rate {
@@ -241,7 +240,12 @@ impl<'a> SlotLock<'a> {
                     spins += 1;
                     if spins % 64 == 0 {
                         if holder != 0 && !process_alive((holder >> 32) as i32) {
-                            let _ = word.compare_exchange(holder, 0, Ordering::AcqRel, Ordering::Relaxed);
+                            let _ = word.compare_exchange(
+                                holder,
+                                0,
+                                Ordering::AcqRel,
+                                Ordering::Relaxed,
+                            );
                         }
                         std::thread::yield_now();
                     } else {
@@ -261,7 +265,9 @@ impl Drop for SlotLock<'_> {
 
 fn process_alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
-    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH))
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH))
 }
 
 /// One Clerk instance's budget, as a client uses it.
@@ -309,7 +315,11 @@ impl Budget {
         let _lock = SlotLock::acquire(&slot[LOCK]);
         let mut k = slot[SCHEDULED].load(Ordering::Acquire);
         let mut paused = slot[PAUSED_UNTIL].load(Ordering::Relaxed);
-        let previous = if k > 0 { ring(k - 1).load(Ordering::Relaxed) } else { 0 };
+        let previous = if k > 0 {
+            ring(k - 1).load(Ordering::Relaxed)
+        } else {
+            0
+        };
         // Times this far ahead come from a clock that was set back: forget them.
         let horizon = now + window * 16 + STALE_AFTER;
         if previous > horizon || paused > horizon {

@@ -7,8 +7,10 @@
 //! `Retry-After` says, 4xx never retries, 5xx and transport errors back off
 //! exponentially) and every wait must count against one total budget.
 
+use crate::budget::{self, Budget, Counter, Rate};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
@@ -79,6 +81,11 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// The request budget; `None` sends as fast as Clerk answers.
+    pub rate: Option<Rate>,
+    /// Where budgets are shared between processes (see [`crate::budget`]);
+    /// `None` keeps them in this process.
+    pub budget_file: Option<PathBuf>,
 }
 
 impl ClientConfig {
@@ -89,6 +96,8 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            rate: None,
+            budget_file: None,
         }
     }
 }
@@ -98,6 +107,7 @@ pub struct ClerkClient {
     base: Url,
     api_key: String,
     retry: RetryPolicy,
+    budget: Option<Budget>,
 }
 
 impl std::fmt::Debug for ClerkClient {
@@ -167,11 +177,19 @@ impl ClerkClient {
                 cause: e.to_string(),
                 attempts: 0,
             })?;
+        let budget = config.rate.map(|rate| {
+            Budget::new(
+                budget::table(config.budget_file.as_deref()),
+                budget::instance_hash(base.as_str(), &config.api_key),
+                rate,
+            )
+        });
         Ok(ClerkClient {
             http,
             base,
             api_key: config.api_key.clone(),
             retry: config.retry,
+            budget,
         })
     }
 
@@ -212,15 +230,40 @@ impl ClerkClient {
         }
     }
 
+    /// Adds `n` to one of this instance's counters (see [`Counter`]).
+    pub fn count(&self, counter: Counter, n: u64) {
+        if let Some(b) = &self.budget {
+            b.count(counter, n);
+        }
+    }
+
+    /// Waits for the budget to allow one more request; with `patience`, gives
+    /// up (false) rather than wait longer than that.
+    async fn take_turn(&self, patience: Option<Duration>) -> bool {
+        let Some(b) = &self.budget else {
+            return true;
+        };
+        let wait = b.reserve(budget::now_ns());
+        if patience.is_some_and(|p| wait > p) {
+            return false;
+        }
+        if !wait.is_zero() {
+            b.count(Counter::BudgetWaitMicros, wait.as_micros() as u64);
+            tokio::time::sleep(wait).await;
+        }
+        b.count(Counter::Requests, 1);
+        true
+    }
+
     /// GETs `url`, retrying what is worth retrying, and returns the body of
     /// the first 2xx answer.
-    pub async fn get(&self, url: &Url) -> Result<Vec<u8>, ClerkError> {
+    pub async fn get(&self, url: &Url) -> Result<bytes::Bytes, ClerkError> {
         self.get_with(url, &self.retry, None).await
     }
 
     /// One attempt with a short timeout, for the planner's row estimates:
     /// planning must not wait out a retry budget.
-    pub async fn get_quick(&self, url: &Url) -> Result<Vec<u8>, ClerkError> {
+    pub async fn get_quick(&self, url: &Url) -> Result<bytes::Bytes, ClerkError> {
         let once = RetryPolicy {
             max_retries: 0,
             max_total_wait: Duration::ZERO,
@@ -234,12 +277,31 @@ impl ClerkClient {
         url: &Url,
         policy: &RetryPolicy,
         timeout: Option<Duration>,
-    ) -> Result<Vec<u8>, ClerkError> {
+    ) -> Result<bytes::Bytes, ClerkError> {
+        let result = self.attempts(url, policy, timeout).await;
+        if result.is_err() {
+            self.count(Counter::Errors, 1);
+        }
+        result
+    }
+
+    async fn attempts(
+        &self,
+        url: &Url,
+        policy: &RetryPolicy,
+        timeout: Option<Duration>,
+    ) -> Result<bytes::Bytes, ClerkError> {
         let mut attempts = 0u32;
         let mut failures = 0u32;
         let mut waited = Duration::ZERO;
         loop {
+            if !self.take_turn(timeout).await {
+                return Err(ClerkError::RateLimited { waited });
+            }
             attempts += 1;
+            if attempts > 1 {
+                self.count(Counter::Retries, 1);
+            }
             let mut request = self
                 .http
                 .get(url.clone())
@@ -264,7 +326,10 @@ impl ClerkClient {
                         });
                     match status {
                         200..=299 => match resp.bytes().await {
-                            Ok(body) => return Ok(body.to_vec()),
+                            Ok(body) => {
+                                self.count(Counter::BytesReceived, body.len() as u64);
+                                return Ok(body);
+                            }
                             Err(e) => {
                                 failures += 1;
                                 Retry::Transport(e.to_string())
@@ -292,9 +357,14 @@ impl ClerkClient {
             };
             let delay = match &wait {
                 Retry::RateLimited(after) => {
+                    self.count(Counter::Throttled, 1);
                     let backoff = backoff(policy, attempts.saturating_sub(1));
-                    after.map_or(backoff, |a| a.min(policy.max_retry_after))
-                        + jitter(Duration::from_millis(250))
+                    let pause = after.map_or(backoff, |a| a.min(policy.max_retry_after));
+                    if let Some(b) = &self.budget {
+                        // Every session of this instance holds back, not just this one.
+                        b.pause(budget::now_ns(), pause);
+                    }
+                    pause + jitter(Duration::from_millis(250))
                 }
                 _ => backoff(policy, failures - 1),
             };

@@ -1,19 +1,21 @@
 //! The thin FDW glue: options, column binding, and turning pages of Clerk
 //! objects into rows. Everything it calls is plain Rust.
 
+use crate::budget::{Rate, MAX_BUDGET};
 use crate::client::{ClerkClient, ClerkError, ClientConfig, DEFAULT_API_URL};
 use crate::convert::{self, allowed_targets, ConvertError, Out, Target};
 use crate::objects::{self, ColumnSpec, ObjectSpec};
 use crate::planner;
 use crate::pushdown::{self, Request, ScanPlan};
 use crate::runtime;
-use crate::scan::{self, Rows, ScanStream};
+use crate::scan::{self, Fields, Rows, ScanOptions, ScanStream};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::ffi::CStr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use supabase_wrappers::prelude::*;
@@ -53,9 +55,11 @@ impl Level {
                 "request_timeout_ms",
                 "max_retries",
                 "max_retry_wait_ms",
+                "request_budget",
+                "max_concurrency",
                 "pushdown",
             ],
-            Level::Table => &["object", "pushdown"],
+            Level::Table => &["object", "pushdown", "max_concurrency"],
             Level::UserMapping => &[],
         }
     }
@@ -270,7 +274,55 @@ fn client_config(options: &HashMap<String, String>) -> Result<ClientConfig, FdwE
             reason: format!("{v:?} is not a non-negative integer"),
         })?;
     }
+    config.rate = match options.get("request_budget").map(|v| v.trim()) {
+        None => Some(Rate::default_for_key(&config.api_key)),
+        Some(v) if v.eq_ignore_ascii_case("off") => None,
+        Some(v) => Some(
+            Rate::parse(v)
+                .filter(|r| r.requests <= MAX_BUDGET)
+                .ok_or_else(|| FdwError::BadOptionValue {
+                    option: "request_budget".into(),
+                    reason: format!(
+                        "{v:?} is not a number of requests (1 to {MAX_BUDGET}) per window, like '400/10s', or 'off'"
+                    ),
+                })?,
+        ),
+    };
+    config.budget_file = budget_file();
     Ok(config)
+}
+
+/// The file that shares request budgets between the cluster's backends, in
+/// the data directory's `pg_stat_tmp` (where pg_stat_statements keeps its
+/// query texts too).
+fn budget_file() -> Option<PathBuf> {
+    // SAFETY: DataDir is set before any backend runs queries; read-only here.
+    let dir = unsafe { pg_sys::DataDir };
+    if dir.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated path owned by Postgres.
+    let dir = unsafe { CStr::from_ptr(dir) }.to_str().ok()?;
+    Some(Path::new(dir).join("pg_stat_tmp").join("clerk_fdw.budget"))
+}
+
+const DEFAULT_CONCURRENCY: usize = 4;
+const MAX_CONCURRENCY: usize = 16;
+
+/// Requests a scan keeps in flight (when row order does not matter).
+fn max_concurrency(options: &HashMap<String, String>) -> Result<usize, FdwError> {
+    options
+        .get("max_concurrency")
+        .map_or(Ok(DEFAULT_CONCURRENCY), |v| {
+            v.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_CONCURRENCY).contains(n))
+                .ok_or_else(|| FdwError::BadOptionValue {
+                    option: "max_concurrency".into(),
+                    reason: format!("{v:?} is not a number from 1 to {MAX_CONCURRENCY}"),
+                })
+        })
 }
 
 fn target_of(type_oid: pg_sys::Oid) -> Option<Target> {
@@ -391,6 +443,7 @@ struct ScanSetup {
     object: &'static ObjectSpec,
     table: String,
     columns: Vec<BoundColumn>,
+    concurrency: usize,
     /// The request the current rows answer.
     request: Option<Request>,
 }
@@ -448,6 +501,8 @@ struct CountScan {
 )]
 pub(crate) struct ClerkFdw {
     client: Arc<ClerkClient>,
+    /// The server's `max_concurrency`.
+    concurrency: usize,
     setup: Option<ScanSetup>,
     rows: Option<Rows>,
     /// An aggregate scan's one row.
@@ -516,7 +571,12 @@ impl ClerkFdw {
         self.rows = None;
         let plan = pushdown::plan(setup.object, &request);
         setup.request = Some(request);
-        let stream = ScanStream::start(self.client.clone(), plan, PREFETCH_PAGES)
+        let options = ScanOptions {
+            concurrency: setup.concurrency,
+            prefetch: PREFETCH_PAGES,
+            fields: Fields::for_sources(setup.columns.iter().map(|c| c.spec.source)),
+        };
+        let stream = ScanStream::start(self.client.clone(), plan, options)
             .map_err(|e| clerk_error(setup.object, &setup.table, e))?;
         self.rows = Some(Rows::new(stream, KEEP_ROWS_FOR_RESCAN));
         Ok(())
@@ -533,6 +593,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         let config = client_config(&server.options)?;
         Ok(ClerkFdw {
             client: ClerkClient::shared(&config).map_err(FdwError::Config)?,
+            concurrency: max_concurrency(&server.options)?,
             setup: None,
             rows: None,
             count: None,
@@ -614,10 +675,15 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         let object = object_of(options)?;
         let table = table_name(options);
         let columns = bind_columns(object, &table, columns)?;
+        let concurrency = match options.get("max_concurrency") {
+            Some(_) => max_concurrency(options)?,
+            None => self.concurrency,
+        };
         self.setup = Some(ScanSetup {
             object,
             table,
             columns,
+            concurrency,
             request: None,
         });
         Ok(())
@@ -686,6 +752,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             }
         }
         check_bool(&options, "pushdown")?;
+        max_concurrency(&options)?;
         match level {
             Level::Server => {
                 let config = client_config(&options)?;

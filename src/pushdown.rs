@@ -98,6 +98,10 @@ pub struct ScanPlan {
     pub exact: bool,
     /// Rows arrive in the requested order.
     pub ordered: bool,
+    /// An order was requested and Clerk provides it: Postgres relies on the
+    /// rows arriving in that order, so they are fetched one page after
+    /// another.
+    pub sorted: bool,
     /// Stop after this many rows.
     pub max_rows: Option<usize>,
 }
@@ -413,6 +417,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         series: Vec::new(),
         exact: true,
         ordered: true,
+        sorted: false,
         max_rows: Some(0),
     };
     let Some((mut columns, mut partial)) = fold(object, &request.conditions) else {
@@ -582,6 +587,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         series,
         exact,
         ordered,
+        sorted: ordered && request.order.is_some(),
         max_rows,
     }
 }

@@ -11,12 +11,19 @@ use serde_json::{json, Value};
 pub struct DataConfig {
     pub users: usize,
     pub organizations: usize,
-    /// Members of the first (largest) organization; the others get 1..=5.
+    /// Members of the first (largest) organization; the others get
+    /// 1..=`members_per_org`.
     pub big_org_members: usize,
+    pub members_per_org: usize,
     /// Unix milliseconds of the newest user; older users go back one
     /// `spacing_ms` each.
     pub newest_ms: i64,
     pub spacing_ms: i64,
+    /// Users created in the same millisecond, in groups of this many.
+    pub same_time: usize,
+    /// Sign-ups accelerate: the gaps between users shrink towards the newest
+    /// (quadratically), as in a growing product.
+    pub skewed: bool,
 }
 
 impl Default for DataConfig {
@@ -25,8 +32,11 @@ impl Default for DataConfig {
             users: 1200,
             organizations: 40,
             big_org_members: 600,
+            members_per_org: 5,
             newest_ms: 1_780_000_000_000,
             spacing_ms: 3_600_000,
+            same_time: 1,
+            skewed: false,
         }
     }
 }
@@ -85,9 +95,15 @@ pub fn org_id(k: usize) -> String {
     clerk_id("org", k as u64)
 }
 
-/// Creation time of user `i` (0 = oldest); strictly increasing in `i`.
+/// Creation time of user `i` (0 = oldest); increasing in `i`, strictly
+/// unless `same_time` > 1.
 pub fn user_created_at(cfg: &DataConfig, i: usize) -> i64 {
-    cfg.newest_ms - (cfg.users.saturating_sub(1) - i) as i64 * cfg.spacing_ms
+    let age = ((cfg.users.saturating_sub(1) - i) / cfg.same_time.max(1)) as i64;
+    if cfg.skewed {
+        cfg.newest_ms - age * age * cfg.spacing_ms / cfg.users.max(1) as i64
+    } else {
+        cfg.newest_ms - age * cfg.spacing_ms
+    }
 }
 
 pub fn user_first_name(i: usize) -> Option<&'static str> {
@@ -237,7 +253,7 @@ pub fn org_member_indexes(cfg: &DataConfig, k: usize) -> Vec<usize> {
     let n = if k == 0 {
         cfg.big_org_members
     } else {
-        k % 5 + 1
+        k % cfg.members_per_org.max(1) + 1
     };
     let n = n.min(cfg.users);
     let start = (mix(k as u64) as usize) % cfg.users;

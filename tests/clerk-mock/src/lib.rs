@@ -597,36 +597,53 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
             ranges.push((field, after, before));
         }
     }
-    let unfiltered = [&ids, &emails, &usernames, &external_ids, &phones]
-        .iter()
-        .all(|v| v.is_empty())
-        && banned.is_none()
-        && ranges.is_empty();
-    if unfiltered {
-        return Ok((0..shared.dataset.users.len()).collect());
+    // Users are stored oldest first, so a created_at range is a slice.
+    let (mut first, mut last) = (0, shared.dataset.users.len());
+    for (field, after, before) in &ranges {
+        if *field == "created_at" {
+            let at = |u: &Value| u["created_at"].as_i64().unwrap_or(0);
+            let users = &shared.dataset.users;
+            if let Some(a) = after {
+                first = first.max(users.partition_point(|u| at(u) <= *a));
+            }
+            if let Some(b) = before {
+                last = last.min(users.partition_point(|u| at(u) < *b));
+            }
+        }
     }
-    let matches_any = |values: &[&str], candidates: &[Option<&str>]| {
-        values.is_empty() || candidates.iter().flatten().any(|c| values.contains(c))
+    let only_includes = !ids.is_empty() && ids.iter().all(|v| !v.starts_with('-'));
+    let candidates: Vec<usize> = if only_includes {
+        // Included ids: look them up instead of scanning everyone.
+        let mut found: Vec<usize> = ids
+            .iter()
+            .filter_map(|v| shared.users_by_id.get(v.strip_prefix('+').unwrap_or(v)))
+            .copied()
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    } else {
+        (first..last.max(first)).collect()
     };
-    Ok(shared
-        .dataset
-        .users
-        .iter()
-        .enumerate()
-        .filter(|(_, u)| {
-            let emails_of: Vec<Option<&str>> = u["email_addresses"]
-                .as_array()
-                .map(|a| a.iter().map(|e| e["email_address"].as_str()).collect())
-                .unwrap_or_default();
-            let phones_of: Vec<Option<&str>> = u["phone_numbers"]
-                .as_array()
-                .map(|a| a.iter().map(|e| e["phone_number"].as_str()).collect())
-                .unwrap_or_default();
+    let matches_any = |values: &[&str], list: &Value, key: &str| {
+        values.is_empty()
+            || list.as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|e| e[key].as_str().is_some_and(|c| values.contains(&c)))
+            })
+    };
+    Ok(candidates
+        .into_iter()
+        .filter(|&i| {
+            let u = &shared.dataset.users[i];
             signed_match(&ids, u["id"].as_str())
-                && matches_any(&emails, &emails_of)
-                && matches_any(&usernames, &[u["username"].as_str()])
+                && matches_any(&emails, &u["email_addresses"], "email_address")
+                && (usernames.is_empty()
+                    || u["username"]
+                        .as_str()
+                        .is_some_and(|n| usernames.contains(&n)))
                 && signed_match(&external_ids, u["external_id"].as_str())
-                && matches_any(&phones, &phones_of)
+                && matches_any(&phones, &u["phone_numbers"], "phone_number")
                 && banned.is_none_or(|b| u["banned"] == b)
                 && ranges.iter().all(|(field, after, before)| {
                     let Some(v) = u[*field].as_i64() else {
@@ -635,6 +652,5 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                     after.is_none_or(|a| v > a) && before.is_none_or(|b| v < b)
                 })
         })
-        .map(|(i, _)| i)
         .collect())
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! clerk-mock [--port 8787] [--users 1200] [--organizations 40] [--big-org-members 600]
-//!            [--latency-ms 0] [--rate-limit N/SECONDS] [--fail-every N] [--secret-key sk_test_mock]
+//!            [--members-per-org 5] [--same-time 1] [--skewed 0|1] [--latency-ms 0] [--rate-limit N/SECONDS] [--fail-every N] [--secret-key sk_test_mock]
 //! ```
 //! The newest synthetic user is created "now", so relative-time queries
 //! ("signed up in the last 30 days") have answers. Prints the API URL on start.
@@ -36,6 +36,9 @@ fn main() {
             "--users" => data.users = number() as usize,
             "--organizations" => data.organizations = number() as usize,
             "--big-org-members" => data.big_org_members = number() as usize,
+            "--members-per-org" => data.members_per_org = number() as usize,
+            "--same-time" => data.same_time = number() as usize,
+            "--skewed" => data.skewed = number() != 0,
             "--spacing-ms" => data.spacing_ms = number() as i64,
             "--latency-ms" => behaviour.latency = Duration::from_millis(number()),
             "--fail-every" => behaviour.fail_every = number(),
