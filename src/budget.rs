@@ -108,7 +108,11 @@ const LOCK: usize = 1;
 const SCHEDULED: usize = 2;
 /// Nobody starts before this (after a 429).
 const PAUSED_UNTIL: usize = 3;
-const FIRST_COUNTER: usize = 4;
+/// After a 429: the budget Clerk seemed to allow (0: none learned), and
+/// when it was learned. It grows back by one request per window.
+const LEARNED: usize = 4;
+const LEARNED_AT: usize = 5;
+const FIRST_COUNTER: usize = 6;
 const HEADER_WORDS: usize = 16;
 /// The largest budget a slot can enforce exactly.
 pub const MAX_BUDGET: u32 = 2048;
@@ -305,14 +309,16 @@ impl Budget {
         self.rate
     }
 
-    /// Reserves the next request's start time and returns how long to wait
-    /// for it.
-    pub fn reserve(&self, now: u64) -> Duration {
+    /// Takes a turn for one request that starts now, or says how long to
+    /// wait before asking again. Turns are recorded when they are taken, not
+    /// reserved ahead: a request that was slow to start cannot push a later
+    /// one into the same window.
+    pub fn try_acquire(&self, now: u64) -> Result<(), Duration> {
         let slot = self.table.slot(self.key_hash);
         let window = self.rate.window.as_nanos() as u64;
-        let n = u64::from(self.rate.requests.min(MAX_BUDGET));
         let ring = |k: u64| &slot[HEADER_WORDS + (k % u64::from(MAX_BUDGET)) as usize];
         let _lock = SlotLock::acquire(&slot[LOCK]);
+        let n = self.allowed(slot, now);
         let mut k = slot[SCHEDULED].load(Ordering::Acquire);
         let mut paused = slot[PAUSED_UNTIL].load(Ordering::Relaxed);
         let previous = if k > 0 {
@@ -320,29 +326,60 @@ impl Budget {
         } else {
             0
         };
-        // Times this far ahead come from a clock that was set back: forget them.
-        let horizon = now + window * 16 + STALE_AFTER;
-        if previous > horizon || paused > horizon {
+        // Times ahead of now come from a clock that was set back: forget them.
+        if previous > now + STALE_AFTER || paused > now + STALE_AFTER + window * 16 {
             k = 0;
             paused = 0;
             slot[PAUSED_UNTIL].store(0, Ordering::Relaxed);
         }
-        let mut start = now.max(paused);
-        if k > 0 {
-            start = start.max(ring(k - 1).load(Ordering::Relaxed));
+        if paused > now {
+            return Err(Duration::from_nanos(paused - now));
         }
         if k >= n {
-            start = start.max(ring(k - n).load(Ordering::Relaxed) + window);
+            let frees_at = ring(k - n).load(Ordering::Relaxed) + window;
+            if frees_at > now {
+                return Err(Duration::from_nanos(frees_at - now));
+            }
         }
-        ring(k).store(start, Ordering::Relaxed);
+        ring(k).store(now, Ordering::Relaxed);
         slot[SCHEDULED].store(k + 1, Ordering::Release);
-        Duration::from_nanos(start - now)
+        Ok(())
     }
 
-    /// Clerk answered 429: nobody sends for `pause`.
+    /// Requests per window now: the configured budget, or less while
+    /// recovering from a 429.
+    fn allowed(&self, slot: &[AtomicU64], now: u64) -> u64 {
+        let configured = u64::from(self.rate.requests.min(MAX_BUDGET));
+        let learned = slot[LEARNED].load(Ordering::Relaxed);
+        if learned == 0 {
+            return configured;
+        }
+        let windows = now.saturating_sub(slot[LEARNED_AT].load(Ordering::Relaxed))
+            / self.rate.window.as_nanos().max(1) as u64;
+        configured.min(learned + windows)
+    }
+
+    /// Clerk answered 429: nobody sends for `pause`, and the budget halves
+    /// to what was sent in the last window (once per window, however many
+    /// requests were refused), growing back by one request per window.
     pub fn pause(&self, now: u64, pause: Duration) {
         let slot = self.table.slot(self.key_hash);
+        let window = self.rate.window.as_nanos() as u64;
+        let _lock = SlotLock::acquire(&slot[LOCK]);
         slot[PAUSED_UNTIL].fetch_max(now + pause.as_nanos() as u64, Ordering::AcqRel);
+        let learned_at = slot[LEARNED_AT].load(Ordering::Relaxed);
+        if slot[LEARNED].load(Ordering::Relaxed) != 0 && now < learned_at + window {
+            return;
+        }
+        let k = slot[SCHEDULED].load(Ordering::Acquire);
+        let ring = |j: u64| {
+            slot[HEADER_WORDS + (j % u64::from(MAX_BUDGET)) as usize].load(Ordering::Relaxed)
+        };
+        let recent = (0..k.min(u64::from(MAX_BUDGET)))
+            .take_while(|i| ring(k - 1 - i) + window > now)
+            .count() as u64;
+        slot[LEARNED].store((recent / 2).max(1), Ordering::Relaxed);
+        slot[LEARNED_AT].store(now, Ordering::Relaxed);
     }
 
     pub fn count(&self, counter: Counter, n: u64) {
@@ -402,6 +439,14 @@ mod tests {
         best
     }
 
+    /// Waits (on a simulated clock) for a turn; when it was taken.
+    fn acquire(budget: &Budget, t: &mut u64) -> u64 {
+        while let Err(wait) = budget.try_acquire(*t) {
+            *t += wait.as_nanos() as u64;
+        }
+        *t
+    }
+
     /// Simulated clock: each "process" asks to send as fast as it can.
     #[test]
     fn no_window_exceeds_the_budget_across_processes() {
@@ -414,11 +459,11 @@ mod tests {
         let b = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, rate);
         assert!(a.table.is_shared());
         let t0 = now_ns();
+        let mut t = t0;
         let mut starts = Vec::new();
         for i in 0..200 {
             let who = if i % 3 == 0 { &a } else { &b };
-            let wait = who.reserve(t0);
-            starts.push(t0 + wait.as_nanos() as u64);
+            starts.push(acquire(who, &mut t));
         }
         let second = 1_000_000_000;
         assert!(busiest_window(&mut starts, second) <= 20);
@@ -440,12 +485,23 @@ mod tests {
         let a = Budget::new(table.clone(), 7, rate);
         let b = Budget::new(table, 7, rate);
         let t0 = 1_000_000_000_000;
-        assert_eq!(a.reserve(t0), Duration::ZERO);
+        let second = 1_000_000_000;
+        for _ in 0..6 {
+            assert_eq!(a.try_acquire(t0), Ok(()));
+        }
         a.pause(t0, Duration::from_secs(2));
-        let wait = b.reserve(t0);
-        assert_eq!(wait, Duration::from_secs(2));
+        // A second 429 in the same window changes nothing more.
+        a.pause(t0, Duration::from_secs(1));
+        assert_eq!(b.try_acquire(t0), Err(Duration::from_secs(2)));
+        // 6 went out in the window that got a 429: 3 per second from now on,
+        // growing back by one per second.
+        let mut t = t0;
+        let starts: Vec<u64> = (0..8).map(|_| acquire(&b, &mut t) - t0).collect();
+        assert_eq!(starts[..5], [2 * second; 5]);
+        assert_eq!(starts[5..], [3 * second; 3]);
+        assert_eq!(b.allowed(b.table.slot(7), t0 + 60 * second), 10);
         // A clock that went backwards (reboot) does not block forever.
-        assert_eq!(b.reserve(1000), Duration::ZERO);
+        assert_eq!(b.try_acquire(1000), Ok(()));
     }
 
     #[test]
@@ -455,9 +511,9 @@ mod tests {
         let t0 = 1_000_000_000_000;
         let a = Budget::new(table.clone(), instance_hash("u", "k1"), rate);
         let b = Budget::new(table, instance_hash("u", "k2"), rate);
-        assert_eq!(a.reserve(t0), Duration::ZERO);
-        assert_eq!(a.reserve(t0), Duration::ZERO);
-        assert_eq!(a.reserve(t0), Duration::from_secs(1));
-        assert_eq!(b.reserve(t0), Duration::ZERO);
+        assert_eq!(a.try_acquire(t0), Ok(()));
+        assert_eq!(a.try_acquire(t0), Ok(()));
+        assert_eq!(a.try_acquire(t0), Err(Duration::from_secs(1)));
+        assert_eq!(b.try_acquire(t0), Ok(()));
     }
 }

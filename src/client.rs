@@ -243,13 +243,19 @@ impl ClerkClient {
         let Some(b) = &self.budget else {
             return true;
         };
-        let wait = b.reserve(budget::now_ns());
-        if patience.is_some_and(|p| wait > p) {
-            return false;
+        let mut waited = Duration::ZERO;
+        while let Err(wait) = b.try_acquire(budget::now_ns()) {
+            if patience.is_some_and(|p| waited + wait > p) {
+                return false;
+            }
+            // Short naps: a turn may free up sooner (another session's 429
+            // pause ended, a budget was raised).
+            let nap = wait.min(Duration::from_millis(250));
+            tokio::time::sleep(nap).await;
+            waited += nap;
         }
-        if !wait.is_zero() {
-            b.count(Counter::BudgetWaitMicros, wait.as_micros() as u64);
-            tokio::time::sleep(wait).await;
+        if !waited.is_zero() {
+            b.count(Counter::BudgetWaitMicros, waited.as_micros() as u64);
         }
         b.count(Counter::Requests, 1);
         true

@@ -512,6 +512,8 @@ pub(crate) struct ClerkFdw {
     starting: bool,
     /// Planning found every clause to be one Clerk counts exactly.
     count_pushable: bool,
+    /// The planner's row estimate for the scan.
+    expected_rows: f64,
 }
 
 impl ClerkFdw {
@@ -575,6 +577,7 @@ impl ClerkFdw {
             concurrency: setup.concurrency,
             prefetch: PREFETCH_PAGES,
             fields: Fields::for_sources(setup.columns.iter().map(|c| c.spec.source)),
+            expected_rows: Some(self.expected_rows),
         };
         let stream = ScanStream::start(self.client.clone(), plan, options)
             .map_err(|e| clerk_error(setup.object, &setup.table, e))?;
@@ -599,6 +602,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             count: None,
             starting: false,
             count_pushable: false,
+            expected_rows: DEFAULT_ROW_COUNT,
         })
     }
 
@@ -626,6 +630,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             }
             None => total_rows(&self.client, object),
         };
+        self.expected_rows = rows;
         Ok((rows.round() as i64, 64 * columns.len().max(1) as i32))
     }
 

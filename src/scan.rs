@@ -230,7 +230,14 @@ pub struct ScanOptions {
     /// Pages kept ready for the Postgres thread.
     pub prefetch: usize,
     pub fields: Fields,
+    /// The planner's estimate: users lists expected to be shorter than
+    /// [`SLICE_ABOVE_ROWS`] are read one page after another, sparing the
+    /// request that finds the oldest user.
+    pub expected_rows: Option<f64>,
 }
+
+/// See [`ScanOptions::expected_rows`].
+pub const SLICE_ABOVE_ROWS: f64 = (4 * MAX_PAGE_SIZE) as f64;
 
 impl Default for ScanOptions {
     fn default() -> Self {
@@ -238,6 +245,7 @@ impl Default for ScanOptions {
             concurrency: 1,
             prefetch: 2,
             fields: Fields::all(),
+            expected_rows: None,
         }
     }
 }
@@ -248,6 +256,7 @@ struct Scan {
     plan: ScanPlan,
     fields: Fields,
     concurrency: usize,
+    expected_rows: Option<f64>,
     emit: mpsc::Sender<Msg>,
     /// One per request in flight, held until its page is handed on: pages
     /// in memory are bounded by these plus the channel.
@@ -318,7 +327,12 @@ impl Scan {
     async fn walk_series_concurrently(self: Arc<Self>, index: usize) -> Result<(), ClerkError> {
         let series = &self.plan.series[index];
         match series.endpoint.paging {
-            Paging::Cursor if sliceable(series.endpoint) => self.clone().walk_slices(index).await,
+            Paging::Cursor
+                if sliceable(series.endpoint)
+                    && self.expected_rows.is_none_or(|r| r > SLICE_ABOVE_ROWS) =>
+            {
+                self.clone().walk_slices(index).await
+            }
             Paging::Offset => self.clone().walk_offset_pages(index).await,
             _ => self.walk_series(series, &mut 0).await.map(|_| ()),
         }
@@ -840,6 +854,7 @@ impl ScanStream {
             plan,
             fields: options.fields,
             concurrency,
+            expected_rows: options.expected_rows,
             emit: tx.clone(),
             permits: Semaphore::new(concurrency),
         });

@@ -37,7 +37,8 @@ mod tests {
         Spi::run(&format!(
             "
             create server {name} foreign data wrapper clerk_wrapper
-              options (api_key '{KEY}', api_url '{url}', request_timeout_ms '1500', max_retries '2', max_retry_wait_ms '4000');
+              options (api_key '{KEY}', api_url '{url}', request_timeout_ms '1500', max_retries '2', max_retry_wait_ms '4000',
+                       request_budget '2000/1s');
             create foreign table {name}_users (user_id text, first_name text, last_name text, email text, gender text,
               created_at bigint, updated_at bigint, last_sign_in_at bigint, phone_numbers bigint, username text)
               server {name} options (object 'users');
@@ -395,7 +396,7 @@ mod tests {
         Spi::run(&format!(
             "
             create server {name}_off foreign data wrapper clerk_wrapper
-              options (api_key '{KEY}', api_url '{url}', pushdown 'false');
+              options (api_key '{KEY}', api_url '{url}', pushdown 'false', request_budget '2000/1s');
             create foreign table {name}_off_users (user_id text, email text, created_at bigint, username text)
               server {name}_off options (object 'users');
             create foreign table {name}_off_organization_memberships (user_id text, organization_id text, role text)
@@ -963,5 +964,230 @@ mod tests {
         // The session keeps working.
         server.set_behaviour(Behaviour::default());
         assert_eq!(count("select count(*) from s8_users"), 1200);
+    }
+
+    /// Another session on the test cluster, as an application opens one.
+    fn session() -> postgres::Client {
+        let setting = |sql: &str| Spi::get_one::<String>(sql).unwrap().unwrap();
+        let port = setting("select current_setting('port')");
+        let db = setting("select current_database()::text");
+        let user = setting("select current_user::text");
+        postgres::Client::connect(
+            &format!("host=localhost port={port} user={user} dbname={db}"),
+            postgres::NoTls,
+        )
+        .expect("a second session")
+    }
+
+    /// A users table for another session, with a wrapper of its own so that
+    /// nothing waits for this test's uncommitted one.
+    fn session_ddl(tag: &str, server: &MockServer, options: &str) -> String {
+        let url = server.url();
+        format!(
+            "create foreign data wrapper w_{tag} handler clerk_fdw_handler validator clerk_fdw_validator;
+             create server s_{tag} foreign data wrapper w_{tag}
+               options (api_key '{KEY}', api_url '{url}', max_retries '3'{options});
+             create foreign table u_{tag} (id text, email text) server s_{tag} options (object 'users');"
+        )
+    }
+
+    fn sorted_ids(rows: &Value, key: &str) -> Vec<String> {
+        let mut ids: Vec<String> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[key].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn dataset_ids(server: &MockServer) -> Vec<String> {
+        let mut ids: Vec<String> = server
+            .dataset()
+            .users
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[pg_test]
+    fn ten_percent_server_errors_still_give_exactly_the_rows() {
+        let server = mock(DataConfig {
+            users: 9000,
+            organizations: 300,
+            big_org_members: 900,
+            members_per_org: 9,
+            ..small()
+        });
+        create_seed_tables(&server, "r1");
+        server.set_behaviour(Behaviour {
+            fail_every: 10,
+            ..Behaviour::default()
+        });
+        // Every row exactly once (sorted lists with duplicates would differ).
+        let users = query_json("select user_id from r1_users");
+        assert_eq!(sorted_ids(&users, "user_id"), dataset_ids(&server));
+        let members = query_json(
+            "select user_id || '/' || organization_id as pair from r1_organization_memberships",
+        );
+        let mut expected: Vec<String> = server
+            .dataset()
+            .memberships
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}/{}",
+                    m["public_user_data"]["user_id"].as_str().unwrap(),
+                    m["organization"]["id"].as_str().unwrap()
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(sorted_ids(&members, "pair"), expected);
+        let failed = server.requests().iter().filter(|r| r.status == 503).count();
+        assert!(
+            failed >= 2,
+            "{failed} of {} requests failed",
+            server.request_count()
+        );
+    }
+
+    #[pg_test]
+    fn a_server_limit_five_times_tighter_than_the_budget_is_learned() {
+        let server = mock(DataConfig {
+            users: 8000,
+            organizations: 0,
+            ..small()
+        });
+        server.set_behaviour(Behaviour {
+            rate_limit: Some((4, Duration::from_secs(1))),
+            ..Behaviour::default()
+        });
+        create_seed_tables(&server, "r2");
+        Spi::run("alter server r2 options (set request_budget '20/1s', set max_retries '5', set max_retry_wait_ms '30000')").unwrap();
+        let users = query_json("select user_id from r2_users");
+        assert_eq!(sorted_ids(&users, "user_id"), dataset_ids(&server));
+        let log = server.requests();
+        let throttled = log.iter().filter(|r| r.status == 429).count();
+        let served = log.iter().filter(|r| r.status == 200).count();
+        // After the first 429 every worker holds back: no storm.
+        assert!(
+            throttled * 3 <= served,
+            "{throttled} answers 429 for {served} served"
+        );
+    }
+
+    #[pg_test]
+    fn eight_sessions_share_one_budget_and_all_get_every_row() {
+        let server = mock(DataConfig {
+            users: 1600,
+            organizations: 0,
+            ..small()
+        });
+        let sessions: Vec<_> = (0..8).map(|_| session()).collect();
+        let threads: Vec<_> = sessions
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut client)| {
+                let ddl = session_ddl(&format!("p{i}"), &server, ", request_budget '10/1s'");
+                std::thread::spawn(move || {
+                    let mut tx = client.transaction().unwrap();
+                    tx.batch_execute(&ddl).unwrap();
+                    let rows = tx.query(&format!("select id from u_p{i}"), &[]).unwrap();
+                    tx.rollback().unwrap();
+                    let mut ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+                    ids.sort();
+                    ids
+                })
+            })
+            .collect();
+        let expected = dataset_ids(&server);
+        for t in threads {
+            assert_eq!(t.join().unwrap(), expected);
+        }
+        let mut at: Vec<u64> = server.requests().iter().map(|r| r.at_ms).collect();
+        at.sort_unstable();
+        assert!(at.len() >= 8 * 5, "{} requests", at.len());
+        // No second saw more than 10. The server sees arrivals, which trail
+        // the turns by up to a scheduling delay of a busy machine: allow 100 ms.
+        let busiest = (0..at.len())
+            .map(|i| at[i..].iter().take_while(|&&t| t < at[i] + 900).count())
+            .max()
+            .unwrap();
+        assert!(busiest <= 10, "{busiest} requests within one second");
+        assert_eq!(
+            server.requests().iter().filter(|r| r.status == 429).count(),
+            0
+        );
+    }
+
+    #[pg_test]
+    fn statement_timeout_ends_a_hung_scan_and_the_session_goes_on() {
+        let server = mock(small());
+        server.set_behaviour(Behaviour {
+            script: [None, Some(Fault::Hang(Duration::from_secs(30)))].into(),
+            ..Behaviour::default()
+        });
+        let mut client = session();
+        let ddl = session_ddl("h", &server, ", request_timeout_ms '60000'");
+        let mut tx = client.transaction().unwrap();
+        tx.batch_execute(&ddl).unwrap();
+        tx.batch_execute("set local statement_timeout = '2s'")
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        let err = tx.query("select id from u_h", &[]).unwrap_err();
+        let elapsed = t0.elapsed();
+        let message = err.as_db_error().map(|e| e.message().to_string());
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.contains("statement timeout")),
+            "{err:?}"
+        );
+        assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+        tx.rollback().unwrap();
+        server.set_behaviour(Behaviour::default());
+        let mut tx = client.transaction().unwrap();
+        tx.batch_execute(&ddl).unwrap();
+        assert_eq!(tx.query("select id from u_h", &[]).unwrap().len(), 1200);
+    }
+
+    fn rss_kb() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    #[pg_test]
+    fn a_thousand_queries_do_not_grow_the_backend() {
+        let server = mock(DataConfig {
+            users: 40,
+            organizations: 0,
+            ..small()
+        });
+        create_seed_tables(&server, "r5");
+        Spi::run("alter server r5 options (set request_budget 'off')").unwrap();
+        let query =
+            "select count(*) from (select user_id, email, created_at from r5_users offset 0) q";
+        for _ in 0..200 {
+            assert_eq!(count(query), 40);
+        }
+        server.clear_log();
+        let before = rss_kb();
+        for _ in 0..1000 {
+            assert_eq!(count(query), 40);
+        }
+        let grown = rss_kb().saturating_sub(before);
+        assert_eq!(server.request_count(), 1000);
+        assert!(
+            grown < 2048,
+            "the backend grew by {grown} kB over 1000 queries"
+        );
     }
 }

@@ -10,7 +10,7 @@ pub mod data;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -52,7 +52,7 @@ pub struct RequestRecord {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub status: u16,
-    /// Milliseconds since the server started.
+    /// When the request arrived, in milliseconds since the server started.
     pub at_ms: u64,
 }
 
@@ -75,6 +75,8 @@ struct Shared {
     log: Mutex<Vec<RequestRecord>>,
     window: Mutex<(Instant, u32)>,
     started: Instant,
+    /// Requests received, for `fail_every`.
+    arrivals: AtomicU64,
     stopping: AtomicBool,
 }
 
@@ -109,6 +111,7 @@ impl MockServer {
             log: Mutex::new(Vec::new()),
             window: Mutex::new((Instant::now(), 0)),
             started: Instant::now(),
+            arrivals: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         });
         let http = Arc::new(http);
@@ -203,6 +206,7 @@ fn respond(req: tiny_http::Request, status: u16, body: Vec<u8>, extra: Option<(&
 }
 
 fn handle(shared: &Shared, req: tiny_http::Request) {
+    let arrived_ms = shared.started.elapsed().as_millis() as u64;
     let (path, query_string) = match req.url().split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (req.url().to_string(), String::new()),
@@ -219,7 +223,7 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
     let (latency, fault) = {
         let mut b = lock(&shared.behaviour);
         let mut fault = b.script.pop_front().flatten();
-        let n = lock(&shared.log).len() as u64 + 1;
+        let n = shared.arrivals.fetch_add(1, Ordering::Relaxed) + 1;
         if fault.is_none() && b.fail_every > 0 && n % b.fail_every == 0 {
             fault = Some(Fault::Status {
                 status: 503,
@@ -259,11 +263,11 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
             while Instant::now() < until && !shared.stopping.load(Ordering::Relaxed) {
                 thread::sleep(Duration::from_millis(20));
             }
-            record(shared, path, query, 0);
+            record(shared, arrived_ms, path, query, 0);
             return;
         }
         Some(Fault::Reset) => {
-            record(shared, path, query, 0);
+            record(shared, arrived_ms, path, query, 0);
             let mut w = req.into_writer();
             let _ = w.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\
@@ -311,7 +315,7 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
             (s, b, None)
         }
     };
-    record(shared, path, query, status);
+    record(shared, arrived_ms, path, query, status);
     respond(
         req,
         status,
@@ -320,8 +324,7 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
     );
 }
 
-fn record(shared: &Shared, path: String, query: Vec<(String, String)>, status: u16) {
-    let at_ms = shared.started.elapsed().as_millis() as u64;
+fn record(shared: &Shared, at_ms: u64, path: String, query: Vec<(String, String)>, status: u16) {
     lock(&shared.log).push(RequestRecord {
         path,
         query,
