@@ -343,7 +343,19 @@ fn control(shared: &Shared, path: &str) -> (u16, Vec<u8>) {
                 *by_path.entry(r.path.clone()).or_default() += 1;
             }
             let throttled = log.iter().filter(|r| r.status == 429).count();
-            let body = json!({"requests": log.len(), "throttled": throttled, "by_path": by_path});
+            let mut at: Vec<u64> = log.iter().map(|r| r.at_ms).collect();
+            at.sort_unstable();
+            // The most requests that arrived within any 10 seconds.
+            let mut busiest_10s = 0;
+            let mut first = 0;
+            for last in 0..at.len() {
+                while at[last] - at[first] >= 10_000 {
+                    first += 1;
+                }
+                busiest_10s = busiest_10s.max(last - first + 1);
+            }
+            let body = json!({"requests": log.len(), "throttled": throttled,
+                              "busiest_10s": busiest_10s, "by_path": by_path});
             (200, body.to_string().into_bytes())
         }
         "/__mock/reset" => {
@@ -628,6 +640,14 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     } else {
         (first..last.max(first)).collect()
     };
+    let only_created_at = [&ids, &emails, &usernames, &external_ids, &phones]
+        .iter()
+        .all(|v| v.is_empty())
+        && banned.is_none()
+        && ranges.iter().all(|(field, _, _)| *field == "created_at");
+    if only_created_at {
+        return Ok(candidates);
+    }
     let matches_any = |values: &[&str], list: &Value, key: &str| {
         values.is_empty()
             || list.as_array().is_some_and(|a| {
