@@ -127,6 +127,6 @@ stop_mock
 
 # The server allows half of the default budget: clerk_fdw learns the limit
 # from the first 429s and slows down for every session.
-start_mock --rate-limit 20/1
+start_mock --rate-limit 200/10
 psql_pg -d "$DB" -c "explain select * from clerk.users" >/dev/null
 scenario "users full scan, server limit 200 per 10 s" clerk "select id, email from users"

@@ -100,7 +100,7 @@ pub enum Counter {
     Errors,
 }
 
-const COUNTERS: usize = 7;
+pub const COUNTERS: usize = 7;
 const KEY: usize = 0;
 /// 0, or the pid of the process that holds the slot's lock.
 const LOCK: usize = 1;
@@ -109,7 +109,7 @@ const SCHEDULED: usize = 2;
 /// Nobody starts before this (after a 429).
 const PAUSED_UNTIL: usize = 3;
 /// After a 429: the budget Clerk seemed to allow (0: none learned), and
-/// when it was learned. It grows back by one request per window.
+/// when it was learned. It grows back by a tenth per window.
 const LEARNED: usize = 4;
 const LEARNED_AT: usize = 5;
 const FIRST_COUNTER: usize = 6;
@@ -198,21 +198,6 @@ impl BudgetTable {
         }
         &words[home * SLOT_WORDS..(home + 1) * SLOT_WORDS]
     }
-
-    /// The slots in use: their key hashes and counters.
-    pub fn snapshot(&self) -> Vec<(u64, [u64; COUNTERS])> {
-        self.words()
-            .chunks(SLOT_WORDS)
-            .filter(|s| s[KEY].load(Ordering::Acquire) != 0)
-            .map(|s| {
-                let mut counters = [0; COUNTERS];
-                for (i, c) in counters.iter_mut().enumerate() {
-                    *c = s[FIRST_COUNTER + i].load(Ordering::Relaxed);
-                }
-                (s[KEY].load(Ordering::Acquire), counters)
-            })
-            .collect()
-    }
 }
 
 /// Nanoseconds since the Unix epoch. The wall clock, not a monotonic one:
@@ -274,17 +259,21 @@ fn process_alive(pid: i32) -> bool {
             || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH))
 }
 
-/// One Clerk instance's budget, as a client uses it.
+/// One Clerk instance's budget and counters, as a client uses them.
 #[derive(Clone)]
 pub struct Budget {
     table: Arc<BudgetTable>,
     key_hash: u64,
-    rate: Rate,
+    /// `None`: no pacing (`request_budget 'off'`), counters only.
+    rate: Option<Rate>,
 }
 
 impl std::fmt::Debug for Budget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Budget({})", self.rate)
+        match self.rate {
+            Some(rate) => write!(f, "Budget({rate})"),
+            None => f.write_str("Budget(off)"),
+        }
     }
 }
 
@@ -297,7 +286,7 @@ pub fn instance_hash(api_url: &str, api_key: &str) -> u64 {
 }
 
 impl Budget {
-    pub fn new(table: Arc<BudgetTable>, key_hash: u64, rate: Rate) -> Budget {
+    pub fn new(table: Arc<BudgetTable>, key_hash: u64, rate: Option<Rate>) -> Budget {
         Budget {
             table,
             key_hash,
@@ -305,8 +294,10 @@ impl Budget {
         }
     }
 
-    pub fn rate(&self) -> Rate {
-        self.rate
+    /// This instance's counters, in [`Counter`] order.
+    pub fn counters(&self) -> [u64; COUNTERS] {
+        let slot = self.table.slot(self.key_hash);
+        std::array::from_fn(|i| slot[FIRST_COUNTER + i].load(Ordering::Relaxed))
     }
 
     /// Takes a turn for one request that starts now, or says how long to
@@ -314,11 +305,14 @@ impl Budget {
     /// reserved ahead: a request that was slow to start cannot push a later
     /// one into the same window.
     pub fn try_acquire(&self, now: u64) -> Result<(), Duration> {
+        let Some(rate) = self.rate else {
+            return Ok(());
+        };
         let slot = self.table.slot(self.key_hash);
-        let window = self.rate.window.as_nanos() as u64;
+        let window = with_margin(rate.window);
         let ring = |k: u64| &slot[HEADER_WORDS + (k % u64::from(MAX_BUDGET)) as usize];
         let _lock = SlotLock::acquire(&slot[LOCK]);
-        let n = self.allowed(slot, now);
+        let n = allowed(rate, slot, now);
         let mut k = slot[SCHEDULED].load(Ordering::Acquire);
         let mut paused = slot[PAUSED_UNTIL].load(Ordering::Relaxed);
         let previous = if k > 0 {
@@ -346,25 +340,16 @@ impl Budget {
         Ok(())
     }
 
-    /// Requests per window now: the configured budget, or less while
-    /// recovering from a 429.
-    fn allowed(&self, slot: &[AtomicU64], now: u64) -> u64 {
-        let configured = u64::from(self.rate.requests.min(MAX_BUDGET));
-        let learned = slot[LEARNED].load(Ordering::Relaxed);
-        if learned == 0 {
-            return configured;
-        }
-        let windows = now.saturating_sub(slot[LEARNED_AT].load(Ordering::Relaxed))
-            / self.rate.window.as_nanos().max(1) as u64;
-        configured.min(learned + windows)
-    }
-
-    /// Clerk answered 429: nobody sends for `pause`, and the budget halves
-    /// to what was sent in the last window (once per window, however many
-    /// requests were refused), growing back by one request per window.
+    /// Clerk answered 429: nobody sends for `pause`, and the budget drops to
+    /// three quarters of what was sent in the last window (once per window,
+    /// however many requests were refused), growing back by a tenth of that
+    /// per window: a limit tighter than the budget is found and kept to.
     pub fn pause(&self, now: u64, pause: Duration) {
+        let Some(rate) = self.rate else {
+            return;
+        };
         let slot = self.table.slot(self.key_hash);
-        let window = self.rate.window.as_nanos() as u64;
+        let window = rate.window.as_nanos() as u64;
         let _lock = SlotLock::acquire(&slot[LOCK]);
         slot[PAUSED_UNTIL].fetch_max(now + pause.as_nanos() as u64, Ordering::AcqRel);
         let learned_at = slot[LEARNED_AT].load(Ordering::Relaxed);
@@ -378,7 +363,7 @@ impl Budget {
         let recent = (0..k.min(u64::from(MAX_BUDGET)))
             .take_while(|i| ring(k - 1 - i) + window > now)
             .count() as u64;
-        slot[LEARNED].store((recent / 2).max(1), Ordering::Relaxed);
+        slot[LEARNED].store((recent * 3 / 4).max(1), Ordering::Relaxed);
         slot[LEARNED_AT].store(now, Ordering::Relaxed);
     }
 
@@ -386,6 +371,26 @@ impl Budget {
         self.table.slot(self.key_hash)[FIRST_COUNTER + counter as usize]
             .fetch_add(n, Ordering::Relaxed);
     }
+}
+
+/// The window clerk_fdw keeps to: 2% longer than the budget's, so that
+/// requests that travel at different speeds still arrive within budget.
+fn with_margin(window: Duration) -> u64 {
+    let window = window.as_nanos() as u64;
+    window + window / 50
+}
+
+/// Requests per window now: the configured budget, or less while
+/// recovering from a 429.
+fn allowed(rate: Rate, slot: &[AtomicU64], now: u64) -> u64 {
+    let configured = u64::from(rate.requests.min(MAX_BUDGET));
+    let learned = slot[LEARNED].load(Ordering::Relaxed);
+    if learned == 0 {
+        return configured;
+    }
+    let windows = now.saturating_sub(slot[LEARNED_AT].load(Ordering::Relaxed))
+        / rate.window.as_nanos().max(1) as u64;
+    configured.min(learned + windows * learned.div_ceil(10))
 }
 
 /// The process-wide table for `path`, opened once.
@@ -455,8 +460,8 @@ mod tests {
         let rate = Rate::parse("20/1s").unwrap();
         let hash = instance_hash("http://x/v1", "sk");
         // Two maps of one file stand for two backends.
-        let a = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, rate);
-        let b = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, rate);
+        let a = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, Some(rate));
+        let b = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, Some(rate));
         assert!(a.table.is_shared());
         let t0 = now_ns();
         let mut t = t0;
@@ -468,13 +473,13 @@ mod tests {
         let second = 1_000_000_000;
         assert!(busiest_window(&mut starts, second) <= 20);
         // The whole budget may go out at once, and the rest at full rate:
-        // 200 requests at 20/s start within 9 s.
+        // 200 requests at 20 per 1.02 s start within 9.18 s.
         assert_eq!(starts.iter().filter(|&&s| s == t0).count(), 20);
-        assert_eq!(starts.iter().max().unwrap() - t0, 9 * second);
+        assert_eq!(starts.iter().max().unwrap() - t0, 9 * second * 102 / 100);
         a.count(Counter::Requests, 3);
         b.count(Counter::Requests, 4);
-        let snap = BudgetTable::open(&dir).snapshot();
-        assert_eq!(snap, vec![(hash, [7, 0, 0, 0, 0, 0, 0])]);
+        let again = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, None);
+        assert_eq!(again.counters(), [7, 0, 0, 0, 0, 0, 0]);
         std::fs::remove_file(&dir).unwrap();
     }
 
@@ -482,8 +487,8 @@ mod tests {
     fn a_429_pauses_everyone_and_stale_schedules_reset() {
         let rate = Rate::parse("10/1s").unwrap();
         let table = Arc::new(BudgetTable::local());
-        let a = Budget::new(table.clone(), 7, rate);
-        let b = Budget::new(table, 7, rate);
+        let a = Budget::new(table.clone(), 7, Some(rate));
+        let b = Budget::new(table, 7, Some(rate));
         let t0 = 1_000_000_000_000;
         let second = 1_000_000_000;
         for _ in 0..6 {
@@ -493,13 +498,15 @@ mod tests {
         // A second 429 in the same window changes nothing more.
         a.pause(t0, Duration::from_secs(1));
         assert_eq!(b.try_acquire(t0), Err(Duration::from_secs(2)));
-        // 6 went out in the window that got a 429: 3 per second from now on,
-        // growing back by one per second.
+        // 6 went out in the window that got a 429: 4 per window from now on,
+        // growing back by a tenth (rounded up) per window.
+        assert_eq!(allowed(rate, b.table.slot(7), t0), 4);
+        assert_eq!(allowed(rate, b.table.slot(7), t0 + 2 * second), 6);
+        assert_eq!(allowed(rate, b.table.slot(7), t0 + 60 * second), 10);
         let mut t = t0;
-        let starts: Vec<u64> = (0..8).map(|_| acquire(&b, &mut t) - t0).collect();
-        assert_eq!(starts[..5], [2 * second; 5]);
-        assert_eq!(starts[5..], [3 * second; 3]);
-        assert_eq!(b.allowed(b.table.slot(7), t0 + 60 * second), 10);
+        let starts: Vec<u64> = (0..7).map(|_| acquire(&b, &mut t) - t0).collect();
+        assert_eq!(starts[..6], [2 * second; 6]);
+        assert_eq!(starts[6], 3 * second + second / 50);
         // A clock that went backwards (reboot) does not block forever.
         assert_eq!(b.try_acquire(1000), Ok(()));
     }
@@ -509,11 +516,11 @@ mod tests {
         let rate = Rate::parse("2/1s").unwrap();
         let table = Arc::new(BudgetTable::local());
         let t0 = 1_000_000_000_000;
-        let a = Budget::new(table.clone(), instance_hash("u", "k1"), rate);
-        let b = Budget::new(table, instance_hash("u", "k2"), rate);
+        let a = Budget::new(table.clone(), instance_hash("u", "k1"), Some(rate));
+        let b = Budget::new(table, instance_hash("u", "k2"), Some(rate));
         assert_eq!(a.try_acquire(t0), Ok(()));
         assert_eq!(a.try_acquire(t0), Ok(()));
-        assert_eq!(a.try_acquire(t0), Err(Duration::from_secs(1)));
+        assert_eq!(a.try_acquire(t0), Err(Duration::from_millis(1020)));
         assert_eq!(b.try_acquire(t0), Ok(()));
     }
 }

@@ -107,7 +107,7 @@ pub struct ClerkClient {
     base: Url,
     api_key: String,
     retry: RetryPolicy,
-    budget: Option<Budget>,
+    budget: Budget,
 }
 
 impl std::fmt::Debug for ClerkClient {
@@ -177,13 +177,11 @@ impl ClerkClient {
                 cause: e.to_string(),
                 attempts: 0,
             })?;
-        let budget = config.rate.map(|rate| {
-            Budget::new(
-                budget::table(config.budget_file.as_deref()),
-                budget::instance_hash(base.as_str(), &config.api_key),
-                rate,
-            )
-        });
+        let budget = Budget::new(
+            budget::table(config.budget_file.as_deref()),
+            budget::instance_hash(base.as_str(), &config.api_key),
+            config.rate,
+        );
         Ok(ClerkClient {
             http,
             base,
@@ -232,17 +230,19 @@ impl ClerkClient {
 
     /// Adds `n` to one of this instance's counters (see [`Counter`]).
     pub fn count(&self, counter: Counter, n: u64) {
-        if let Some(b) = &self.budget {
-            b.count(counter, n);
-        }
+        self.budget.count(counter, n);
+    }
+
+    /// This instance's counters, in [`Counter`] order, shared by the
+    /// sessions that share its budget.
+    pub fn counters(&self) -> [u64; budget::COUNTERS] {
+        self.budget.counters()
     }
 
     /// Waits for the budget to allow one more request; with `patience`, gives
     /// up (false) rather than wait longer than that.
     async fn take_turn(&self, patience: Option<Duration>) -> bool {
-        let Some(b) = &self.budget else {
-            return true;
-        };
+        let b = &self.budget;
         let mut waited = Duration::ZERO;
         while let Err(wait) = b.try_acquire(budget::now_ns()) {
             if patience.is_some_and(|p| waited + wait > p) {
@@ -366,10 +366,8 @@ impl ClerkClient {
                     self.count(Counter::Throttled, 1);
                     let backoff = backoff(policy, attempts.saturating_sub(1));
                     let pause = after.map_or(backoff, |a| a.min(policy.max_retry_after));
-                    if let Some(b) = &self.budget {
-                        // Every session of this instance holds back, not just this one.
-                        b.pause(budget::now_ns(), pause);
-                    }
+                    // Every session of this instance holds back, not just this one.
+                    self.budget.pause(budget::now_ns(), pause);
                     pause + jitter(Duration::from_millis(250))
                 }
                 _ => backoff(policy, failures - 1),

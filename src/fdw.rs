@@ -771,3 +771,75 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         Ok(())
     }
 }
+
+/// What clerk_fdw did for each Clerk server: requests, retries, 429s,
+/// failed requests, bytes and rows received, and time spent waiting for the
+/// request budget. Counted by all sessions of the cluster together, per
+/// Clerk instance (servers with the same `api_url` and `api_key` share one
+/// line's numbers), since the counters file was created.
+#[pg_extern]
+#[allow(clippy::type_complexity)]
+fn clerk_fdw_stats() -> TableIterator<
+    'static,
+    (
+        name!(server, String),
+        name!(request_budget, Option<String>),
+        name!(requests, i64),
+        name!(retries, i64),
+        name!(rate_limited, i64),
+        name!(errors, i64),
+        name!(bytes_received, i64),
+        name!(rows, i64),
+        name!(budget_wait_seconds, f64),
+    ),
+> {
+    let servers: Vec<(String, Vec<String>)> = Spi::connect(|client| {
+        client
+            .select(
+                "select s.srvname::text, coalesce(s.srvoptions, '{}')
+                   from pg_foreign_server s
+                   join pg_foreign_data_wrapper w on w.oid = s.srvfdw
+                   join pg_proc p on p.oid = w.fdwhandler
+                  where p.proname = 'clerk_fdw_handler'
+                  order by 1",
+                None,
+                &[],
+            )?
+            .map(|row| {
+                Ok((
+                    row.get::<String>(1)?.unwrap_or_default(),
+                    row.get::<Vec<String>>(2)?.unwrap_or_default(),
+                ))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .unwrap_or_else(|e| pgrx::error!("clerk_fdw_stats: cannot list the servers: {e}"));
+    let rows: Vec<_> = servers
+        .into_iter()
+        .filter_map(|(name, options)| {
+            let options: HashMap<String, String> = options
+                .iter()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let config = client_config(&options).ok()?;
+            let client = ClerkClient::shared(&config).ok()?;
+            let c = client
+                .counters()
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+            use crate::budget::Counter::*;
+            Some((
+                name,
+                config.rate.map(|r| r.to_string()),
+                c[Requests as usize],
+                c[Retries as usize],
+                c[Throttled as usize],
+                c[Errors as usize],
+                c[BytesReceived as usize],
+                c[Rows as usize],
+                c[BudgetWaitMicros as usize] as f64 / 1e6,
+            ))
+        })
+        .collect();
+    TableIterator::new(rows)
+}

@@ -1073,10 +1073,13 @@ mod tests {
         let log = server.requests();
         let throttled = log.iter().filter(|r| r.status == 429).count();
         let served = log.iter().filter(|r| r.status == 200).count();
-        // After the first 429 every worker holds back: no storm.
+        let seconds = (log.iter().map(|r| r.at_ms).max().unwrap() - log[0].at_ms) / 1000;
+        // The first burst meets 429s (at most the 4 requests in flight);
+        // then the learned budget probes upwards slowly, costing at most
+        // one 429 per window of the server: no storm.
         assert!(
-            throttled * 3 <= served,
-            "{throttled} answers 429 for {served} served"
+            throttled <= 4 + seconds as usize,
+            "{throttled} answers 429 for {served} served in {seconds} s"
         );
     }
 

@@ -6,10 +6,10 @@
 //! server-side rate limit) and a log of every request it served.
 
 pub mod data;
+mod http;
 
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -83,17 +83,17 @@ struct Shared {
 /// A running server; stops when dropped.
 pub struct MockServer {
     shared: Arc<Shared>,
-    http: Arc<tiny_http::Server>,
-    threads: Vec<thread::JoinHandle<()>>,
+    acceptor: Option<thread::JoinHandle<()>>,
+    /// Tells the accept loop to end.
+    stop: Arc<AtomicBool>,
     port: u16,
 }
 
 impl MockServer {
     /// Serves `data` on 127.0.0.1:`port` (0 picks a free port).
     pub fn start(data: &DataConfig, secret_key: &str, port: u16) -> std::io::Result<MockServer> {
-        let http = tiny_http::Server::http(("127.0.0.1", port))
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let port = http.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        let port = listener.local_addr()?.port();
         let dataset = Dataset::generate(data);
         let users_by_id = dataset
             .users
@@ -114,25 +114,17 @@ impl MockServer {
             arrivals: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         });
-        let http = Arc::new(http);
-        let threads = (0..32)
-            .map(|_| {
-                let http = http.clone();
-                let shared = shared.clone();
-                thread::spawn(move || {
-                    while !shared.stopping.load(Ordering::Relaxed) {
-                        match http.recv() {
-                            Ok(req) => handle(&shared, req),
-                            Err(_) => break,
-                        }
-                    }
-                })
-            })
-            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler_shared = shared.clone();
+        let acceptor = http::serve(
+            listener,
+            stop.clone(),
+            Arc::new(move |req: &http::Incoming| handle(&handler_shared, req)),
+        );
         Ok(MockServer {
             shared,
-            http,
-            threads,
+            acceptor: Some(acceptor),
+            stop,
             port,
         })
     }
@@ -171,11 +163,11 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::Relaxed);
-        for _ in 0..self.threads.len() {
-            self.http.unblock();
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(acceptor) = self.acceptor.take() {
+            // Wakes the accept loop so it sees `stop`.
+            let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+            let _ = acceptor.join();
         }
     }
 }
@@ -192,24 +184,21 @@ fn clerk_error(status: u16, code: &str, message: &str, long_message: &str) -> (u
     (status, body.to_string().into_bytes())
 }
 
-fn respond(req: tiny_http::Request, status: u16, body: Vec<u8>, extra: Option<(&str, String)>) {
-    let mut resp = tiny_http::Response::from_data(body).with_status_code(status);
-    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
-        resp.add_header(h);
+fn reply(status: u16, body: Vec<u8>, extra: Option<(&'static str, String)>) -> http::Reply {
+    let mut headers = vec![("Content-Type", "application/json".to_string())];
+    headers.extend(extra);
+    http::Reply::Send {
+        status,
+        headers,
+        body,
     }
-    if let Some((name, value)) = extra {
-        if let Ok(h) = tiny_http::Header::from_bytes(name, value) {
-            resp.add_header(h);
-        }
-    }
-    let _ = req.respond(resp);
 }
 
-fn handle(shared: &Shared, req: tiny_http::Request) {
+fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
     let arrived_ms = shared.started.elapsed().as_millis() as u64;
-    let (path, query_string) = match req.url().split_once('?') {
+    let (path, query_string) = match req.target.split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (req.url().to_string(), String::new()),
+        None => (req.target.clone(), String::new()),
     };
     let query: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes())
         .into_owned()
@@ -217,7 +206,7 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
 
     if path.starts_with("/__mock/") {
         let (status, body) = control(shared, &path);
-        return respond(req, status, body, None);
+        return reply(status, body, None);
     }
 
     let (latency, fault) = {
@@ -253,10 +242,8 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
         thread::sleep(latency);
     }
 
-    let authorized = req.headers().iter().any(|h| {
-        h.field.equiv("Authorization")
-            && h.value.as_str() == format!("Bearer {}", shared.secret_key)
-    });
+    let authorized =
+        req.header("Authorization") == Some(format!("Bearer {}", shared.secret_key).as_str());
     let (status, body, retry_after) = match fault {
         Some(Fault::Hang(d)) => {
             let until = Instant::now() + d;
@@ -264,17 +251,15 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
                 thread::sleep(Duration::from_millis(20));
             }
             record(shared, arrived_ms, path, query, 0);
-            return;
+            return http::Reply::Close;
         }
         Some(Fault::Reset) => {
             record(shared, arrived_ms, path, query, 0);
-            let mut w = req.into_writer();
-            let _ = w.write_all(
+            return http::Reply::Raw(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\
-                  Transfer-Encoding: chunked\r\n\r\n10\r\n[{\"id\": \"user_x\r\nXYZ\r\n",
+                  Transfer-Encoding: chunked\r\n\r\n10\r\n[{\"id\": \"user_x\r\nXYZ\r\n"
+                    .to_vec(),
             );
-            let _ = w.flush();
-            return;
         }
         Some(Fault::Malformed) => (200, b"[{\"id\": \"user_trunc".to_vec(), None),
         Some(Fault::Status {
@@ -316,12 +301,11 @@ fn handle(shared: &Shared, req: tiny_http::Request) {
         }
     };
     record(shared, arrived_ms, path, query, status);
-    respond(
-        req,
+    reply(
         status,
         body,
         retry_after.map(|s| ("Retry-After", s.to_string())),
-    );
+    )
 }
 
 fn record(shared: &Shared, at_ms: u64, path: String, query: Vec<(String, String)>, status: u16) {
@@ -357,6 +341,14 @@ fn control(shared: &Shared, path: &str) -> (u16, Vec<u8>) {
             let body = json!({"requests": log.len(), "throttled": throttled,
                               "busiest_10s": busiest_10s, "by_path": by_path});
             (200, body.to_string().into_bytes())
+        }
+        "/__mock/log" => {
+            let log = lock(&shared.log);
+            let rows: Vec<Value> = log
+                .iter()
+                .map(|r| json!({"path": r.path, "query": r.query, "status": r.status, "at_ms": r.at_ms}))
+                .collect();
+            (200, Value::Array(rows).to_string().into_bytes())
         }
         "/__mock/reset" => {
             lock(&shared.log).clear();
