@@ -306,7 +306,7 @@ fn budget_file() -> Option<PathBuf> {
     Some(Path::new(dir).join("pg_stat_tmp").join("clerk_fdw.budget"))
 }
 
-const DEFAULT_CONCURRENCY: usize = 4;
+const DEFAULT_CONCURRENCY: usize = 8;
 const MAX_CONCURRENCY: usize = 16;
 
 /// Requests a scan keeps in flight (when row order does not matter).
