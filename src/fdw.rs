@@ -26,6 +26,9 @@ const PREFETCH_PAGES: usize = 2;
 /// Results up to this many rows are kept for re-scans (see [`Rows`]).
 const KEEP_ROWS_FOR_RESCAN: usize = 2000;
 
+/// The one schema `IMPORT FOREIGN SCHEMA` knows.
+const REMOTE_SCHEMA: &str = "clerk";
+
 /// Where an option may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -60,7 +63,7 @@ impl Level {
                 "pushdown",
             ],
             Level::Table => &["object", "pushdown", "max_concurrency"],
-            Level::UserMapping => &[],
+            Level::UserMapping => &["api_key"],
         }
     }
 }
@@ -109,6 +112,10 @@ pub enum FdwError {
     BadOptionValue { option: String, reason: String },
     #[error("clerk_fdw: unknown object \"{0}\"")]
     UnknownObject(String),
+    #[error("clerk_fdw: no Clerk secret key for server \"{0}\"")]
+    NoKey(String),
+    #[error("clerk_fdw: there is no remote schema \"{0}\"")]
+    UnknownRemoteSchema(String),
 }
 
 impl From<FdwError> for ErrorReport {
@@ -170,6 +177,14 @@ impl From<FdwError> for ErrorReport {
             FdwError::UnknownObject(_) => (
                 ERRCODE_FDW_INVALID_OPTION_NAME,
                 format!("Valid objects: {}.", objects::object_names().join(", ")),
+            ),
+            FdwError::UnknownRemoteSchema(_) => (
+                ERRCODE_FDW_SCHEMA_NOT_FOUND,
+                format!("Clerk's objects are in remote schema \"{REMOTE_SCHEMA}\": IMPORT FOREIGN SCHEMA {REMOTE_SCHEMA} FROM SERVER ... INTO ...;"),
+            ),
+            FdwError::NoKey(server) => (
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                format!("Give the key in a user mapping: CREATE USER MAPPING FOR PUBLIC SERVER {server} OPTIONS (api_key '<Clerk secret key>');"),
             ),
         };
         let report = ErrorReport::new(code, message, "clerk_fdw");
@@ -249,6 +264,57 @@ fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, (Instant::now(), rows));
     rows
+}
+
+/// The server's options with the Clerk secret key of the current user: the
+/// key of their user mapping, else of the PUBLIC mapping, else the server's
+/// own `api_key` option (readable by every role; the validator warns).
+fn with_api_key(
+    server_oid: pg_sys::Oid,
+    server_name: &str,
+    server_options: &HashMap<String, String>,
+) -> Result<HashMap<String, String>, FdwError> {
+    let mut options = server_options.clone();
+    if let Some(key) = user_mapping_key(server_oid) {
+        options.insert("api_key".into(), key);
+    }
+    if options.get("api_key").is_none_or(|k| k.trim().is_empty()) {
+        return Err(FdwError::NoKey(server_name.to_string()));
+    }
+    Ok(options)
+}
+
+/// `api_key` of the user mapping that applies to the current user, if any.
+fn user_mapping_key(server_oid: pg_sys::Oid) -> Option<String> {
+    // SAFETY: catalog lookups in a transaction; GetUserMapping is called only
+    // when a mapping exists (it raises an ERROR otherwise), and its options
+    // list holds DefElems with string values.
+    unsafe {
+        let user = pg_sys::GetUserId();
+        let exists = |who: pg_sys::Oid| {
+            pg_sys::SearchSysCacheExists(
+                pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32,
+                pg_sys::Datum::from(who),
+                pg_sys::Datum::from(server_oid),
+                pg_sys::Datum::from(0),
+                pg_sys::Datum::from(0),
+            )
+        };
+        if !exists(user) && !exists(pg_sys::InvalidOid) {
+            return None;
+        }
+        let mapping = pg_sys::GetUserMapping(user, server_oid);
+        let options = pgrx::PgList::<pg_sys::DefElem>::from_pg((*mapping).options);
+        let key = options.iter_ptr().find_map(|def| {
+            let name = CStr::from_ptr((*def).defname).to_str().ok()?;
+            (name == "api_key").then(|| {
+                CStr::from_ptr(pg_sys::defGetString(def))
+                    .to_string_lossy()
+                    .into_owned()
+            })
+        });
+        key
+    }
 }
 
 /// The client configuration a server's options describe.
@@ -593,7 +659,8 @@ fn check_for_interrupts() {
 
 impl ForeignDataWrapper<FdwError> for ClerkFdw {
     fn new(server: ForeignServer) -> Result<Self, FdwError> {
-        let config = client_config(&server.options)?;
+        let options = with_api_key(server.server_oid, &server.server_name, &server.options)?;
+        let config = client_config(&options)?;
         Ok(ClerkFdw {
             client: ClerkClient::shared(&config).map_err(FdwError::Config)?,
             concurrency: max_concurrency(&server.options)?,
@@ -729,6 +796,46 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         Ok(())
     }
 
+    /// `IMPORT FOREIGN SCHEMA clerk FROM SERVER s INTO local`: one table per
+    /// object with every column, typed (timestamps as timestamptz).
+    fn import_foreign_schema(
+        &mut self,
+        stmt: ImportForeignSchemaStmt,
+    ) -> Result<Vec<String>, FdwError> {
+        if stmt.remote_schema != REMOTE_SCHEMA {
+            return Err(FdwError::UnknownRemoteSchema(stmt.remote_schema));
+        }
+        let names = objects::object_names();
+        if matches!(stmt.list_type, ImportSchemaType::FdwImportSchemaLimitTo) {
+            if let Some(unknown) = stmt
+                .table_list
+                .iter()
+                .find(|t| !names.contains(&t.as_str()))
+            {
+                return Err(FdwError::UnknownObject(unknown.clone()));
+            }
+        }
+        let schema = pgrx::spi::quote_identifier(&stmt.local_schema);
+        let server = pgrx::spi::quote_identifier(&stmt.server_name);
+        Ok(objects::OBJECTS
+            .iter()
+            .map(|object| {
+                let columns: Vec<String> = object
+                    .columns
+                    .iter()
+                    .filter(|c| c.kind != objects::Kind::Removed)
+                    .map(|c| format!("{} {}", c.name, allowed_targets(c.kind)[0].sql_name()))
+                    .collect();
+                format!(
+                    "CREATE FOREIGN TABLE {schema}.{} ({}) SERVER {server} OPTIONS (object '{}')",
+                    object.name,
+                    columns.join(", "),
+                    object.name
+                )
+            })
+            .collect())
+    }
+
     fn validator(
         options: Vec<Option<String>>,
         catalog: Option<pg_sys::Oid>,
@@ -760,13 +867,35 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         max_concurrency(&options)?;
         match level {
             Level::Server => {
-                let config = client_config(&options)?;
+                let mut checked = options.clone();
+                checked
+                    .entry("api_key".into())
+                    .or_insert_with(|| "unset".into());
+                let config = client_config(&checked)?;
                 ClerkClient::new(&config).map_err(FdwError::Config)?;
+                if options.contains_key("api_key") {
+                    pgrx::ereport!(
+                        PgLogLevel::WARNING,
+                        PgSqlErrorCode::ERRCODE_WARNING,
+                        "clerk_fdw: the api_key server option can be read by every role that can log in",
+                        "Server options are visible to all roles in pg_foreign_server. Keep the key in a user mapping instead, whose options only the server's owner and superusers can read: ALTER SERVER ... OPTIONS (DROP api_key); CREATE USER MAPPING FOR PUBLIC SERVER ... OPTIONS (api_key '...');"
+                    );
+                }
+            }
+            Level::UserMapping => {
+                if let Some(key) = options.get("api_key") {
+                    if key.trim().is_empty() {
+                        return Err(FdwError::BadOptionValue {
+                            option: "api_key".into(),
+                            reason: "it is empty".into(),
+                        });
+                    }
+                }
             }
             Level::Table => {
                 object_of(&options)?;
             }
-            Level::Wrapper | Level::UserMapping => {}
+            Level::Wrapper => {}
         }
         Ok(())
     }
@@ -793,10 +922,10 @@ fn clerk_fdw_stats() -> TableIterator<
         name!(budget_wait_seconds, f64),
     ),
 > {
-    let servers: Vec<(String, Vec<String>)> = Spi::connect(|client| {
+    let servers: Vec<(pg_sys::Oid, String, Vec<String>)> = Spi::connect(|client| {
         client
             .select(
-                "select s.srvname::text, coalesce(s.srvoptions, '{}')
+                "select s.oid, s.srvname::text, coalesce(s.srvoptions, '{}')
                    from pg_foreign_server s
                    join pg_foreign_data_wrapper w on w.oid = s.srvfdw
                    join pg_proc p on p.oid = w.fdwhandler
@@ -807,8 +936,9 @@ fn clerk_fdw_stats() -> TableIterator<
             )?
             .map(|row| {
                 Ok((
-                    row.get::<String>(1)?.unwrap_or_default(),
-                    row.get::<Vec<String>>(2)?.unwrap_or_default(),
+                    row.get::<pg_sys::Oid>(1)?.unwrap_or(pg_sys::InvalidOid),
+                    row.get::<String>(2)?.unwrap_or_default(),
+                    row.get::<Vec<String>>(3)?.unwrap_or_default(),
                 ))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
@@ -816,12 +946,13 @@ fn clerk_fdw_stats() -> TableIterator<
     .unwrap_or_else(|e| pgrx::error!("clerk_fdw_stats: cannot list the servers: {e}"));
     let rows: Vec<_> = servers
         .into_iter()
-        .filter_map(|(name, options)| {
+        .filter_map(|(oid, name, options)| {
             let options: HashMap<String, String> = options
                 .iter()
                 .filter_map(|kv| kv.split_once('='))
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
+            let options = with_api_key(oid, &name, &options).ok()?;
             let config = client_config(&options).ok()?;
             let client = ClerkClient::shared(&config).ok()?;
             let c = client
