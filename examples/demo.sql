@@ -4,22 +4,14 @@ create extension if not exists clerk_fdw;
 
 create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator;
 create server clerk foreign data wrapper clerk_wrapper
-  options (api_key :'api_key', api_url :'api_url');
+  options (api_url :'api_url');
+-- The key goes in a user mapping: only the server's owner and superusers
+-- can read its options (server options are readable by every role).
+create user mapping for public server clerk options (api_key :'api_key');
 
+-- Every Clerk object as a typed foreign table, no hand-written DDL.
 create schema clerk;
-create foreign table clerk.users (
-  id text, email text, first_name text, last_name text, username text,
-  created_at timestamptz, last_sign_in_at timestamptz, last_active_at timestamptz,
-  banned boolean, public_metadata jsonb
-) server clerk options (object 'users');
-
-create foreign table clerk.organizations (
-  id text, name text, slug text, created_by text, created_at timestamptz, public_metadata jsonb
-) server clerk options (object 'organizations');
-
-create foreign table clerk.organization_memberships (
-  id text, user_id text, organization_id text, role text, role_name text, created_at timestamptz
-) server clerk options (object 'organization_memberships');
+import foreign schema clerk from server clerk into clerk;
 
 \echo
 \echo '== How many users signed up in the past 30 days?'
