@@ -44,9 +44,11 @@ psql_pg -d "$DB" <<SQL
 create extension clerk_fdw;
 create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator;
 create server clerk foreign data wrapper clerk_wrapper
-  options (api_key '$KEY', api_url 'http://127.0.0.1:$PORT/v1');
+  options (api_url 'http://127.0.0.1:$PORT/v1');
 create server clerk_serial foreign data wrapper clerk_wrapper
-  options (api_key '$KEY', api_url 'http://127.0.0.1:$PORT/v1', max_concurrency '1');
+  options (api_url 'http://127.0.0.1:$PORT/v1', max_concurrency '1');
+create user mapping for public server clerk options (api_key '$KEY');
+create user mapping for public server clerk_serial options (api_key '$KEY');
 SQL
 for schema in clerk serial; do
   server=clerk; [ "$schema" = serial ] && server=clerk_serial

@@ -215,8 +215,8 @@ const STALE_AFTER: u64 = 120_000_000_000;
 /// holder's pid, so a process killed while holding it cannot block others.
 struct SlotLock<'a>(&'a AtomicU64);
 
-impl<'a> SlotLock<'a> {
-    fn acquire(word: &'a AtomicU64) -> SlotLock<'a> {
+impl SlotLock<'_> {
+    fn acquire(word: &AtomicU64) -> SlotLock<'_> {
         static THREADS: AtomicU64 = AtomicU64::new(1);
         thread_local!(static TOKEN: u64 =
             (u64::from(std::process::id()) << 32) | (THREADS.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff));
