@@ -53,6 +53,8 @@ impl Level {
             Level::Wrapper => &[],
             Level::Server => &[
                 "api_key",
+                "api_key_id",
+                "api_key_name",
                 "api_url",
                 "connect_timeout_ms",
                 "request_timeout_ms",
@@ -114,6 +116,8 @@ pub enum FdwError {
     UnknownObject(String),
     #[error("clerk_fdw: no Clerk secret key for server \"{0}\"")]
     NoKey(String),
+    #[error("clerk_fdw: cannot read the Clerk key {option:?} from Supabase Vault: {reason}")]
+    Vault { option: String, reason: String },
     #[error("clerk_fdw: there is no remote schema \"{0}\"")]
     UnknownRemoteSchema(String),
 }
@@ -177,6 +181,10 @@ impl From<FdwError> for ErrorReport {
             FdwError::UnknownObject(_) => (
                 ERRCODE_FDW_INVALID_OPTION_NAME,
                 format!("Valid objects: {}.", objects::object_names().join(", ")),
+            ),
+            FdwError::Vault { .. } => (
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                "api_key_id takes the id of a secret in vault.secrets, api_key_name its name; the role running the query must be allowed to read vault.decrypted_secrets.".to_string(),
             ),
             FdwError::UnknownRemoteSchema(_) => (
                 ERRCODE_FDW_SCHEMA_NOT_FOUND,
@@ -267,8 +275,10 @@ fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
 }
 
 /// The server's options with the Clerk secret key of the current user: the
-/// key of their user mapping, else of the PUBLIC mapping, else the server's
-/// own `api_key` option (readable by every role; the validator warns).
+/// key of their user mapping, else of the PUBLIC mapping, else the Supabase
+/// Vault secret the server's `api_key_id` / `api_key_name` names, else the
+/// server's own `api_key` option (readable by every role; the validator
+/// warns).
 fn with_api_key(
     server_oid: pg_sys::Oid,
     server_name: &str,
@@ -277,11 +287,49 @@ fn with_api_key(
     let mut options = server_options.clone();
     if let Some(key) = user_mapping_key(server_oid) {
         options.insert("api_key".into(), key);
+    } else if let Some(key) = vault_key(server_options)? {
+        options.insert("api_key".into(), key);
     }
     if options.get("api_key").is_none_or(|k| k.trim().is_empty()) {
         return Err(FdwError::NoKey(server_name.to_string()));
     }
     Ok(options)
+}
+
+/// The Vault secret named by the server's `api_key_id` (a uuid) or
+/// `api_key_name`, read from `vault.decrypted_secrets`.
+fn vault_key(options: &HashMap<String, String>) -> Result<Option<String>, FdwError> {
+    let (column, option) = match (options.get("api_key_id"), options.get("api_key_name")) {
+        (Some(id), _) => ("id::text", id),
+        (None, Some(name)) => ("name", name),
+        (None, None) => return Ok(None),
+    };
+    let vault_error = |reason: String| FdwError::Vault {
+        option: option.clone(),
+        reason,
+    };
+    let has_vault = Spi::get_one::<bool>(
+        "select exists (select from pg_class where oid = to_regclass('vault.decrypted_secrets'))",
+    )
+    .map_err(|e| vault_error(e.to_string()))?
+    .unwrap_or(false);
+    if !has_vault {
+        return Err(vault_error(
+            "there is no vault.decrypted_secrets (Supabase Vault is not installed)".into(),
+        ));
+    }
+    let secret = match Spi::get_one_with_args::<String>(
+        &format!("select decrypted_secret from vault.decrypted_secrets where {column} = $1"),
+        &[option.as_str().into()],
+    ) {
+        Ok(secret) => secret,
+        Err(pgrx::spi::SpiError::InvalidPosition) => None,
+        Err(e) => return Err(vault_error(e.to_string())),
+    };
+    secret
+        .filter(|s| !s.trim().is_empty())
+        .map(Some)
+        .ok_or_else(|| vault_error("Vault has no such secret".into()))
 }
 
 /// `api_key` of the user mapping that applies to the current user, if any.

@@ -1417,4 +1417,51 @@ mod tests {
         );
         assert_eq!(server.request_count(), 0);
     }
+
+    #[pg_test]
+    fn the_key_can_come_from_supabase_vault() {
+        let server = mock(small());
+        let url = server.url();
+        Spi::run("create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator").unwrap();
+        Spi::run(&format!(
+            "create server v_none foreign data wrapper clerk_wrapper options (api_url '{url}', api_key_name 'clerk');
+             create foreign table v_none_users (id text) server v_none options (object 'users');"
+        ))
+        .unwrap();
+        let e = error_of("select count(*) from v_none_users").unwrap();
+        assert!(e.contains("Supabase Vault is not installed"), "{e}");
+
+        // What Supabase Vault provides, as far as clerk_fdw reads it.
+        Spi::run(&format!(
+            "create schema vault;
+             create table vault.decrypted_secrets (id uuid primary key default gen_random_uuid(),
+               name text, decrypted_secret text);
+             insert into vault.decrypted_secrets (name, decrypted_secret) values ('clerk', '{KEY}'), ('old', 'sk_test_old');"
+        ))
+        .unwrap();
+        let id = Spi::get_one::<String>(
+            "select id::text from vault.decrypted_secrets where name = 'clerk'",
+        )
+        .unwrap()
+        .unwrap();
+        Spi::run(&format!(
+            "create server v_id foreign data wrapper clerk_wrapper options (api_url '{url}', api_key_id '{id}');
+             create foreign table v_id_users (id text) server v_id options (object 'users');
+             create server v_missing foreign data wrapper clerk_wrapper options (api_url '{url}', api_key_name 'nope');
+             create foreign table v_missing_users (id text) server v_missing options (object 'users');"
+        ))
+        .unwrap();
+        assert_eq!(count("select count(*) from v_none_users"), 1200);
+        assert_eq!(count("select count(*) from v_id_users"), 1200);
+        let e = error_of("select count(*) from v_missing_users").unwrap();
+        assert!(
+            e.contains("\"nope\"") && e.contains("no such secret"),
+            "{e}"
+        );
+        // A user mapping still comes first.
+        Spi::run("create user mapping for public server v_id options (api_key 'sk_test_wrong')")
+            .unwrap();
+        let e = error_of("select count(*) from v_id_users").unwrap();
+        assert!(e.contains("rejected the secret key"), "{e}");
+    }
 }
