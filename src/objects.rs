@@ -444,6 +444,330 @@ const USER_FILTERS: &[Filter] = &[
     filter!("last_active_at", "last_active_at", Range),
 ];
 
+const INVITATIONS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Invitation id (`inv_...`)."),
+    col!(
+        "email_address",
+        ["email"],
+        Path(&["email_address"]),
+        Text,
+        "Who was invited."
+    ),
+    col!(
+        "status",
+        [],
+        Path(&["status"]),
+        Text,
+        "`pending`, `accepted`, `revoked` or `expired`."
+    ),
+    col!(
+        "revoked",
+        [],
+        Path(&["revoked"]),
+        Bool,
+        "Whether the invitation was revoked."
+    ),
+    col!(
+        "url",
+        [],
+        Path(&["url"]),
+        Text,
+        "The invitation link, if any."
+    ),
+    col!(
+        "public_metadata",
+        [],
+        Path(&["public_metadata"]),
+        Json,
+        "Metadata given to the new user."
+    ),
+    col!(
+        "expires_at",
+        [],
+        Path(&["expires_at"]),
+        TimestampMs,
+        "When it expires, NULL if never."
+    ),
+    col!(
+        "created_at",
+        [],
+        Path(&["created_at"]),
+        TimestampMs,
+        "When it was sent."
+    ),
+    col!(
+        "updated_at",
+        [],
+        Path(&["updated_at"]),
+        TimestampMs,
+        "Last change."
+    ),
+    col!("attrs", [], Whole, Json, "The whole invitation object."),
+];
+
+const ORGANIZATION_INVITATIONS: &[ColumnSpec] = &[
+    col!(
+        "id",
+        [],
+        Path(&["id"]),
+        Text,
+        "Invitation id (`orginv_...`)."
+    ),
+    col!(
+        "email_address",
+        ["email"],
+        Path(&["email_address"]),
+        Text,
+        "Who was invited."
+    ),
+    col!(
+        "organization_id",
+        [],
+        Path(&["organization_id"]),
+        Text,
+        "The organization invited to."
+    ),
+    col!(
+        "organization_name",
+        [],
+        Path(&["public_organization_data", "name"]),
+        Text,
+        "Its name."
+    ),
+    col!(
+        "role",
+        [],
+        Path(&["role"]),
+        Text,
+        "Role on joining (`org:member`, ...)."
+    ),
+    col!(
+        "role_name",
+        [],
+        Path(&["role_name"]),
+        Text,
+        "The role's display name."
+    ),
+    col!(
+        "status",
+        [],
+        Path(&["status"]),
+        Text,
+        "`pending`, `accepted`, `revoked` or `expired`."
+    ),
+    col!(
+        "inviter_id",
+        [],
+        Path(&["inviter_id"]),
+        Text,
+        "The user who invited, if any."
+    ),
+    col!(
+        "url",
+        [],
+        Path(&["url"]),
+        Text,
+        "The invitation link, if any."
+    ),
+    col!(
+        "public_metadata",
+        [],
+        Path(&["public_metadata"]),
+        Json,
+        "Public metadata."
+    ),
+    col!(
+        "private_metadata",
+        [],
+        Path(&["private_metadata"]),
+        Json,
+        "Private metadata."
+    ),
+    col!(
+        "expires_at",
+        [],
+        Path(&["expires_at"]),
+        TimestampMs,
+        "When it expires, NULL if never."
+    ),
+    col!(
+        "created_at",
+        [],
+        Path(&["created_at"]),
+        TimestampMs,
+        "When it was sent."
+    ),
+    col!(
+        "updated_at",
+        [],
+        Path(&["updated_at"]),
+        TimestampMs,
+        "Last change."
+    ),
+    col!("attrs", [], Whole, Json, "The whole invitation object."),
+];
+
+const ALLOWLIST_IDENTIFIERS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Entry id (`alid_...`)."),
+    col!(
+        "identifier",
+        [],
+        Path(&["identifier"]),
+        Text,
+        "Email address, domain or phone number allowed to sign up."
+    ),
+    col!(
+        "identifier_type",
+        [],
+        Path(&["identifier_type"]),
+        Text,
+        "`email_address`, `phone_number`, `web3_wallet`, ..."
+    ),
+    col!(
+        "invitation_id",
+        [],
+        Path(&["invitation_id"]),
+        Text,
+        "The invitation sent with it, if any."
+    ),
+    col!(
+        "instance_id",
+        [],
+        Path(&["instance_id"]),
+        Text,
+        "The Clerk instance."
+    ),
+    col!(
+        "created_at",
+        [],
+        Path(&["created_at"]),
+        TimestampMs,
+        "When it was added."
+    ),
+    col!(
+        "updated_at",
+        [],
+        Path(&["updated_at"]),
+        TimestampMs,
+        "Last change."
+    ),
+    col!("attrs", [], Whole, Json, "The whole entry."),
+];
+
+const BLOCKLIST_IDENTIFIERS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Entry id (`blid_...`)."),
+    col!(
+        "identifier",
+        [],
+        Path(&["identifier"]),
+        Text,
+        "Email address, domain or phone number blocked from signing up."
+    ),
+    col!(
+        "identifier_type",
+        [],
+        Path(&["identifier_type"]),
+        Text,
+        "`email_address`, `phone_number`, `web3_wallet`, ..."
+    ),
+    col!(
+        "instance_id",
+        [],
+        Path(&["instance_id"]),
+        Text,
+        "The Clerk instance."
+    ),
+    col!(
+        "created_at",
+        [],
+        Path(&["created_at"]),
+        TimestampMs,
+        "When it was added."
+    ),
+    col!(
+        "updated_at",
+        [],
+        Path(&["updated_at"]),
+        TimestampMs,
+        "Last change."
+    ),
+    col!("attrs", [], Whole, Json, "The whole entry."),
+];
+
+const DOMAINS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Domain id (`dmn_...`)."),
+    col!("name", [], Path(&["name"]), Text, "The domain name."),
+    col!(
+        "is_satellite",
+        [],
+        Path(&["is_satellite"]),
+        Bool,
+        "Whether it is a satellite domain."
+    ),
+    col!(
+        "frontend_api_url",
+        [],
+        Path(&["frontend_api_url"]),
+        Text,
+        "Frontend API URL."
+    ),
+    col!(
+        "accounts_portal_url",
+        [],
+        Path(&["accounts_portal_url"]),
+        Text,
+        "Account Portal URL, if any."
+    ),
+    col!(
+        "proxy_url",
+        [],
+        Path(&["proxy_url"]),
+        Text,
+        "Proxy URL, if any."
+    ),
+    col!(
+        "development_origin",
+        [],
+        Path(&["development_origin"]),
+        Text,
+        "Development origin."
+    ),
+    col!(
+        "cname_targets",
+        [],
+        Path(&["cname_targets"]),
+        Json,
+        "DNS CNAME records to set, if any."
+    ),
+    col!("attrs", [], Whole, Json, "The whole domain object."),
+];
+
+/// A list endpoint of its own, without keyed lookups.
+const fn list_endpoint(
+    path: &'static [&'static str],
+    envelope: Envelope,
+    paging: Paging,
+    filters: &'static [Filter],
+    order_by: &'static [&'static str],
+    count: Count,
+) -> Endpoint {
+    Endpoint {
+        path,
+        key: None,
+        envelope,
+        paging,
+        filters,
+        order_by,
+        default_order: if order_by.is_empty() {
+            None
+        } else {
+            Some("-created_at")
+        },
+        count,
+        rows_per_key: 0.0,
+    }
+}
+
 pub static OBJECTS: &[ObjectSpec] = &[
     ObjectSpec {
         name: "users",
@@ -531,6 +855,66 @@ pub static OBJECTS: &[ObjectSpec] = &[
             },
         ],
         columns: MEMBERSHIPS,
+    },
+    ObjectSpec {
+        name: "invitations",
+        endpoints: &[list_endpoint(
+            &["invitations"],
+            Envelope::Array,
+            Paging::Offset,
+            &[filter!("status", "status", Exact)],
+            &["created_at"],
+            Count::Unsupported,
+        )],
+        columns: INVITATIONS,
+    },
+    ObjectSpec {
+        name: "organization_invitations",
+        endpoints: &[list_endpoint(
+            &["organization_invitations"],
+            Envelope::Data,
+            Paging::Offset,
+            &[filter!("status", "status", Exact)],
+            &["created_at"],
+            Count::TotalCount,
+        )],
+        columns: ORGANIZATION_INVITATIONS,
+    },
+    ObjectSpec {
+        name: "allowlist_identifiers",
+        endpoints: &[list_endpoint(
+            &["allowlist_identifiers"],
+            Envelope::Array,
+            Paging::Offset,
+            &[],
+            &[],
+            Count::Unsupported,
+        )],
+        columns: ALLOWLIST_IDENTIFIERS,
+    },
+    ObjectSpec {
+        name: "blocklist_identifiers",
+        endpoints: &[list_endpoint(
+            &["blocklist_identifiers"],
+            Envelope::Data,
+            Paging::Single,
+            &[],
+            &[],
+            Count::Unsupported,
+        )],
+        columns: BLOCKLIST_IDENTIFIERS,
+    },
+    ObjectSpec {
+        name: "domains",
+        endpoints: &[list_endpoint(
+            &["domains"],
+            Envelope::Data,
+            Paging::Single,
+            &[],
+            &[],
+            Count::Unsupported,
+        )],
+        columns: DOMAINS,
     },
 ];
 

@@ -333,7 +333,10 @@ impl Scan {
             {
                 self.clone().walk_slices(index).await
             }
-            Paging::Offset => self.clone().walk_offset_pages(index).await,
+            // Pages can be fetched at once only when each tells the total.
+            Paging::Offset if series.endpoint.envelope == Envelope::Data => {
+                self.clone().walk_offset_pages(index).await
+            }
             _ => self.walk_series(series, &mut 0).await.map(|_| ()),
         }
     }

@@ -1243,7 +1243,12 @@ mod tests {
         );
         assert_eq!(
             tables,
-            json!([{"relname": "organization_memberships"}, {"relname": "organizations"}, {"relname": "users"}])
+            json!([
+                {"relname": "allowlist_identifiers"}, {"relname": "blocklist_identifiers"},
+                {"relname": "domains"}, {"relname": "invitations"},
+                {"relname": "organization_invitations"}, {"relname": "organization_memberships"},
+                {"relname": "organizations"}, {"relname": "users"}
+            ])
         );
         let types = query_json(
             "select attname, format_type(atttypid, atttypmod) as t from pg_attribute
@@ -1268,7 +1273,7 @@ mod tests {
         Spi::run("create schema only_users; import foreign schema clerk limit to (users) from server i1 into only_users").unwrap();
         assert_eq!(count("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'only_users'"), 1);
         Spi::run("create schema no_users; import foreign schema clerk except (users) from server i1 into no_users").unwrap();
-        assert_eq!(count("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'no_users'"), 2);
+        assert_eq!(count("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'no_users'"), 7);
         let e =
             error_of("import foreign schema clerk limit to (userz) from server i1 into no_users")
                 .unwrap();
@@ -1463,5 +1468,97 @@ mod tests {
             .unwrap();
         let e = error_of("select count(*) from v_id_users").unwrap();
         assert!(e.contains("rejected the secret key"), "{e}");
+    }
+
+    #[pg_test]
+    fn invitations_identifiers_and_domains_every_row_and_field() {
+        let server = mock(DataConfig {
+            users: 6000,
+            organizations: 30,
+            ..small()
+        });
+        create_keyless_server(&server, "o1");
+        Spi::run("create schema clerk; import foreign schema clerk from server o1 into clerk")
+            .unwrap();
+        let ds = server.dataset();
+        let sorted_by_id = |list: &[Value]| {
+            let mut list = list.to_vec();
+            list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+            list
+        };
+        let ms =
+            |column: &str| format!("(extract(epoch from {column}) * 1000)::bigint as {column}");
+        // 600 invitations: two bare-array pages with offset paging.
+        let rows = query_json(&format!(
+            "select id, email_address, status, revoked, url, public_metadata, {}, {} from clerk.invitations order by id",
+            ms("expires_at"),
+            ms("created_at")
+        ));
+        let expected: Vec<Value> = sorted_by_id(&ds.invitations)
+            .iter()
+            .map(|i| {
+                json!({"id": i["id"], "email_address": i["email_address"], "status": i["status"],
+                       "revoked": i["revoked"], "url": i["url"], "public_metadata": i["public_metadata"],
+                       "expires_at": i["expires_at"], "created_at": i["created_at"]})
+            })
+            .collect();
+        assert_eq!(rows, json!(expected));
+
+        let rows = query_json(
+            "select id, email_address, organization_id, organization_name, role, status from clerk.organization_invitations order by id",
+        );
+        let expected: Vec<Value> = sorted_by_id(&ds.organization_invitations)
+            .iter()
+            .map(|i| {
+                json!({"id": i["id"], "email_address": i["email_address"], "organization_id": i["organization_id"],
+                       "organization_name": i["public_organization_data"]["name"], "role": i["role"], "status": i["status"]})
+            })
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(rows, json!(expected));
+
+        for (table, list) in [
+            ("allowlist_identifiers", &ds.allowlist_identifiers),
+            ("blocklist_identifiers", &ds.blocklist_identifiers),
+        ] {
+            let rows = query_json(&format!(
+                "select id, identifier, identifier_type from clerk.{table} order by id"
+            ));
+            let expected: Vec<Value> = sorted_by_id(list)
+                .iter()
+                .map(|i| json!({"id": i["id"], "identifier": i["identifier"], "identifier_type": i["identifier_type"]}))
+                .collect();
+            assert_eq!(rows, json!(expected), "{table}");
+        }
+        let rows = query_json(
+            "select id, is_satellite, proxy_url, cname_targets from clerk.domains order by id",
+        );
+        assert_eq!(
+            rows,
+            json!([
+                {"id": "dmn_primary", "is_satellite": false, "proxy_url": null, "cname_targets": ds.domains[0]["cname_targets"]},
+                {"id": "dmn_satellite", "is_satellite": true, "proxy_url": "https://example.org/__clerk", "cname_targets": null}
+            ])
+        );
+
+        // The status filter is Clerk's.
+        server.clear_log();
+        let pending = ds
+            .invitations
+            .iter()
+            .filter(|i| i["status"] == "pending")
+            .count() as i64;
+        assert_eq!(
+            count("select count(*) from clerk.invitations where status = 'pending'"),
+            pending
+        );
+        let log = data_requests(&server);
+        assert!(!log.is_empty());
+        assert!(
+            log.iter()
+                .filter(|r| r.path == "/v1/invitations")
+                .all(|r| r.param("status") == Some("pending")),
+            "{log:?}"
+        );
     }
 }

@@ -322,6 +322,67 @@ pub struct Dataset {
     pub organizations: Vec<Value>,
     /// Ordered by (created_at, id).
     pub memberships: Vec<Value>,
+    /// Oldest first, each of the lists below.
+    pub invitations: Vec<Value>,
+    pub organization_invitations: Vec<Value>,
+    pub allowlist_identifiers: Vec<Value>,
+    pub blocklist_identifiers: Vec<Value>,
+    pub domains: Vec<Value>,
+}
+
+const STATUSES: [&str; 4] = ["pending", "accepted", "revoked", "expired"];
+
+/// One invitation per ten users.
+fn invitation(cfg: &DataConfig, n: usize) -> Value {
+    let created_at = user_created_at(cfg, n * 10) + 7;
+    let status = STATUSES[n % 4];
+    json!({
+        "object": "invitation", "id": clerk_id("inv", n as u64),
+        "email_address": format!("invitee{n}@example.com"),
+        "public_metadata": if n % 3 == 0 { json!({"plan": "pro"}) } else { json!({}) },
+        "revoked": status == "revoked", "status": status,
+        "url": if status == "pending" { json!(format!("https://accounts.example.com/invite/{n}")) } else { Value::Null },
+        "expires_at": if status == "accepted" { Value::Null } else { json!(created_at + 30 * 86_400_000) },
+        "created_at": created_at, "updated_at": created_at + 1,
+    })
+}
+
+/// `k % 3` invitations for organization `k`.
+fn organization_invitation(cfg: &DataConfig, org: &Value, k: usize, j: usize) -> Value {
+    let created_at = org_created_at(cfg, k) + 100 + j as i64;
+    let status = STATUSES[(k + j) % 4];
+    json!({
+        "object": "organization_invitation", "id": clerk_id("orginv", (k * 3 + j) as u64),
+        "email_address": format!("org{k}.invitee{j}@example.com"),
+        "role": if j == 0 { "org:admin" } else { "org:member" },
+        "role_name": if j == 0 { "Admin" } else { "Member" },
+        "organization_id": org["id"], "inviter_id": Value::Null, "public_inviter_data": Value::Null,
+        "status": status, "public_metadata": {}, "private_metadata": {},
+        "url": Value::Null, "expires_at": created_at + 30 * 86_400_000,
+        "created_at": created_at, "updated_at": created_at,
+        "public_organization_data": {"id": org["id"], "name": org["name"], "slug": org["slug"]},
+    })
+}
+
+fn identifier(kind: &str, n: usize, created_at: i64) -> Value {
+    let (identifier, identifier_type) = match n % 3 {
+        0 => (format!("person{n}@example.com"), "email_address"),
+        1 => (format!("*@domain{n}.example"), "email_address"),
+        _ => (format!("+1555000{n:04}"), "phone_number"),
+    };
+    let mut v = json!({
+        "object": format!("{kind}_identifier"), "id": clerk_id(&format!("{}id", &kind[..1]), n as u64),
+        "identifier": identifier, "identifier_type": identifier_type, "instance_id": "ins_mock",
+        "created_at": created_at, "updated_at": created_at,
+    });
+    if kind == "allowlist" {
+        v["invitation_id"] = if n % 2 == 0 {
+            json!(clerk_id("inv", n as u64))
+        } else {
+            Value::Null
+        };
+    }
+    v
 }
 
 impl Dataset {
@@ -341,10 +402,42 @@ impl Dataset {
             (a["created_at"].as_i64(), a["id"].as_str())
                 .cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
         });
+        let invitations = (0..cfg.users / 10).map(|n| invitation(cfg, n)).collect();
+        let organization_invitations = organizations
+            .iter()
+            .enumerate()
+            .flat_map(|(k, org)| (0..k % 3).map(move |j| (k, org, j)))
+            .map(|(k, org, j)| organization_invitation(cfg, org, k, j))
+            .collect();
+        let allowlist_identifiers = (0..cfg.users / 50)
+            .map(|n| {
+                identifier(
+                    "allowlist",
+                    n,
+                    cfg.newest_ms - 1000 * (cfg.users / 50 - n) as i64,
+                )
+            })
+            .collect();
+        let blocklist_identifiers = (0..3)
+            .map(|n| identifier("blocklist", n, cfg.newest_ms - 5000 + n as i64))
+            .collect();
+        let domains = vec![
+            json!({"object": "domain", "id": "dmn_primary", "name": "example.com", "is_satellite": false,
+                   "frontend_api_url": "https://clerk.example.com", "accounts_portal_url": "https://accounts.example.com",
+                   "proxy_url": null, "development_origin": "", "cname_targets": [{"host": "clerk.example.com", "value": "frontend-api.clerk.services", "required": true}]}),
+            json!({"object": "domain", "id": "dmn_satellite", "name": "example.org", "is_satellite": true,
+                   "frontend_api_url": "https://clerk.example.org", "accounts_portal_url": null,
+                   "proxy_url": "https://example.org/__clerk", "development_origin": "", "cname_targets": null}),
+        ];
         Dataset {
             users,
             organizations,
             memberships,
+            invitations,
+            organization_invitations,
+            allowlist_identifiers,
+            blocklist_identifiers,
+            domains,
         }
     }
 }

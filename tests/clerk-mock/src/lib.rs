@@ -541,6 +541,31 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
             list(&p, items, false)
         }
         ["organization_memberships"] => list(&p, ds.memberships.iter().collect(), false),
+        ["invitations"] => {
+            let statuses = p.all("status");
+            let items = ds
+                .invitations
+                .iter()
+                .filter(|i| statuses.is_empty() || statuses.iter().any(|s| i["status"] == *s))
+                .collect();
+            array_list(&p, items, true)
+        }
+        ["organization_invitations"] => {
+            let statuses = p.all("status");
+            let items = ds
+                .organization_invitations
+                .iter()
+                .filter(|i| statuses.is_empty() || statuses.iter().any(|s| i["status"] == *s))
+                .collect();
+            list(&p, items, true)
+        }
+        ["allowlist_identifiers"] => array_list(&p, ds.allowlist_identifiers.iter().collect(), false),
+        // Neither takes paging parameters: the whole list at once.
+        ["blocklist_identifiers"] => Ok(
+            json!({"data": ds.blocklist_identifiers, "total_count": ds.blocklist_identifiers.len()})
+                .to_string(),
+        ),
+        ["domains"] => Ok(json!({"data": ds.domains, "total_count": ds.domains.len()}).to_string()),
         _ => Err(not_found("endpoint")),
     }
 }
@@ -554,6 +579,16 @@ fn list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
     }
     let total = items.len();
     Ok(json!({"data": page(items, offset, limit), "total_count": total}).to_string())
+}
+
+/// A bare-array page of `items` (given oldest first).
+fn array_list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
+    let desc = p.created_at_descending(default_desc)?;
+    let (limit, offset) = p.limit_offset()?;
+    if desc {
+        items.reverse();
+    }
+    Ok(Value::Array(page(items, offset, limit)).to_string())
 }
 
 /// Clerk's `+id` / `-id` include/exclude lists: true when `candidate`
