@@ -310,7 +310,7 @@ impl Budget {
         };
         let slot = self.table.slot(self.key_hash);
         let window = with_margin(rate.window);
-        let ring = |k: u64| &slot[HEADER_WORDS + (k % u64::from(MAX_BUDGET)) as usize];
+        let ring = |k: u64| ring_entry(slot, k);
         let _lock = SlotLock::acquire(&slot[LOCK]);
         let n = allowed(rate, slot, now);
         let mut k = slot[SCHEDULED].load(Ordering::Acquire);
@@ -357,11 +357,8 @@ impl Budget {
             return;
         }
         let k = slot[SCHEDULED].load(Ordering::Acquire);
-        let ring = |j: u64| {
-            slot[HEADER_WORDS + (j % u64::from(MAX_BUDGET)) as usize].load(Ordering::Relaxed)
-        };
         let recent = (0..k.min(u64::from(MAX_BUDGET)))
-            .take_while(|i| ring(k - 1 - i) + window > now)
+            .take_while(|i| ring_entry(slot, k - 1 - i).load(Ordering::Relaxed) + window > now)
             .count() as u64;
         slot[LEARNED].store((recent * 3 / 4).max(1), Ordering::Relaxed);
         slot[LEARNED_AT].store(now, Ordering::Relaxed);
@@ -371,6 +368,11 @@ impl Budget {
         self.table.slot(self.key_hash)[FIRST_COUNTER + counter as usize]
             .fetch_add(n, Ordering::Relaxed);
     }
+}
+
+/// The start time of the slot's `k`-th request, in its ring.
+fn ring_entry(slot: &[AtomicU64], k: u64) -> &AtomicU64 {
+    &slot[HEADER_WORDS + (k % u64::from(MAX_BUDGET)) as usize]
 }
 
 /// The window clerk_fdw keeps to: 2% longer than the budget's, so that

@@ -274,6 +274,17 @@ fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
     rows
 }
 
+/// Catalog option lists (`name=value` strings) as a map.
+fn option_map<S: AsRef<str>>(options: impl IntoIterator<Item = S>) -> HashMap<String, String> {
+    options
+        .into_iter()
+        .map(|kv| match kv.as_ref().split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv.as_ref().to_string(), String::new()),
+        })
+        .collect()
+}
+
 /// The server's options with the Clerk secret key of the current user: the
 /// key of their user mapping, else of the PUBLIC mapping, else the Supabase
 /// Vault secret the server's `api_key_id` / `api_key_name` names, else the
@@ -895,14 +906,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             Some(pg_sys::UserMappingRelationId) => Level::UserMapping,
             _ => return Ok(()),
         };
-        let options: HashMap<String, String> = options
-            .into_iter()
-            .flatten()
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (kv, String::new()),
-            })
-            .collect();
+        let options = option_map(options.iter().flatten());
         for name in options.keys() {
             if !level.valid_options().contains(&name.as_str()) {
                 return Err(FdwError::UnknownOption {
@@ -995,12 +999,7 @@ fn clerk_fdw_stats() -> TableIterator<
     let rows: Vec<_> = servers
         .into_iter()
         .filter_map(|(oid, name, options)| {
-            let options: HashMap<String, String> = options
-                .iter()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            let options = with_api_key(oid, &name, &options).ok()?;
+            let options = with_api_key(oid, &name, &option_map(&options)).ok()?;
             let config = client_config(&options).ok()?;
             let client = ClerkClient::shared(&config).ok()?;
             let c = client

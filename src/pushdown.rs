@@ -611,6 +611,23 @@ fn range_param(param: &'static str, suffix: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    /// `range_param` panics on a catalog range filter it does not know:
+    /// every one in the catalog has both its parameter names.
+    #[test]
+    fn every_catalog_range_filter_has_its_parameter_names() {
+        for object in crate::objects::OBJECTS {
+            for endpoint in object.endpoints {
+                for f in endpoint.filters.iter().filter(|f| f.how == Match::Range) {
+                    assert_eq!(range_param(f.param, "_after"), format!("{}_after", f.param));
+                    assert_eq!(
+                        range_param(f.param, "_before"),
+                        format!("{}_before", f.param)
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
     use crate::objects::object;
 

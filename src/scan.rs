@@ -523,14 +523,8 @@ impl Scan {
             .filter(|(k, _)| !matches!(*k, "created_at_after" | "created_at_before" | "order_by"))
             .cloned()
             .collect();
-        let request = |after: Option<i64>, before: Option<i64>, order: &str, limit: usize| {
-            let mut params = base.clone();
-            params.extend(after.map(|a| ("created_at_after", a.to_string())));
-            params.extend(before.map(|b| ("created_at_before", b.to_string())));
-            params.push(("order_by", order.to_string()));
-            params.push(("limit", limit.to_string()));
-            params
-        };
+        let request =
+            |after, before, order, limit| slice_params(&base, after, before, order, limit, None);
 
         // The newest page; only a full one is worth splitting the rest of.
         let permit = self.permit().await?;
@@ -613,12 +607,14 @@ impl Scan {
                 let b = lock(&board);
                 (b.slices[slice].after, b.slices[slice].before)
             };
-            let mut params = base.clone();
-            params.push(("created_at_after", after.to_string()));
-            params.extend(before.map(|b| ("created_at_before", b.to_string())));
-            params.push(("order_by", "-created_at".to_string()));
-            params.push(("limit", MAX_PAGE_SIZE.to_string()));
-            params.extend(cursor.clone().map(|c| ("starting_after", c)));
+            let params = slice_params(
+                &base,
+                Some(after),
+                before,
+                "-created_at",
+                MAX_PAGE_SIZE,
+                cursor.clone(),
+            );
             let (mut rows, _) = self.fetch(series, &params).await?.unwrap_or_default();
             let full = rows.len() >= MAX_PAGE_SIZE;
             let next = rows.last().map(row_id).transpose()?.map(String::from);
@@ -658,6 +654,24 @@ fn joined<T>(
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The parameters of one page of a `created_at` slice.
+fn slice_params(
+    base: &[(&'static str, String)],
+    after: Option<i64>,
+    before: Option<i64>,
+    order: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Vec<(&'static str, String)> {
+    let mut params = base.to_vec();
+    params.extend(after.map(|a| ("created_at_after", a.to_string())));
+    params.extend(before.map(|b| ("created_at_before", b.to_string())));
+    params.push(("order_by", order.to_string()));
+    params.push(("limit", limit.to_string()));
+    params.extend(cursor.map(|c| ("starting_after", c)));
+    params
 }
 
 /// A cursor-paged endpoint that filters by a `created_at` range.

@@ -541,24 +541,8 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
             list(&p, items, false)
         }
         ["organization_memberships"] => list(&p, ds.memberships.iter().collect(), false),
-        ["invitations"] => {
-            let statuses = p.all("status");
-            let items = ds
-                .invitations
-                .iter()
-                .filter(|i| statuses.is_empty() || statuses.iter().any(|s| i["status"] == *s))
-                .collect();
-            array_list(&p, items, true)
-        }
-        ["organization_invitations"] => {
-            let statuses = p.all("status");
-            let items = ds
-                .organization_invitations
-                .iter()
-                .filter(|i| statuses.is_empty() || statuses.iter().any(|s| i["status"] == *s))
-                .collect();
-            list(&p, items, true)
-        }
+        ["invitations"] => array_list(&p, with_status(&p, &ds.invitations), true),
+        ["organization_invitations"] => list(&p, with_status(&p, &ds.organization_invitations), true),
         ["allowlist_identifiers"] => array_list(&p, ds.allowlist_identifiers.iter().collect(), false),
         // Neither takes paging parameters: the whole list at once.
         ["blocklist_identifiers"] => Ok(
@@ -579,6 +563,16 @@ fn list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
     }
     let total = items.len();
     Ok(json!({"data": page(items, offset, limit), "total_count": total}).to_string())
+}
+
+/// The invitations whose status is one of the `status` parameters (all
+/// when there is none).
+fn with_status<'a>(p: &ListParams, items: &'a [Value]) -> Vec<&'a Value> {
+    let statuses = p.all("status");
+    items
+        .iter()
+        .filter(|i| statuses.is_empty() || statuses.iter().any(|s| i["status"] == *s))
+        .collect()
 }
 
 /// A bare-array page of `items` (given oldest first).
