@@ -1041,9 +1041,9 @@ mod tests {
             ..small()
         });
         create_seed_tables(&server, "r1");
-        // The default retry count: with concurrent workers, one request's
+        // The default retry settings: with concurrent workers, one request's
         // retries can land on several consecutive "every 10th" arrivals.
-        Spi::run("alter server r1 options (set max_retries '5')").unwrap();
+        Spi::run("alter server r1 options (set max_retries '5', set max_retry_wait_ms '30000')").unwrap();
         server.set_behaviour(Behaviour {
             fail_every: 10,
             ..Behaviour::default()
