@@ -120,6 +120,12 @@ pub enum FdwError {
     Vault { option: String, reason: String },
     #[error("clerk_fdw: there is no remote schema \"{0}\"")]
     UnknownRemoteSchema(String),
+    #[error("clerk_fdw: foreign table {table} ({object}) needs {} in WHERE", keys.iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>().join(" or "))]
+    KeyRequired {
+        table: String,
+        object: &'static str,
+        keys: Vec<&'static str>,
+    },
 }
 
 impl From<FdwError> for ErrorReport {
@@ -189,6 +195,15 @@ impl From<FdwError> for ErrorReport {
             FdwError::UnknownRemoteSchema(_) => (
                 ERRCODE_FDW_SCHEMA_NOT_FOUND,
                 format!("Clerk's objects are in remote schema \"{REMOTE_SCHEMA}\": IMPORT FOREIGN SCHEMA {REMOTE_SCHEMA} FROM SERVER ... INTO ...;"),
+            ),
+            FdwError::KeyRequired { object, keys, .. } => (
+                ERRCODE_FDW_ERROR,
+                format!(
+                    "Clerk lists {object} only by {}: add e.g. WHERE {} = '...', or join on it (FROM users u JOIN {object} s ON s.{} = u.id).",
+                    keys.join(" or "),
+                    keys[0],
+                    keys[0]
+                ),
             ),
             FdwError::NoKey(server) => (
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
@@ -697,6 +712,13 @@ impl ClerkFdw {
         }
         self.rows = None;
         let plan = pushdown::plan(setup.object, &request);
+        if plan.missing_key {
+            return Err(FdwError::KeyRequired {
+                table: setup.table.clone(),
+                object: setup.object.name,
+                keys: setup.object.key_columns(),
+            });
+        }
         setup.request = Some(request);
         let options = ScanOptions {
             concurrency: setup.concurrency,

@@ -71,6 +71,10 @@ pub enum Envelope {
     Array,
     /// `{"data": [...], "total_count": n}`.
     Data,
+    /// A list with Clerk's `paginated` parameter: documented as a bare
+    /// array, it answers `{data, total_count}` when asked with
+    /// `paginated=true`, which clerk_fdw always sends. Both shapes are read.
+    Paginated,
     /// One JSON object.
     Single,
 }
@@ -125,6 +129,9 @@ pub struct Endpoint {
     /// per value), with how exactly the endpoint matches it; `None` for the
     /// instance-wide list.
     pub key: Option<(&'static str, Match)>,
+    /// The query parameter that carries the key value, for endpoints that
+    /// take it there rather than in the path (`/sessions?user_id=`).
+    pub key_param: Option<&'static str>,
     pub envelope: Envelope,
     pub paging: Paging,
     pub filters: &'static [Filter],
@@ -145,6 +152,9 @@ pub struct ObjectSpec {
     /// equality selects, in order of preference.
     pub endpoints: &'static [Endpoint],
     pub columns: &'static [ColumnSpec],
+    /// Clerk cannot list the object instance-wide: `endpoints[0]` is never
+    /// requested, and a query must select rows by a key of the others.
+    pub needs_key: bool,
 }
 
 impl ObjectSpec {
@@ -165,6 +175,14 @@ impl ObjectSpec {
     /// The instance-wide list.
     pub fn list(&self) -> &'static Endpoint {
         &self.endpoints[0]
+    }
+
+    /// The columns whose `=` selects a narrower endpoint.
+    pub fn key_columns(&self) -> Vec<&'static str> {
+        self.endpoints[1..]
+            .iter()
+            .filter_map(|e| e.key.map(|(column, _)| column))
+            .collect()
     }
 }
 
@@ -742,6 +760,94 @@ const DOMAINS: &[ColumnSpec] = &[
     col!("attrs", [], Whole, Json, "The whole domain object."),
 ];
 
+const SESSIONS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Session id (`sess_...`)."),
+    col!("user_id", [], Path(&["user_id"]), Text, "The signed-in user; `user_id = ...` selects the sessions to list."),
+    col!("client_id", [], Path(&["client_id"]), Text, "The client (browser or device); `client_id = ...` also selects."),
+    col!("status", [], Path(&["status"]), Text, "`active`, `ended`, `expired`, `removed`, `replaced`, `revoked` or `abandoned`."),
+    col!("last_active_organization_id", [], Path(&["last_active_organization_id"]), Text, "The organization active in it, if any."),
+    col!("actor", [], Path(&["actor"]), Json, "Who acts on the user's behalf (impersonation), NULL if nobody."),
+    col!("latest_activity", [], Path(&["latest_activity"]), Json, "Browser, device, IP address and location of the latest activity, if known."),
+    col!("last_active_at", [], Path(&["last_active_at"]), TimestampMs, "Last activity."),
+    col!("expire_at", [], Path(&["expire_at"]), TimestampMs, "When it expires."),
+    col!("abandon_at", [], Path(&["abandon_at"]), TimestampMs, "When it is abandoned if unused."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "Sign-in time."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
+    col!("attrs", [], Whole, Json, "The whole session object."),
+];
+
+const JWT_TEMPLATES: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Template id (`jtmp_...`)."),
+    col!("name", [], Path(&["name"]), Text, "Template name, as passed to `getToken({ template })`."),
+    col!("claims", [], Path(&["claims"]), Json, "The claims, with their `{{shortcodes}}`."),
+    col!("lifetime", [], Path(&["lifetime"]), Int, "Token lifetime in seconds."),
+    col!("allowed_clock_skew", [], Path(&["allowed_clock_skew"]), Int, "Allowed clock skew in seconds."),
+    col!("custom_signing_key", [], Path(&["custom_signing_key"]), Bool, "Whether tokens are signed with your own key."),
+    col!("signing_algorithm", [], Path(&["signing_algorithm"]), Text, "`RS256`, `HS256`, ..."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "Creation time."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
+    col!("attrs", [], Whole, Json, "The whole template."),
+];
+
+const OAUTH_APPLICATIONS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Application id (`oa_...`)."),
+    col!("name", [], Path(&["name"]), Text, "Name."),
+    col!("client_id", [], Path(&["client_id"]), Text, "OAuth client id (the secret is never listed)."),
+    col!("instance_id", [], Path(&["instance_id"]), Text, "The Clerk instance."),
+    col!("public", [], Path(&["public"]), Bool, "Whether it is a public client (no secret)."),
+    col!("pkce_required", [], Path(&["pkce_required"]), Bool, "Whether PKCE is required."),
+    col!("consent_screen_enabled", [], Path(&["consent_screen_enabled"]), Bool, "Whether users see a consent screen."),
+    col!("dynamically_registered", [], Path(&["dynamically_registered"]), Bool, "Whether it registered itself (RFC 7591)."),
+    col!("scopes", [], Path(&["scopes"]), Text, "Space-separated scopes."),
+    col!("redirect_uris", [], Path(&["redirect_uris"]), TextList, "Allowed redirect URIs."),
+    col!("client_uri", [], Path(&["client_uri"]), Text, "The application's home page, if set."),
+    col!("client_image_url", [], Path(&["client_image_url"]), Text, "Logo URL, if set."),
+    col!("callback_url", [], Path(&["callback_url"]), Text, "Deprecated single redirect URI."),
+    col!("authorize_url", [], Path(&["authorize_url"]), Text, "Authorization endpoint."),
+    col!("token_fetch_url", [], Path(&["token_fetch_url"]), Text, "Token endpoint."),
+    col!("user_info_url", [], Path(&["user_info_url"]), Text, "UserInfo endpoint."),
+    col!("discovery_url", [], Path(&["discovery_url"]), Text, "OpenID discovery document."),
+    col!("token_introspection_url", [], Path(&["token_introspection_url"]), Text, "Token introspection endpoint."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "Creation time."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
+    col!("attrs", [], Whole, Json, "The whole application object."),
+];
+
+const SAML_CONNECTIONS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Connection id (`samlc_...`)."),
+    col!("name", [], Path(&["name"]), Text, "Name."),
+    col!("domain", [], Path(&["domain"]), Text, "The email domain it serves (deprecated by Clerk for `domains`)."),
+    col!("domains", [], Path(&["domains"]), TextList, "The email domains it serves."),
+    col!("provider", [], Path(&["provider"]), Text, "`saml_custom`, `saml_okta`, `saml_google` or `saml_microsoft`."),
+    col!("active", [], Path(&["active"]), Bool, "Whether users can sign in with it."),
+    col!("organization_id", [], Path(&["organization_id"]), Text, "The organization it belongs to, if any."),
+    col!("user_count", [], Path(&["user_count"]), Int, "Users who signed in with it."),
+    col!("idp_entity_id", [], Path(&["idp_entity_id"]), Text, "The identity provider's entity id."),
+    col!("idp_sso_url", [], Path(&["idp_sso_url"]), Text, "The identity provider's sign-in URL."),
+    col!("idp_metadata_url", [], Path(&["idp_metadata_url"]), Text, "The identity provider's metadata URL."),
+    col!("idp_certificate_issued_at", [], Path(&["idp_certificate_issued_at"]), TimestampMs, "When the provider's certificate was issued."),
+    col!("idp_certificate_expires_at", [], Path(&["idp_certificate_expires_at"]), TimestampMs, "When the provider's certificate expires."),
+    col!("acs_url", [], Path(&["acs_url"]), Text, "Clerk's assertion consumer service URL."),
+    col!("sp_entity_id", [], Path(&["sp_entity_id"]), Text, "Clerk's service provider entity id."),
+    col!("sp_metadata_url", [], Path(&["sp_metadata_url"]), Text, "Clerk's service provider metadata URL."),
+    col!("attribute_mapping", [], Path(&["attribute_mapping"]), Json, "Which SAML attributes fill which user fields."),
+    col!("sync_user_attributes", [], Path(&["sync_user_attributes"]), Bool, "Whether user attributes are updated at each sign-in."),
+    col!("allow_subdomains", [], Path(&["allow_subdomains"]), Bool, "Whether subdomains of its domains may sign in."),
+    col!("allow_idp_initiated", [], Path(&["allow_idp_initiated"]), Bool, "Whether sign-ins may start at the provider."),
+    col!("enterprise_connection_id", [], Path(&["enterprise_connection_id"]), Text, "The enterprise connection that replaces it, if any."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "Creation time."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
+    col!("attrs", [], Whole, Json, "The whole connection object (with the certificate and metadata)."),
+];
+
+const REDIRECT_URLS: &[ColumnSpec] = &[
+    col!("id", [], Path(&["id"]), Text, "Entry id (`ru_...`)."),
+    col!("url", [], Path(&["url"]), Text, "An allowed redirect URL (`https://...` or a custom scheme)."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "When it was added."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
+    col!("attrs", [], Whole, Json, "The whole entry."),
+];
+
 /// A list endpoint of its own, without keyed lookups.
 const fn list_endpoint(
     path: &'static [&'static str],
@@ -754,6 +860,7 @@ const fn list_endpoint(
     Endpoint {
         path,
         key: None,
+        key_param: None,
         envelope,
         paging,
         filters,
@@ -768,12 +875,23 @@ const fn list_endpoint(
     }
 }
 
+/// `/sessions?{key}=...`: the sessions of one user or one client.
+const fn session_endpoint(key: &'static str, rows_per_key: f64) -> Endpoint {
+    Endpoint {
+        key: Some((key, Match::Exact)),
+        key_param: Some(key),
+        rows_per_key,
+        ..list_endpoint(&["sessions"], Envelope::Paginated, Paging::Offset, &[], &[], Count::Unsupported)
+    }
+}
+
 pub static OBJECTS: &[ObjectSpec] = &[
     ObjectSpec {
         name: "users",
         endpoints: &[Endpoint {
             path: &["users"],
             key: None,
+            key_param: None,
             envelope: Envelope::Array,
             paging: Paging::Cursor,
             filters: USER_FILTERS,
@@ -784,6 +902,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             rows_per_key: 0.0,
         }],
         columns: USERS,
+        needs_key: false,
     },
     ObjectSpec {
         name: "organizations",
@@ -791,6 +910,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             Endpoint {
                 path: &["organizations"],
                 key: None,
+                key_param: None,
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
                 filters: &[unique_filter!("id", "organization_id", ExactSigned)],
@@ -803,6 +923,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 // Takes an id or a slug.
                 path: &["organizations", KEY],
                 key: Some(("slug", Match::Wider)),
+                key_param: None,
                 envelope: Envelope::Single,
                 paging: Paging::Single,
                 filters: &[],
@@ -813,6 +934,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             },
         ],
         columns: ORGANIZATIONS,
+        needs_key: false,
     },
     ObjectSpec {
         name: "organization_memberships",
@@ -820,6 +942,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             Endpoint {
                 path: &["organization_memberships"],
                 key: None,
+                key_param: None,
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
                 filters: &[],
@@ -831,6 +954,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             Endpoint {
                 path: &["organizations", KEY, "memberships"],
                 key: Some(("organization_id", Match::Exact)),
+                key_param: None,
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
                 filters: &[
@@ -845,6 +969,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             Endpoint {
                 path: &["users", KEY, "organization_memberships"],
                 key: Some(("user_id", Match::Exact)),
+                key_param: None,
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
                 filters: &[],
@@ -855,18 +980,20 @@ pub static OBJECTS: &[ObjectSpec] = &[
             },
         ],
         columns: MEMBERSHIPS,
+        needs_key: false,
     },
     ObjectSpec {
         name: "invitations",
         endpoints: &[list_endpoint(
             &["invitations"],
-            Envelope::Array,
+            Envelope::Paginated,
             Paging::Offset,
             &[filter!("status", "status", Exact)],
             &["created_at"],
             Count::Unsupported,
         )],
         columns: INVITATIONS,
+        needs_key: false,
     },
     ObjectSpec {
         name: "organization_invitations",
@@ -879,18 +1006,20 @@ pub static OBJECTS: &[ObjectSpec] = &[
             Count::TotalCount,
         )],
         columns: ORGANIZATION_INVITATIONS,
+        needs_key: false,
     },
     ObjectSpec {
         name: "allowlist_identifiers",
         endpoints: &[list_endpoint(
             &["allowlist_identifiers"],
-            Envelope::Array,
+            Envelope::Paginated,
             Paging::Offset,
             &[],
             &[],
             Count::Unsupported,
         )],
         columns: ALLOWLIST_IDENTIFIERS,
+        needs_key: false,
     },
     ObjectSpec {
         name: "blocklist_identifiers",
@@ -903,6 +1032,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             Count::Unsupported,
         )],
         columns: BLOCKLIST_IDENTIFIERS,
+        needs_key: false,
     },
     ObjectSpec {
         name: "domains",
@@ -915,6 +1045,71 @@ pub static OBJECTS: &[ObjectSpec] = &[
             Count::Unsupported,
         )],
         columns: DOMAINS,
+        needs_key: false,
+    },
+    ObjectSpec {
+        name: "saml_connections",
+        endpoints: &[list_endpoint(
+            &["saml_connections"],
+            Envelope::Data,
+            Paging::Offset,
+            &[filter!("organization_id", "organization_id", ExactSigned)],
+            &["created_at"],
+            Count::TotalCount,
+        )],
+        columns: SAML_CONNECTIONS,
+        needs_key: false,
+    },
+    ObjectSpec {
+        name: "jwt_templates",
+        endpoints: &[list_endpoint(
+            &["jwt_templates"],
+            Envelope::Paginated,
+            Paging::Offset,
+            &[],
+            &[],
+            Count::Unsupported,
+        )],
+        columns: JWT_TEMPLATES,
+        needs_key: false,
+    },
+    ObjectSpec {
+        name: "oauth_applications",
+        endpoints: &[list_endpoint(
+            &["oauth_applications"],
+            Envelope::Data,
+            Paging::Offset,
+            &[],
+            &["created_at"],
+            Count::TotalCount,
+        )],
+        columns: OAUTH_APPLICATIONS,
+        needs_key: false,
+    },
+    ObjectSpec {
+        name: "redirect_urls",
+        endpoints: &[list_endpoint(
+            &["redirect_urls"],
+            Envelope::Paginated,
+            Paging::Offset,
+            &[],
+            &[],
+            Count::Unsupported,
+        )],
+        columns: REDIRECT_URLS,
+        needs_key: false,
+    },
+    ObjectSpec {
+        name: "sessions",
+        // Clerk lists sessions of one user or one client only (newest
+        // first); the other statuses are filtered by Postgres.
+        endpoints: &[
+            list_endpoint(&["sessions"], Envelope::Paginated, Paging::Offset, &[], &[], Count::Unsupported),
+            session_endpoint("user_id", 3.0),
+            session_endpoint("client_id", 1.0),
+        ],
+        columns: SESSIONS,
+        needs_key: true,
     },
 ];
 

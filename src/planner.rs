@@ -28,6 +28,8 @@ use std::sync::OnceLock;
 /// scan of 100,000 users (21,000) stays under `jit_above_cost` (100,000).
 const REQUEST_COST: f64 = 100.0;
 const ROW_COST: f64 = 0.01;
+/// The cost of a plan that cannot run (Postgres' own `disable_cost`).
+const NO_KEY_COST: f64 = 1.0e10;
 
 /// What the planner decided for one foreign scan; travels in the plan's
 /// `fdw_private` (after the framework's own entry) as JSON.
@@ -618,16 +620,16 @@ unsafe extern "C-unwind" fn get_foreign_paths(
 ) {
     let rows = (*rel).rows;
     let lateral = (*rel).lateral_relids;
-    add_foreign_path(
-        root,
-        rel,
-        rows,
-        REQUEST_COST,
-        scan_cost(rows),
-        ptr::null_mut(),
-        lateral,
-    );
     let Some(object) = pushdown_object(table_oid) else {
+        add_foreign_path(
+            root,
+            rel,
+            rows,
+            REQUEST_COST,
+            scan_cost(rows),
+            ptr::null_mut(),
+            lateral,
+        );
         return;
     };
     let target = Target {
@@ -637,13 +639,34 @@ unsafe extern "C-unwind" fn get_foreign_paths(
         object,
     };
     let extracted = extract(&target, (*rel).baserestrictinfo);
+    let own = Request {
+        conditions: extracted.conditions.clone(),
+        ..Request::default()
+    };
+    // Without a key of its own, an object Clerk lists only by key can run
+    // only as the inner side of a join that supplies one: make every other
+    // plan a last resort (it fails when run, saying what is missing).
+    let unparameterized_cost = if pushdown::plan(object, &own).missing_key {
+        NO_KEY_COST
+    } else {
+        scan_cost(rows)
+    };
+    add_foreign_path(
+        root,
+        rel,
+        rows,
+        REQUEST_COST,
+        unparameterized_cost,
+        ptr::null_mut(),
+        lateral,
+    );
     if pushable_order(&target, &extracted, (*root).query_pathkeys).is_some() {
         add_foreign_path(
             root,
             rel,
             rows,
             REQUEST_COST,
-            scan_cost(rows),
+            unparameterized_cost,
             (*root).query_pathkeys,
             lateral,
         );

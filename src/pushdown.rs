@@ -104,6 +104,9 @@ pub struct ScanPlan {
     pub sorted: bool,
     /// Stop after this many rows.
     pub max_rows: Option<usize>,
+    /// The object can only be listed by key ([`ObjectSpec::needs_key`]) and
+    /// the conditions give none: the plan must not be run.
+    pub missing_key: bool,
 }
 
 impl ScanPlan {
@@ -205,6 +208,14 @@ impl ScanPlan {
     pub fn describe(&self) -> Vec<String> {
         if self.series.is_empty() {
             return vec!["none (no row can match)".into()];
+        }
+        if self.missing_key {
+            return vec![format!(
+                "none: {} needs {} in WHERE",
+                self.object.name,
+                self.object.key_columns().join(" = ... or ")
+                    + " = ..."
+            )];
         }
         self.series
             .iter()
@@ -419,6 +430,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         ordered: true,
         sorted: false,
         max_rows: Some(0),
+        missing_key: false,
     };
     let Some((mut columns, mut partial)) = fold(object, &request.conditions) else {
         return empty;
@@ -471,7 +483,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
                         .iter()
                         .map(|s| if *s == KEY { k.clone() } else { s.to_string() })
                         .collect(),
-                    params: vec![],
+                    params: e.key_param.map(|p| (p, k)).into_iter().collect(),
                 })
                 .collect();
             (e, series)
@@ -575,6 +587,11 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
             .iter_mut()
             .for_each(|s| s.params.push(("order_by", order.clone())));
     }
+    if endpoint.envelope == Envelope::Paginated {
+        series
+            .iter_mut()
+            .for_each(|s| s.params.push(("paginated", "true".into())));
+    }
     let max_rows = request
         .limit
         .filter(|_| exact && ordered)
@@ -589,6 +606,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         ordered,
         sorted: ordered && request.order.is_some(),
         max_rows,
+        missing_key: object.needs_key && endpoint.key.is_none(),
     }
 }
 

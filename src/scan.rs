@@ -145,20 +145,25 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
     }
 }
 
-/// `{"data": [...], "total_count": n}`.
-struct DataSeed<'a>(&'a Fields);
+/// A list page: `{"data": [...], "total_count": n}` or a bare array (no
+/// total). Both are accepted whatever the endpoint's documented shape:
+/// Clerk's `paginated` lists answer either, depending on that parameter.
+struct PageSeed<'a>(&'a Fields);
 
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
     type Value = (Vec<Value>, Option<i64>);
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
+        d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for DataSeed<'_> {
+impl<'de> Visitor<'de> for PageSeed<'_> {
     type Value = (Vec<Value>, Option<i64>);
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a {\"data\": [...]} page")
+        f.write_str("a {\"data\": [...]} page or a JSON array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        ListSeed(self.0).visit_seq(seq).map(|rows| (rows, None))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut data, mut total) = (None, None);
@@ -183,10 +188,9 @@ fn parse_page(
 ) -> Result<(Vec<Value>, Option<i64>), ClerkError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = match envelope {
-        Envelope::Array => ListSeed(fields)
-            .deserialize(&mut de)
-            .map(|rows| (rows, None)),
-        Envelope::Data => DataSeed(fields).deserialize(&mut de),
+        Envelope::Array | Envelope::Data | Envelope::Paginated => {
+            PageSeed(fields).deserialize(&mut de)
+        }
         Envelope::Single => ObjectSeed(fields)
             .deserialize(&mut de)
             .map(|o| (vec![o], Some(1))),
@@ -334,7 +338,12 @@ impl Scan {
                 self.clone().walk_slices(index).await
             }
             // Pages can be fetched at once only when each tells the total.
-            Paging::Offset if series.endpoint.envelope == Envelope::Data => {
+            Paging::Offset
+                if matches!(
+                    series.endpoint.envelope,
+                    Envelope::Data | Envelope::Paginated
+                ) =>
+            {
                 self.clone().walk_offset_pages(index).await
             }
             _ => self.walk_series(series, &mut 0).await.map(|_| ()),
@@ -343,11 +352,21 @@ impl Scan {
 
     /// One series, one page after another; false when the scan should stop.
     async fn walk_series(&self, series: &Series, sent: &mut usize) -> Result<bool, ClerkError> {
+        self.walk_series_from(series, sent, 0, None).await
+    }
+
+    /// [`Self::walk_series`] after its first `read` rows, the last of which
+    /// is `cursor`.
+    async fn walk_series_from(
+        &self,
+        series: &Series,
+        sent: &mut usize,
+        mut read: usize,
+        mut cursor: Option<String>,
+    ) -> Result<bool, ClerkError> {
         let plan = &self.plan;
         let name = plan.object.name;
         let paging = series.endpoint.paging;
-        let mut cursor: Option<String> = None;
-        let mut read = 0usize;
         loop {
             let mut params = series.params.clone();
             // One extra row on offset pages: the previous page's last row,
@@ -433,9 +452,19 @@ impl Scan {
         self.send(rows).await?;
         drop(permit);
         let Some(total) = total.and_then(|t| usize::try_from(t).ok()) else {
-            return Err(ClerkError::Malformed(format!(
-                "{name}: a page without total_count"
-            )));
+            if series.endpoint.envelope == Envelope::Data {
+                return Err(ClerkError::Malformed(format!(
+                    "{name}: a page without total_count"
+                )));
+            }
+            // A bare array: the rest one page after another.
+            if first_page < MAX_PAGE_SIZE {
+                return Ok(());
+            }
+            return self
+                .walk_series_from(series, &mut 0, first_page, first_last)
+                .await
+                .map(|_| ());
         };
         if first_page < MAX_PAGE_SIZE || total <= MAX_PAGE_SIZE {
             return if first_page == total {

@@ -328,6 +328,12 @@ pub struct Dataset {
     pub allowlist_identifiers: Vec<Value>,
     pub blocklist_identifiers: Vec<Value>,
     pub domains: Vec<Value>,
+    /// `i % 3` per user `i`, in user order.
+    pub sessions: Vec<Value>,
+    pub jwt_templates: Vec<Value>,
+    pub oauth_applications: Vec<Value>,
+    pub saml_connections: Vec<Value>,
+    pub redirect_urls: Vec<Value>,
 }
 
 const STATUSES: [&str; 4] = ["pending", "accepted", "revoked", "expired"];
@@ -385,6 +391,102 @@ fn identifier(kind: &str, n: usize, created_at: i64) -> Value {
     v
 }
 
+const SESSION_STATUSES: [&str; 4] = ["active", "ended", "expired", "revoked"];
+const CITIES: [(&str, &str); 3] = [("São Paulo", "BR"), ("Zürich", "CH"), ("東京", "JP")];
+
+/// Session `j` of user `i`; all of one user's sessions share a client.
+fn session(cfg: &DataConfig, i: usize, j: usize) -> Value {
+    let n = i * 3 + j;
+    let created_at = user_created_at(cfg, i) + 1000 * (j as i64 + 1);
+    let (city, country) = CITIES[n % 3];
+    json!({
+        "object": "session", "id": clerk_id("sess", n as u64), "user_id": user_id(i),
+        "client_id": clerk_id("client", i as u64), "status": SESSION_STATUSES[n % 4],
+        "actor": if n % 5 == 0 { json!({"sub": "user_support"}) } else { Value::Null },
+        "last_active_organization_id": Value::Null,
+        "latest_activity": if n % 2 == 0 {
+            json!({"object": "session_activity", "id": clerk_id("sess_activity", n as u64),
+                   "browser_name": "Firefox", "device_type": "Macintosh", "is_mobile": false,
+                   "ip_address": format!("203.0.113.{}", n % 250), "city": city, "country": country})
+        } else { Value::Null },
+        "last_active_at": created_at + 60_000, "expire_at": created_at + 7 * 86_400_000,
+        "abandon_at": created_at + 30 * 86_400_000, "created_at": created_at,
+        "updated_at": created_at + 60_000, "tasks": Value::Null,
+    })
+}
+
+fn jwt_templates(cfg: &DataConfig) -> Vec<Value> {
+    [("supabase", "HS256", true, 60), ("hasura", "RS256", false, 3600), ("convex", "RS256", false, 60)]
+        .iter()
+        .enumerate()
+        .map(|(n, &(name, algorithm, custom, lifetime))| {
+            let at = cfg.newest_ms - 90_000_000 + n as i64;
+            json!({"object": "jwt_template", "id": clerk_id("jtmp", n as u64), "name": name,
+                   "claims": {"aud": name, "email": "{{user.primary_email_address}}", "role": "authenticated"},
+                   "lifetime": lifetime, "allowed_clock_skew": 5, "custom_signing_key": custom,
+                   "signing_algorithm": algorithm, "created_at": at, "updated_at": at + 1})
+        })
+        .collect()
+}
+
+fn oauth_applications(cfg: &DataConfig) -> Vec<Value> {
+    (0..3)
+        .map(|n| {
+            let at = cfg.newest_ms - 80_000_000 + n as i64;
+            let base = "https://clerk.example.com/oauth";
+            json!({"object": "oauth_application", "id": clerk_id("oa", n), "instance_id": "ins_mock",
+                   "name": (["Zapier", "Internal BI", "Ünïcode App"][n as usize]),
+                   "client_id": format!("client{n}"), "client_uri": if n == 0 { json!("https://zapier.com") } else { Value::Null },
+                   "client_image_url": Value::Null, "dynamically_registered": n == 2, "consent_screen_enabled": true,
+                   "pkce_required": n != 1, "public": n == 2, "scopes": "profile email",
+                   "redirect_uris": [format!("https://app{n}.example.com/callback")],
+                   "callback_url": format!("https://app{n}.example.com/callback"),
+                   "authorize_url": format!("{base}/authorize"), "token_fetch_url": format!("{base}/token"),
+                   "user_info_url": format!("{base}/userinfo"),
+                   "discovery_url": "https://clerk.example.com/.well-known/openid-configuration",
+                   "token_introspection_url": format!("{base}/token_info"),
+                   "created_at": at, "updated_at": at})
+        })
+        .collect()
+}
+
+fn saml_connections(cfg: &DataConfig) -> Vec<Value> {
+    (0..2)
+        .map(|n| {
+            let at = cfg.newest_ms - 70_000_000 + n as i64;
+            let org = if n == 0 && cfg.organizations > 0 { json!(org_id(0)) } else { Value::Null };
+            json!({"object": "saml_connection", "id": clerk_id("samlc", n), "name": (["Okta", "Entra ID"][n as usize]),
+                   "domain": format!("corp{n}.example.com"), "domains": [format!("corp{n}.example.com")],
+                   "provider": (["saml_okta", "saml_microsoft"][n as usize]), "active": n == 0,
+                   "organization_id": org, "user_count": 40 * (n + 1),
+                   "idp_entity_id": format!("https://idp{n}.example.com"), "idp_sso_url": format!("https://idp{n}.example.com/sso"),
+                   "idp_certificate": "MIIC...", "idp_metadata_url": Value::Null, "idp_metadata": Value::Null,
+                   "idp_certificate_issued_at": if n == 0 { json!(at - 1000) } else { Value::Null },
+                   "idp_certificate_expires_at": if n == 0 { json!(at + 31_536_000_000i64) } else { Value::Null },
+                   "acs_url": format!("https://clerk.example.com/v1/saml/acs/{n}"),
+                   "sp_entity_id": format!("https://clerk.example.com/saml/{n}"),
+                   "sp_metadata_url": format!("https://clerk.example.com/v1/saml/metadata/{n}"),
+                   "attribute_mapping": {"user_id": "", "email_address": "mail", "first_name": "givenName", "last_name": "sn"},
+                   "sync_user_attributes": true, "allow_subdomains": false, "allow_idp_initiated": n == 1,
+                   "disable_additional_identifications": false, "allow_organization_account_linking": false,
+                   "force_authn": false, "authenticatable": true, "enterprise_connection_id": Value::Null,
+                   "created_at": at, "updated_at": at})
+        })
+        .collect()
+}
+
+fn redirect_urls(cfg: &DataConfig) -> Vec<Value> {
+    ["https://app.example.com/sso-callback", "myapp://oauth-callback", "https://例え.jp/コールバック"]
+        .iter()
+        .enumerate()
+        .map(|(n, url)| {
+            let at = cfg.newest_ms - 60_000_000 + n as i64;
+            json!({"object": "redirect_url", "id": clerk_id("ru", n as u64), "url": url,
+                   "created_at": at, "updated_at": at})
+        })
+        .collect()
+}
+
 impl Dataset {
     pub fn generate(cfg: &DataConfig) -> Dataset {
         let users = (0..cfg.users).map(|i| user(cfg, i)).collect();
@@ -429,7 +531,15 @@ impl Dataset {
                    "frontend_api_url": "https://clerk.example.org", "accounts_portal_url": null,
                    "proxy_url": "https://example.org/__clerk", "development_origin": "", "cname_targets": null}),
         ];
+        let sessions = (0..cfg.users)
+            .flat_map(|i| (0..i % 3).map(move |j| session(cfg, i, j)))
+            .collect();
         Dataset {
+            sessions,
+            jwt_templates: jwt_templates(cfg),
+            oauth_applications: oauth_applications(cfg),
+            saml_connections: saml_connections(cfg),
+            redirect_urls: redirect_urls(cfg),
             users,
             organizations,
             memberships,

@@ -44,6 +44,9 @@ pub struct Behaviour {
     pub fail_every: u64,
     /// At most this many requests per window, else 429 with `Retry-After`.
     pub rate_limit: Option<(u32, Duration)>,
+    /// Lists with a `paginated` parameter answer bare arrays even when asked
+    /// `paginated=true` (the shape the spec documents).
+    pub bare_arrays: bool,
 }
 
 /// One request the server received.
@@ -541,9 +544,36 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
             list(&p, items, false)
         }
         ["organization_memberships"] => list(&p, ds.memberships.iter().collect(), false),
-        ["invitations"] => array_list(&p, with_status(&p, &ds.invitations), true),
+        ["invitations"] => paginated(shared, &p, with_status(&p, &ds.invitations), true),
         ["organization_invitations"] => list(&p, with_status(&p, &ds.organization_invitations), true),
-        ["allowlist_identifiers"] => array_list(&p, ds.allowlist_identifiers.iter().collect(), false),
+        ["allowlist_identifiers"] => {
+            paginated(shared, &p, ds.allowlist_identifiers.iter().collect(), false)
+        }
+        ["jwt_templates"] => paginated(shared, &p, ds.jwt_templates.iter().collect(), false),
+        ["redirect_urls"] => paginated(shared, &p, ds.redirect_urls.iter().collect(), false),
+        ["oauth_applications"] => list(&p, ds.oauth_applications.iter().collect(), false),
+        ["saml_connections"] => {
+            let orgs = p.all("organization_id");
+            let items = ds
+                .saml_connections
+                .iter()
+                .filter(|c| signed_match(&orgs, c["organization_id"].as_str()))
+                .collect();
+            list(&p, items, true)
+        }
+        ["sessions"] => {
+            let by = |key: &'static str| p.one(key).map(|v| (key, v));
+            let Some((key, value)) = by("user_id").or_else(|| by("client_id")) else {
+                return Err(invalid("user_id", "one of user_id or client_id is required"));
+            };
+            let status = p.one("status");
+            let items = ds
+                .sessions
+                .iter()
+                .filter(|s| s[key] == value && status.is_none_or(|st| s["status"] == st))
+                .collect();
+            paginated(shared, &p, items, true)
+        }
         // Neither takes paging parameters: the whole list at once.
         ["blocklist_identifiers"] => Ok(
             json!({"data": ds.blocklist_identifiers, "total_count": ds.blocklist_identifiers.len()})
@@ -575,10 +605,17 @@ fn with_status<'a>(p: &ListParams, items: &'a [Value]) -> Vec<&'a Value> {
         .collect()
 }
 
-/// A bare-array page of `items` (given oldest first).
-fn array_list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
+/// A page of a list with Clerk's `paginated` parameter (`items` given
+/// oldest first): `{data, total_count}` with `paginated=true`, else a bare
+/// array.
+fn paginated(shared: &Shared, p: &ListParams, items: Vec<&Value>, default_desc: bool) -> Routed {
+    let bare = lock(&shared.behaviour).bare_arrays;
+    if p.one("paginated") == Some("true") && !bare {
+        return list(p, items, default_desc);
+    }
     let desc = p.created_at_descending(default_desc)?;
     let (limit, offset) = p.limit_offset()?;
+    let mut items = items;
     if desc {
         items.reverse();
     }
