@@ -21,4 +21,11 @@ if [ -f "$PGDATA_DIR/15/postmaster.pid" ]; then
   "${as_owner[@]}" "$(dirname "$PG_CONFIG")/pg_ctl" stop -D "$PGDATA_DIR/15" -m fast || true
 fi
 rm -rf "$PGDATA_DIR"
+# Released install scripts, for the upgrade test (see sql/README.md).
+extension_dir="$("$PG_CONFIG" --sharedir)/extension"
+if [ "$(id -u)" = 0 ]; then
+  cp sql/releases/*.sql "$extension_dir/"
+else
+  sudo cp sql/releases/*.sql "$extension_dir/"
+fi
 cargo pgrx test pg15 "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"

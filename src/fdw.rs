@@ -634,7 +634,7 @@ struct CountScan {
 }
 
 #[wrappers_fdw(
-    version = "0.1.0",
+    version = "0.2.0",
     author = "clerk_fdw developers",
     website = "https://github.com/clerk-fdw/clerk_fdw",
     error_type = "FdwError"

@@ -844,6 +844,45 @@ mod tests {
     }
 
     #[test]
+    fn sessions_are_listed_only_per_user_or_client() {
+        let p = ScanPlan::full(object("sessions").unwrap());
+        assert!(p.missing_key);
+        assert_eq!(
+            p.describe(),
+            ["none: sessions needs user_id = ... or client_id = ... in WHERE"]
+        );
+        // A status condition alone selects no user either.
+        let p = plan_of("sessions", vec![cond("status", Op::Eq, text("active"))]);
+        assert!(p.missing_key);
+
+        let p = plan_of(
+            "sessions",
+            vec![
+                cond("user_id", Op::Eq, Operand::List(vec![text("user_1"), text("user_&2")])),
+                cond("status", Op::Eq, text("active")),
+            ],
+        );
+        assert!(!p.missing_key);
+        assert!(!p.exact, "status is Postgres' to check");
+        assert_eq!(
+            p.describe(),
+            [
+                "GET /sessions?user_id=user_1&paginated=true&limit=500",
+                "GET /sessions?user_id=user_%262&paginated=true&limit=500",
+            ]
+        );
+        let p = plan_of("sessions", vec![cond("client_id", Op::Eq, Operand::Runtime(0))]);
+        assert!(p.exact && !p.missing_key);
+        assert_eq!(
+            p.describe(),
+            ["GET /sessions?client_id=$1&paginated=true&limit=500"]
+        );
+        // user_id = NULL matches nothing: no request, and nothing missing.
+        let p = plan_of("sessions", vec![cond("user_id", Op::Eq, Operand::Null)]);
+        assert!(p.series.is_empty() && !p.missing_key);
+    }
+
+    #[test]
     fn values_never_change_the_endpoint_or_parameters() {
         let p = plan_of(
             "organization_memberships",

@@ -1331,6 +1331,37 @@ mod tests {
     }
 
     #[test]
+    fn paginated_lists_read_either_shape_exactly_once() {
+        // 1,300 invitations: three pages.
+        let s = server(13_000, 0, 0);
+        for bare_arrays in [false, true] {
+            s.set_behaviour(Behaviour {
+                bare_arrays,
+                ..Behaviour::default()
+            });
+            for concurrency in [1, 4] {
+                s.clear_log();
+                let plan = ScanPlan::full(object("invitations").unwrap());
+                let rows = collect_with(&s, plan, parallel(concurrency)).unwrap();
+                assert_eq!(
+                    exactly_once(&rows),
+                    ids(&s.dataset().invitations),
+                    "bare arrays {bare_arrays}, concurrency {concurrency}"
+                );
+                let log = s.requests();
+                assert_eq!(log.len(), 3, "{log:?}");
+                assert!(log.iter().all(|r| r.param("paginated") == Some("true")));
+                // Bare arrays give no total: one page after another, each
+                // re-reading the previous page's last row.
+                let offsets: Vec<_> = log.iter().map(|r| r.param("offset").map(String::from)).collect();
+                if bare_arrays || concurrency == 1 {
+                    assert_eq!(offsets, [None, Some("499".into()), Some("998".into())]);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn concurrent_scans_stay_exact_through_failures_and_fail_on_bad_pages() {
         let s = server(5000, 300, 800);
         s.set_behaviour(Behaviour {
