@@ -1776,11 +1776,13 @@ mod tests {
             .map(|r| (r.get(0), r.get(1)))
             .collect()
         };
+        // One statement per call: several would make a transaction block.
         let recreate = |admin: &mut postgres::Client, db: &str| {
             admin
-                .batch_execute(&format!(
-                    "drop database if exists {db} with (force); create database {db}"
-                ))
+                .batch_execute(&format!("drop database if exists {db} with (force)"))
+                .unwrap();
+            admin
+                .batch_execute(&format!("create database {db}"))
                 .unwrap();
         };
         recreate(&mut admin, "clerk_fdw_fresh");
@@ -1831,10 +1833,10 @@ mod tests {
             assert!(requests >= 1, "from {old}");
             drop(db);
         }
-        admin
-            .batch_execute(
-                "drop database clerk_fdw_upgraded with (force); drop database clerk_fdw_fresh with (force)",
-            )
-            .unwrap();
+        for db in ["clerk_fdw_upgraded", "clerk_fdw_fresh"] {
+            admin
+                .batch_execute(&format!("drop database {db} with (force)"))
+                .unwrap();
+        }
     }
 }
