@@ -52,6 +52,12 @@ join clerk.organization_memberships m using (user_id)
 join clerk.organizations o on o.id = m.organization_id
 join clerk.users u on u.id = m.user_id;
 
+\echo '== Sessions of the five newest users (Clerk lists sessions per user: one request each)'
+select u.email, s.status, s.created_at, s.latest_activity->>'city' as city
+from (select id, email from clerk.users order by created_at desc limit 5) u
+join clerk.sessions s on s.user_id = u.id
+order by s.created_at desc;
+
 \echo '== Plans in public metadata'
 select coalesce(public_metadata->>'plan', '(none)') as plan, count(*) as users
 from clerk.users group by 1 order by 2 desc;
