@@ -992,13 +992,17 @@ mod tests {
         session_in(&db)
     }
 
-    /// A real client connection to database `db` of the test cluster.
+    /// A real client connection to database `db` of the test cluster. Its
+    /// statements time out so that a test waiting on it fails, not hangs.
     fn session_in(db: &str) -> postgres::Client {
         let setting = |sql: &str| Spi::get_one::<String>(sql).unwrap().unwrap();
         let port = setting("select current_setting('port')");
         let user = setting("select current_user::text");
         postgres::Client::connect(
-            &format!("host=localhost port={port} user={user} dbname={db}"),
+            &format!(
+                "host=localhost port={port} user={user} dbname={db} \
+                 options='-c statement_timeout=300s'"
+            ),
             postgres::NoTls,
         )
         .expect("a second session")
@@ -1776,17 +1780,17 @@ mod tests {
             .map(|r| (r.get(0), r.get(1)))
             .collect()
         };
-        // One statement per call: several would make a transaction block.
-        let recreate = |admin: &mut postgres::Client, db: &str| {
-            admin
-                .batch_execute(&format!("drop database if exists {db} with (force)"))
-                .unwrap();
-            admin
-                .batch_execute(&format!("create database {db}"))
-                .unwrap();
+        // Fresh databases named after this backend, never dropped: DROP
+        // DATABASE waits for every backend to absorb a signal barrier, and
+        // this one is blocked in the client call until the drop returns.
+        // The test cluster is thrown away after the run.
+        let pid: i32 = Spi::get_one("select pg_backend_pid()").unwrap().unwrap();
+        let create = |admin: &mut postgres::Client, db: &str| {
+            admin.batch_execute(&format!("create database {db}")).unwrap();
         };
-        recreate(&mut admin, "clerk_fdw_fresh");
-        let mut fresh = session_in("clerk_fdw_fresh");
+        let fresh_db = format!("clerk_fdw_fresh_{pid}");
+        create(&mut admin, &fresh_db);
+        let mut fresh = session_in(&fresh_db);
         fresh.batch_execute("create extension clerk_fdw").unwrap();
         let want = members(&mut fresh);
         assert!(
@@ -1798,8 +1802,9 @@ mod tests {
         let server = mock(small());
         let url = server.url();
         for old in &released {
-            recreate(&mut admin, "clerk_fdw_upgraded");
-            let mut db = session_in("clerk_fdw_upgraded");
+            let upgraded_db = format!("clerk_fdw_from_{}_{pid}", old.replace('.', "_"));
+            create(&mut admin, &upgraded_db);
+            let mut db = session_in(&upgraded_db);
             db.batch_execute(&format!(
                 "create extension clerk_fdw version '{old}';
                  create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator;
@@ -1831,12 +1836,6 @@ mod tests {
                 .unwrap()
                 .get(0);
             assert!(requests >= 1, "from {old}");
-            drop(db);
-        }
-        for db in ["clerk_fdw_upgraded", "clerk_fdw_fresh"] {
-            admin
-                .batch_execute(&format!("drop database {db} with (force)"))
-                .unwrap();
         }
     }
 }
