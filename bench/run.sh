@@ -122,6 +122,9 @@ scenario "seed: organizations created per week" clerk "select date_trunc('week',
 scenario "seed: organizations of one user" clerk "select o.name from memberships m join organizations o on o.id = m.organization_id where m.user_id = (select user_id from memberships order by created_at desc limit 1)"
 scenario "seed: users and roles of one org (members)" clerk "select identifier, role from memberships where organization_id = (select id from organizations order by created_at limit 1)"
 scenario "seed: users and roles of one org (batched)" clerk "select u.email, m.role from memberships m join users u on u.id = m.user_id where m.organization_id = (select id from organizations order by created_at limit 1) and u.id = any(array(select user_id from memberships where organization_id = (select id from organizations order by created_at limit 1)))"
+big_org=$(psql_pg -d "$DB" -At -c "select id from clerk.organizations order by created_at limit 1")
+scenario "seed: users and roles of one org (join)" clerk "select u.email, m.role from memberships m join users u on u.id = m.user_id where m.organization_id = '$big_org'"
+scenario "  the same, org id from a subquery" clerk "select u.email, m.role from memberships m join users u on u.id = m.user_id where m.organization_id = (select id from organizations order by created_at limit 1)"
 scenario "count(*) users" clerk "select count(*) from users"
 scenario "newest 10 users" clerk "select id from users order by created_at desc limit 10"
 sessions "8 sessions at once: memberships full scan" 8 "select * from memberships"

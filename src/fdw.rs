@@ -258,15 +258,23 @@ fn check_bool(options: &HashMap<String, String>, name: &str) -> Result<(), FdwEr
 
 /// How long the planner trusts an object's row count.
 const ROW_COUNT_TTL: Duration = Duration::from_secs(300);
+/// Plans with more request series than this are estimated, not counted.
+const MAX_SERIES_TO_COUNT: usize = 3;
 /// Assumed when Clerk cannot be asked (pushdown off, API unreachable).
 const DEFAULT_ROW_COUNT: f64 = 1000.0;
 
-/// The object's total row count for planner estimates: one quick count
-/// request per server and object every few minutes, not one per planning.
+/// The object's total row count for planner estimates.
 fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
-    type Cache = Mutex<HashMap<(usize, &'static str), (Instant, f64)>>;
+    clerk_count(client, &ScanPlan::full(object)).unwrap_or(DEFAULT_ROW_COUNT)
+}
+
+/// The rows Clerk has for `plan`, for planner estimates: one quick count
+/// request per server and distinct request every few minutes, not one per
+/// planning. `None` when Clerk cannot count them or cannot be asked.
+fn clerk_count(client: &Arc<ClerkClient>, plan: &ScanPlan) -> Option<f64> {
+    type Cache = Mutex<HashMap<(usize, String), (Instant, Option<f64>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let key = (Arc::as_ptr(client) as usize, object.name);
+    let key = (Arc::as_ptr(client) as usize, plan.describe().join(" "));
     let cache = CACHE.get_or_init(Default::default);
     if let Some((at, rows)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         if at.elapsed() < ROW_COUNT_TTL {
@@ -274,13 +282,14 @@ fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
         }
     }
     let task_client = client.clone();
+    let task_plan = plan.clone();
     let counted = runtime::wait_for(
-        async move { scan::count(&task_client, &ScanPlan::full(object), true).await },
+        async move { scan::count(&task_client, &task_plan, true).await },
         &mut check_for_interrupts,
     );
     let rows = match counted {
-        Ok(Some(Ok(Some(n)))) => n as f64,
-        _ => DEFAULT_ROW_COUNT,
+        Ok(Some(Ok(Some(n)))) => Some(n as f64),
+        _ => None,
     };
     cache
         .lock()
@@ -772,9 +781,21 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         let rows = match planner::take_rel_plan() {
             Some(planned) => {
                 self.count_pushable = planned.count_pushable;
-                planned
-                    .plan
-                    .estimate_rows(|| total_rows(&self.client, object))
+                let plan = &planned.plan;
+                // A few constant keys or ranges in a join: Clerk's count
+                // beats a guess (20 members per organization) that would
+                // pick a nested loop of hundreds of lookups over one scan.
+                let counted = if planned.worth_counting
+                    && !plan.missing_key
+                    && plan.series.len() <= MAX_SERIES_TO_COUNT
+                    && plan.estimate_is_guessed()
+                {
+                    clerk_count(&self.client, plan)
+                        .map(|n| plan.max_rows.map_or(n, |max| n.min(max as f64)))
+                } else {
+                    None
+                };
+                counted.unwrap_or_else(|| plan.estimate_rows(|| total_rows(&self.client, object)))
             }
             None => total_rows(&self.client, object),
         };

@@ -67,6 +67,10 @@ pub struct RelPlan {
     pub plan: pushdown::ScanPlan,
     /// Every clause is one Clerk applies exactly, and Clerk can count.
     pub count_pushable: bool,
+    /// The relation is joined and every value is known at planning time:
+    /// a count from Clerk may be worth its request, as a bad guess of the
+    /// rows can pick a join that makes hundreds of requests.
+    pub worth_counting: bool,
 }
 
 /// The plan of the relation [`crate::fdw`] is asked to size; `None` with
@@ -602,6 +606,7 @@ unsafe extern "C-unwind" fn get_foreign_rel_size(
             *p.borrow_mut() = Some(RelPlan {
                 plan,
                 count_pushable,
+                worth_counting: !request.has_runtime_values() && joined(root),
             })
         });
     }
@@ -706,6 +711,11 @@ unsafe extern "C-unwind" fn get_foreign_paths(
             required_outer,
         );
     }
+}
+
+/// The query has more than one base relation.
+unsafe fn joined(root: *mut pg_sys::PlannerInfo) -> bool {
+    pg_sys::bms_membership((*root).all_baserels) == pg_sys::BMS_Membership::BMS_MULTIPLE
 }
 
 /// The LIMIT (plus OFFSET) Clerk may stop at: only when this scan is the

@@ -67,6 +67,18 @@ pub struct Request {
 }
 
 impl Request {
+    /// Whether some value is known only when the query runs.
+    pub fn has_runtime_values(&self) -> bool {
+        fn runtime(value: &Operand) -> bool {
+            match value {
+                Operand::Runtime(_) => true,
+                Operand::List(items) => items.iter().any(runtime),
+                _ => false,
+            }
+        }
+        self.conditions.iter().any(|c| runtime(&c.value))
+    }
+
     /// Replaces every [`Operand::Runtime`] with its value.
     pub fn bind(&self, values: &[Operand]) -> Request {
         let mut bound = self.clone();
@@ -202,6 +214,24 @@ impl ScanPlan {
             Some(max) => rows.min(max as f64),
             None => rows,
         }
+    }
+
+    /// Whether [`Self::estimate_rows`] guesses (rows per key, the selectivity
+    /// of a range or a flag) where a count from Clerk would know.
+    pub fn estimate_is_guessed(&self) -> bool {
+        self.series.iter().any(|s| {
+            let unique = s
+                .params
+                .iter()
+                .any(|(k, _)| s.endpoint.filters.iter().any(|f| f.param == *k && f.unique));
+            let keyed_guess = s.endpoint.key.is_some() && s.endpoint.rows_per_key != 1.0;
+            let narrowed = s.params.iter().any(|(k, _)| {
+                k.ends_with("_after")
+                    || k.ends_with("_before")
+                    || s.endpoint.filters.iter().any(|f| f.param == *k && f.how == Match::Flag)
+            });
+            !unique && (keyed_guess || narrowed)
+        })
     }
 
     /// The first request of each series, as EXPLAIN shows them.
@@ -973,6 +1003,35 @@ mod tests {
             plan_of("users", vec![cond("id", Op::Eq, Operand::Null)]).estimate_rows(total),
             0.0
         );
+    }
+
+    #[test]
+    fn only_guessed_estimates_are_worth_a_count() {
+        let guessed = |object: &str, conditions: Vec<Condition>| {
+            plan_of(object, conditions).estimate_is_guessed()
+        };
+        assert!(!guessed("users", vec![]), "the total is a count already");
+        assert!(!guessed("users", vec![cond("id", Op::Eq, text("u"))]));
+        assert!(guessed("users", vec![cond("created_at", Op::Gt, Operand::Int(5))]));
+        assert!(guessed("users", vec![cond("banned", Op::Eq, Operand::Bool(true))]));
+        let org = || cond("organization_id", Op::Eq, text("org_1"));
+        assert!(guessed("organization_memberships", vec![org()]));
+        assert!(!guessed(
+            "organization_memberships",
+            vec![org(), cond("user_id", Op::Eq, text("u"))]
+        ));
+        assert!(!guessed("organizations", vec![cond("id", Op::Eq, text("org_1"))]));
+    }
+
+    #[test]
+    fn runtime_values_are_found_in_lists_too() {
+        let request = |value| Request {
+            conditions: vec![cond("id", Op::Eq, value)],
+            ..Request::default()
+        };
+        assert!(!request(text("u")).has_runtime_values());
+        assert!(request(Operand::Runtime(0)).has_runtime_values());
+        assert!(request(Operand::List(vec![text("u"), Operand::Runtime(1)])).has_runtime_values());
     }
 
     #[test]

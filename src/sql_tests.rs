@@ -600,6 +600,52 @@ mod tests {
         assert_eq!(rows, json!([]));
     }
 
+    /// Planned with a guess of 20 members, this join made one user lookup
+    /// per member; Clerk's count of the organization's members (asked at
+    /// planning, only for joins with constant keys) picks one users scan.
+    #[pg_test]
+    fn one_organization_joined_to_users_scans_instead_of_looking_up() {
+        // 40 pages of users: more than 20 lookups, far less than 620.
+        let server = mock(DataConfig {
+            users: 20_000,
+            ..small()
+        });
+        create_pushdown_tables(&server, "p9");
+        let big = data::org_id(0);
+        let sql = |users: &str, members: &str| {
+            format!(
+                "select u.user_id, u.email, m.role from {members} m join {users} u on u.user_id = m.user_id
+                  where m.organization_id = '{big}' order by 1"
+            )
+        };
+        let expected = query_json(&sql("p9_off_users", "p9_off_organization_memberships"));
+        assert_eq!(expected.as_array().unwrap().len(), 620);
+        server.clear_log();
+        let rows = query_json(&sql("p9_users", "p9_organization_memberships"));
+        assert_eq!(rows, expected);
+        let requests = server.requests();
+        let members_count = format!("/v1/organizations/{big}/memberships");
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.path == members_count && r.param("limit") == Some("1")),
+            "the planner counted the members: {requests:?}"
+        );
+        let lookups = requests.iter().filter(|r| r.param("user_id").is_some()).count();
+        assert_eq!(lookups, 0);
+        // Two counts, 2 pages of members, 40 of users (and the odd seam
+        // check of the concurrent users scan).
+        assert!(requests.len() <= 50, "{} requests: {requests:?}", requests.len());
+
+        // Planned again within the count's lifetime: no second count.
+        server.clear_log();
+        assert_eq!(query_json(&sql("p9_users", "p9_organization_memberships")), expected);
+        assert!(!server
+            .requests()
+            .iter()
+            .any(|r| r.path == members_count && r.param("limit") == Some("1")));
+    }
+
     #[pg_test]
     fn injected_values_stay_values() {
         let server = mock(small());
@@ -1439,6 +1485,53 @@ mod tests {
             users
         );
         assert_eq!(server.request_count(), 0);
+    }
+
+    /// `scripts/demo.sh` feeds examples/demo.sql to psql; here it runs with
+    /// psql's variables filled in and its meta-commands left out.
+    #[pg_test]
+    fn demo_script_runs_as_written() {
+        let server = mock(small());
+        let demo = include_str!("../examples/demo.sql")
+            .replace(":'api_url'", &format!("'{}'", server.url()))
+            .replace(":'api_key'", &format!("'{KEY}'"));
+        let mut blocks: Vec<(String, String)> = vec![(String::new(), String::new())];
+        for line in demo.lines() {
+            if let Some(title) = line.strip_prefix("\\echo '== ") {
+                blocks.push((title.to_string(), String::new()));
+            } else if !line.starts_with('\\') {
+                let sql = &mut blocks.last_mut().unwrap().1;
+                sql.push_str(line);
+                sql.push('\n');
+            }
+        }
+        for (title, sql) in &blocks {
+            Spi::run(sql).unwrap_or_else(|e| panic!("examples/demo.sql, {title}: {e}"));
+        }
+
+        // The sessions query reads each of the five users' sessions, one
+        // request per user, and nothing else of sessions.
+        let (_, sessions_sql) = blocks
+            .iter()
+            .find(|(title, _)| title.starts_with("Sessions"))
+            .expect("demo.sql has a sessions query");
+        let ds = server.dataset();
+        let mut newest: Vec<&Value> = ds.users.iter().collect();
+        newest.sort_by_key(|u| std::cmp::Reverse(u["created_at"].as_i64()));
+        let want = newest[..5]
+            .iter()
+            .map(|u| ds.sessions.iter().filter(|s| s["user_id"] == u["id"]).count())
+            .sum::<usize>();
+        assert!(want > 0, "the sample data gives the newest users sessions");
+        server.clear_log();
+        let sql = sessions_sql.trim().trim_end_matches(';');
+        assert_eq!(count(&format!("select count(*) from ({sql}) q")) as usize, want);
+        let session_requests = server
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/v1/sessions")
+            .count();
+        assert_eq!(session_requests, 5);
     }
 
     #[pg_test]
