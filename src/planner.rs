@@ -656,23 +656,17 @@ unsafe extern "C-unwind" fn get_foreign_paths(
     } else {
         scan_cost(rows)
     };
-    add_foreign_path(
-        root,
-        rel,
-        rows,
-        REQUEST_COST,
-        unparameterized_cost,
-        ptr::null_mut(),
-        lateral,
-    );
-    if pushable_order(&target, &extracted, (*root).query_pathkeys).is_some() {
+    // Unsorted, and sorted by Clerk when it can give the query's order.
+    let sorted = pushable_order(&target, &extracted, (*root).query_pathkeys)
+        .map(|_| (*root).query_pathkeys);
+    for pathkeys in [Some(ptr::null_mut()), sorted].into_iter().flatten() {
         add_foreign_path(
             root,
             rel,
             rows,
             REQUEST_COST,
             unparameterized_cost,
-            (*root).query_pathkeys,
+            pathkeys,
             lateral,
         );
     }
