@@ -80,7 +80,7 @@ impl Rate {
 impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ms = self.window.as_millis();
-        if ms % 1000 == 0 {
+        if ms.is_multiple_of(1000) {
             write!(f, "{}/{}s", self.requests, ms / 1000)
         } else {
             write!(f, "{}/{}ms", self.requests, ms)
@@ -227,7 +227,7 @@ impl SlotLock<'_> {
                 Ok(_) => return SlotLock(word),
                 Err(holder) => {
                     spins += 1;
-                    if spins % 64 == 0 {
+                    if spins.is_multiple_of(64) {
                         if holder != 0 && !process_alive((holder >> 32) as i32) {
                             let _ = word.compare_exchange(
                                 holder,
@@ -397,7 +397,8 @@ fn allowed(rate: Rate, slot: &[AtomicU64], now: u64) -> u64 {
 
 /// The process-wide table for `path`, opened once.
 pub fn table(path: Option<&Path>) -> Arc<BudgetTable> {
-    static TABLES: OnceLock<Mutex<Vec<(Option<PathBuf>, Arc<BudgetTable>)>>> = OnceLock::new();
+    type Tables = Mutex<Vec<(Option<PathBuf>, Arc<BudgetTable>)>>;
+    static TABLES: OnceLock<Tables> = OnceLock::new();
     let mut tables = TABLES
         .get_or_init(Default::default)
         .lock()

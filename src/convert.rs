@@ -100,7 +100,7 @@ fn mismatch(expected: &'static str, v: &Value) -> ConvertError {
 }
 
 /// Finds a column's JSON value in `obj`; `None` means SQL NULL.
-pub fn extract<'a>(obj: &'a Value, source: Source) -> Option<&'a Value> {
+pub fn extract(obj: &Value, source: Source) -> Option<&Value> {
     let found = match source {
         Source::Path(keys) => keys.iter().try_fold(obj, |v, k| v.get(k)),
         Source::Primary {

@@ -101,7 +101,9 @@ pub enum FdwError {
         column: String,
         field: &'static str,
         id: String,
-        source: ConvertError,
+        /// Boxed: this variant would otherwise make every `Result` of the
+        /// row path twice as large.
+        source: Box<ConvertError>,
     },
     #[error("clerk_fdw: the {level} option \"{option}\" is required")]
     MissingOption {
@@ -614,7 +616,7 @@ impl ScanSetup {
                             .and_then(Value::as_str)
                             .unwrap_or("?")
                             .to_string(),
-                        source,
+                        source: Box::new(source),
                     })?,
             };
             row.push(&col.name, converted);

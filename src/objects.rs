@@ -195,6 +195,7 @@ macro_rules! col {
 use Kind::*;
 use Source::*;
 
+#[rustfmt::skip]
 const USERS: &[ColumnSpec] = &[
     col!("id", ["user_id"], Path(&["id"]), Text, "Clerk user id (`user_...`)."),
     col!("external_id", [], Path(&["external_id"]), Text, "Your own id for the user, if set."),
@@ -228,203 +229,43 @@ const USERS: &[ColumnSpec] = &[
     col!("attrs", [], Whole, Json, "The whole user object as Clerk returned it."),
 ];
 
+#[rustfmt::skip]
 const ORGANIZATIONS: &[ColumnSpec] = &[
-    col!(
-        "id",
-        ["organization_id"],
-        Path(&["id"]),
-        Text,
-        "Clerk organization id (`org_...`)."
-    ),
+    col!("id", ["organization_id"], Path(&["id"]), Text, "Clerk organization id (`org_...`)."),
     col!("name", [], Path(&["name"]), Text, "Name."),
     col!("slug", [], Path(&["slug"]), Text, "Unique slug."),
     col!("image_url", [], Path(&["image_url"]), Text, "Logo URL."),
-    col!(
-        "has_image",
-        [],
-        Path(&["has_image"]),
-        Bool,
-        "Whether a logo was uploaded."
-    ),
-    col!(
-        "created_by",
-        [],
-        Path(&["created_by"]),
-        Text,
-        "Id of the user who created it."
-    ),
-    col!(
-        "max_allowed_memberships",
-        [],
-        Path(&["max_allowed_memberships"]),
-        Int,
-        "Membership cap (0 = unlimited)."
-    ),
-    col!(
-        "members_count",
-        [],
-        Path(&["members_count"]),
-        Int,
-        "Number of members, when Clerk includes it."
-    ),
-    col!(
-        "admin_delete_enabled",
-        [],
-        Path(&["admin_delete_enabled"]),
-        Bool,
-        "Whether admins may delete it."
-    ),
-    col!(
-        "public_metadata",
-        [],
-        Path(&["public_metadata"]),
-        Json,
-        "Public metadata."
-    ),
-    col!(
-        "private_metadata",
-        [],
-        Path(&["private_metadata"]),
-        Json,
-        "Private metadata."
-    ),
-    col!(
-        "created_at",
-        [],
-        Path(&["created_at"]),
-        TimestampMs,
-        "Creation time."
-    ),
-    col!(
-        "updated_at",
-        [],
-        Path(&["updated_at"]),
-        TimestampMs,
-        "Last update."
-    ),
+    col!("has_image", [], Path(&["has_image"]), Bool, "Whether a logo was uploaded."),
+    col!("created_by", [], Path(&["created_by"]), Text, "Id of the user who created it."),
+    col!("max_allowed_memberships", [], Path(&["max_allowed_memberships"]), Int, "Membership cap (0 = unlimited)."),
+    col!("members_count", [], Path(&["members_count"]), Int, "Number of members, when Clerk includes it."),
+    col!("admin_delete_enabled", [], Path(&["admin_delete_enabled"]), Bool, "Whether admins may delete it."),
+    col!("public_metadata", [], Path(&["public_metadata"]), Json, "Public metadata."),
+    col!("private_metadata", [], Path(&["private_metadata"]), Json, "Private metadata."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "Creation time."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last update."),
     col!("attrs", [], Whole, Json, "The whole organization object."),
 ];
 
+#[rustfmt::skip]
 const MEMBERSHIPS: &[ColumnSpec] = &[
-    col!(
-        "id",
-        [],
-        Path(&["id"]),
-        Text,
-        "Membership id (`orgmem_...`)."
-    ),
-    col!(
-        "user_id",
-        [],
-        Path(&["public_user_data", "user_id"]),
-        Text,
-        "The member's user id."
-    ),
-    col!(
-        "organization_id",
-        [],
-        Path(&["organization", "id"]),
-        Text,
-        "The organization's id."
-    ),
-    col!(
-        "role",
-        [],
-        Path(&["role"]),
-        Text,
-        "Role key, e.g. `org:admin`."
-    ),
-    col!(
-        "role_name",
-        [],
-        Path(&["role_name"]),
-        Text,
-        "Role display name, e.g. `Admin`."
-    ),
-    col!(
-        "permissions",
-        [],
-        Path(&["permissions"]),
-        TextList,
-        "Permission keys of the role."
-    ),
-    col!(
-        "public_metadata",
-        [],
-        Path(&["public_metadata"]),
-        Json,
-        "Public metadata of the membership."
-    ),
-    col!(
-        "private_metadata",
-        [],
-        Path(&["private_metadata"]),
-        Json,
-        "Private metadata of the membership."
-    ),
-    col!(
-        "organization_name",
-        [],
-        Path(&["organization", "name"]),
-        Text,
-        "The organization's name."
-    ),
-    col!(
-        "organization_slug",
-        [],
-        Path(&["organization", "slug"]),
-        Text,
-        "The organization's slug."
-    ),
-    col!(
-        "identifier",
-        [],
-        Path(&["public_user_data", "identifier"]),
-        Text,
-        "The member's primary identifier (usually the email)."
-    ),
-    col!(
-        "first_name",
-        [],
-        Path(&["public_user_data", "first_name"]),
-        Text,
-        "The member's first name."
-    ),
-    col!(
-        "last_name",
-        [],
-        Path(&["public_user_data", "last_name"]),
-        Text,
-        "The member's last name."
-    ),
-    col!(
-        "username",
-        [],
-        Path(&["public_user_data", "username"]),
-        Text,
-        "The member's username."
-    ),
-    col!(
-        "created_at",
-        [],
-        Path(&["created_at"]),
-        TimestampMs,
-        "When the user joined."
-    ),
-    col!(
-        "updated_at",
-        [],
-        Path(&["updated_at"]),
-        TimestampMs,
-        "Last update."
-    ),
-    col!(
-        "attrs",
-        [],
-        Whole,
-        Json,
-        "The whole membership object (with `organization` and `public_user_data`)."
-    ),
+    col!("id", [], Path(&["id"]), Text, "Membership id (`orgmem_...`)."),
+    col!("user_id", [], Path(&["public_user_data", "user_id"]), Text, "The member's user id."),
+    col!("organization_id", [], Path(&["organization", "id"]), Text, "The organization's id."),
+    col!("role", [], Path(&["role"]), Text, "Role key, e.g. `org:admin`."),
+    col!("role_name", [], Path(&["role_name"]), Text, "Role display name, e.g. `Admin`."),
+    col!("permissions", [], Path(&["permissions"]), TextList, "Permission keys of the role."),
+    col!("public_metadata", [], Path(&["public_metadata"]), Json, "Public metadata of the membership."),
+    col!("private_metadata", [], Path(&["private_metadata"]), Json, "Private metadata of the membership."),
+    col!("organization_name", [], Path(&["organization", "name"]), Text, "The organization's name."),
+    col!("organization_slug", [], Path(&["organization", "slug"]), Text, "The organization's slug."),
+    col!("identifier", [], Path(&["public_user_data", "identifier"]), Text, "The member's primary identifier (usually the email)."),
+    col!("first_name", [], Path(&["public_user_data", "first_name"]), Text, "The member's first name."),
+    col!("last_name", [], Path(&["public_user_data", "last_name"]), Text, "The member's last name."),
+    col!("username", [], Path(&["public_user_data", "username"]), Text, "The member's username."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "When the user joined."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last update."),
+    col!("attrs", [], Whole, Json, "The whole membership object (with `organization` and `public_user_data`)."),
 ];
 
 macro_rules! filter {
@@ -462,304 +303,76 @@ const USER_FILTERS: &[Filter] = &[
     filter!("last_active_at", "last_active_at", Range),
 ];
 
+#[rustfmt::skip]
 const INVITATIONS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Invitation id (`inv_...`)."),
-    col!(
-        "email_address",
-        ["email"],
-        Path(&["email_address"]),
-        Text,
-        "Who was invited."
-    ),
-    col!(
-        "status",
-        [],
-        Path(&["status"]),
-        Text,
-        "`pending`, `accepted`, `revoked` or `expired`."
-    ),
-    col!(
-        "revoked",
-        [],
-        Path(&["revoked"]),
-        Bool,
-        "Whether the invitation was revoked."
-    ),
-    col!(
-        "url",
-        [],
-        Path(&["url"]),
-        Text,
-        "The invitation link, if any."
-    ),
-    col!(
-        "public_metadata",
-        [],
-        Path(&["public_metadata"]),
-        Json,
-        "Metadata given to the new user."
-    ),
-    col!(
-        "expires_at",
-        [],
-        Path(&["expires_at"]),
-        TimestampMs,
-        "When it expires, NULL if never."
-    ),
-    col!(
-        "created_at",
-        [],
-        Path(&["created_at"]),
-        TimestampMs,
-        "When it was sent."
-    ),
-    col!(
-        "updated_at",
-        [],
-        Path(&["updated_at"]),
-        TimestampMs,
-        "Last change."
-    ),
+    col!("email_address", ["email"], Path(&["email_address"]), Text, "Who was invited."),
+    col!("status", [], Path(&["status"]), Text, "`pending`, `accepted`, `revoked` or `expired`."),
+    col!("revoked", [], Path(&["revoked"]), Bool, "Whether the invitation was revoked."),
+    col!("url", [], Path(&["url"]), Text, "The invitation link, if any."),
+    col!("public_metadata", [], Path(&["public_metadata"]), Json, "Metadata given to the new user."),
+    col!("expires_at", [], Path(&["expires_at"]), TimestampMs, "When it expires, NULL if never."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "When it was sent."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
     col!("attrs", [], Whole, Json, "The whole invitation object."),
 ];
 
+#[rustfmt::skip]
 const ORGANIZATION_INVITATIONS: &[ColumnSpec] = &[
-    col!(
-        "id",
-        [],
-        Path(&["id"]),
-        Text,
-        "Invitation id (`orginv_...`)."
-    ),
-    col!(
-        "email_address",
-        ["email"],
-        Path(&["email_address"]),
-        Text,
-        "Who was invited."
-    ),
-    col!(
-        "organization_id",
-        [],
-        Path(&["organization_id"]),
-        Text,
-        "The organization invited to."
-    ),
-    col!(
-        "organization_name",
-        [],
-        Path(&["public_organization_data", "name"]),
-        Text,
-        "Its name."
-    ),
-    col!(
-        "role",
-        [],
-        Path(&["role"]),
-        Text,
-        "Role on joining (`org:member`, ...)."
-    ),
-    col!(
-        "role_name",
-        [],
-        Path(&["role_name"]),
-        Text,
-        "The role's display name."
-    ),
-    col!(
-        "status",
-        [],
-        Path(&["status"]),
-        Text,
-        "`pending`, `accepted`, `revoked` or `expired`."
-    ),
-    col!(
-        "inviter_id",
-        [],
-        Path(&["inviter_id"]),
-        Text,
-        "The user who invited, if any."
-    ),
-    col!(
-        "url",
-        [],
-        Path(&["url"]),
-        Text,
-        "The invitation link, if any."
-    ),
-    col!(
-        "public_metadata",
-        [],
-        Path(&["public_metadata"]),
-        Json,
-        "Public metadata."
-    ),
-    col!(
-        "private_metadata",
-        [],
-        Path(&["private_metadata"]),
-        Json,
-        "Private metadata."
-    ),
-    col!(
-        "expires_at",
-        [],
-        Path(&["expires_at"]),
-        TimestampMs,
-        "When it expires, NULL if never."
-    ),
-    col!(
-        "created_at",
-        [],
-        Path(&["created_at"]),
-        TimestampMs,
-        "When it was sent."
-    ),
-    col!(
-        "updated_at",
-        [],
-        Path(&["updated_at"]),
-        TimestampMs,
-        "Last change."
-    ),
+    col!("id", [], Path(&["id"]), Text, "Invitation id (`orginv_...`)."),
+    col!("email_address", ["email"], Path(&["email_address"]), Text, "Who was invited."),
+    col!("organization_id", [], Path(&["organization_id"]), Text, "The organization invited to."),
+    col!("organization_name", [], Path(&["public_organization_data", "name"]), Text, "Its name."),
+    col!("role", [], Path(&["role"]), Text, "Role on joining (`org:member`, ...)."),
+    col!("role_name", [], Path(&["role_name"]), Text, "The role's display name."),
+    col!("status", [], Path(&["status"]), Text, "`pending`, `accepted`, `revoked` or `expired`."),
+    col!("inviter_id", [], Path(&["inviter_id"]), Text, "The user who invited, if any."),
+    col!("url", [], Path(&["url"]), Text, "The invitation link, if any."),
+    col!("public_metadata", [], Path(&["public_metadata"]), Json, "Public metadata."),
+    col!("private_metadata", [], Path(&["private_metadata"]), Json, "Private metadata."),
+    col!("expires_at", [], Path(&["expires_at"]), TimestampMs, "When it expires, NULL if never."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "When it was sent."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
     col!("attrs", [], Whole, Json, "The whole invitation object."),
 ];
 
+#[rustfmt::skip]
 const ALLOWLIST_IDENTIFIERS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Entry id (`alid_...`)."),
-    col!(
-        "identifier",
-        [],
-        Path(&["identifier"]),
-        Text,
-        "Email address, domain or phone number allowed to sign up."
-    ),
-    col!(
-        "identifier_type",
-        [],
-        Path(&["identifier_type"]),
-        Text,
-        "`email_address`, `phone_number`, `web3_wallet`, ..."
-    ),
-    col!(
-        "invitation_id",
-        [],
-        Path(&["invitation_id"]),
-        Text,
-        "The invitation sent with it, if any."
-    ),
-    col!(
-        "instance_id",
-        [],
-        Path(&["instance_id"]),
-        Text,
-        "The Clerk instance."
-    ),
-    col!(
-        "created_at",
-        [],
-        Path(&["created_at"]),
-        TimestampMs,
-        "When it was added."
-    ),
-    col!(
-        "updated_at",
-        [],
-        Path(&["updated_at"]),
-        TimestampMs,
-        "Last change."
-    ),
+    col!("identifier", [], Path(&["identifier"]), Text, "Email address, domain or phone number allowed to sign up."),
+    col!("identifier_type", [], Path(&["identifier_type"]), Text, "`email_address`, `phone_number`, `web3_wallet`, ..."),
+    col!("invitation_id", [], Path(&["invitation_id"]), Text, "The invitation sent with it, if any."),
+    col!("instance_id", [], Path(&["instance_id"]), Text, "The Clerk instance."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "When it was added."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
     col!("attrs", [], Whole, Json, "The whole entry."),
 ];
 
+#[rustfmt::skip]
 const BLOCKLIST_IDENTIFIERS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Entry id (`blid_...`)."),
-    col!(
-        "identifier",
-        [],
-        Path(&["identifier"]),
-        Text,
-        "Email address, domain or phone number blocked from signing up."
-    ),
-    col!(
-        "identifier_type",
-        [],
-        Path(&["identifier_type"]),
-        Text,
-        "`email_address`, `phone_number`, `web3_wallet`, ..."
-    ),
-    col!(
-        "instance_id",
-        [],
-        Path(&["instance_id"]),
-        Text,
-        "The Clerk instance."
-    ),
-    col!(
-        "created_at",
-        [],
-        Path(&["created_at"]),
-        TimestampMs,
-        "When it was added."
-    ),
-    col!(
-        "updated_at",
-        [],
-        Path(&["updated_at"]),
-        TimestampMs,
-        "Last change."
-    ),
+    col!("identifier", [], Path(&["identifier"]), Text, "Email address, domain or phone number blocked from signing up."),
+    col!("identifier_type", [], Path(&["identifier_type"]), Text, "`email_address`, `phone_number`, `web3_wallet`, ..."),
+    col!("instance_id", [], Path(&["instance_id"]), Text, "The Clerk instance."),
+    col!("created_at", [], Path(&["created_at"]), TimestampMs, "When it was added."),
+    col!("updated_at", [], Path(&["updated_at"]), TimestampMs, "Last change."),
     col!("attrs", [], Whole, Json, "The whole entry."),
 ];
 
+#[rustfmt::skip]
 const DOMAINS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Domain id (`dmn_...`)."),
     col!("name", [], Path(&["name"]), Text, "The domain name."),
-    col!(
-        "is_satellite",
-        [],
-        Path(&["is_satellite"]),
-        Bool,
-        "Whether it is a satellite domain."
-    ),
-    col!(
-        "frontend_api_url",
-        [],
-        Path(&["frontend_api_url"]),
-        Text,
-        "Frontend API URL."
-    ),
-    col!(
-        "accounts_portal_url",
-        [],
-        Path(&["accounts_portal_url"]),
-        Text,
-        "Account Portal URL, if any."
-    ),
-    col!(
-        "proxy_url",
-        [],
-        Path(&["proxy_url"]),
-        Text,
-        "Proxy URL, if any."
-    ),
-    col!(
-        "development_origin",
-        [],
-        Path(&["development_origin"]),
-        Text,
-        "Development origin."
-    ),
-    col!(
-        "cname_targets",
-        [],
-        Path(&["cname_targets"]),
-        Json,
-        "DNS CNAME records to set, if any."
-    ),
+    col!("is_satellite", [], Path(&["is_satellite"]), Bool, "Whether it is a satellite domain."),
+    col!("frontend_api_url", [], Path(&["frontend_api_url"]), Text, "Frontend API URL."),
+    col!("accounts_portal_url", [], Path(&["accounts_portal_url"]), Text, "Account Portal URL, if any."),
+    col!("proxy_url", [], Path(&["proxy_url"]), Text, "Proxy URL, if any."),
+    col!("development_origin", [], Path(&["development_origin"]), Text, "Development origin."),
+    col!("cname_targets", [], Path(&["cname_targets"]), Json, "DNS CNAME records to set, if any."),
     col!("attrs", [], Whole, Json, "The whole domain object."),
 ];
 
+#[rustfmt::skip]
 const SESSIONS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Session id (`sess_...`)."),
     col!("user_id", [], Path(&["user_id"]), Text, "The signed-in user; `user_id = ...` selects the sessions to list."),
@@ -776,6 +389,7 @@ const SESSIONS: &[ColumnSpec] = &[
     col!("attrs", [], Whole, Json, "The whole session object."),
 ];
 
+#[rustfmt::skip]
 const JWT_TEMPLATES: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Template id (`jtmp_...`)."),
     col!("name", [], Path(&["name"]), Text, "Template name, as passed to `getToken({ template })`."),
@@ -789,6 +403,7 @@ const JWT_TEMPLATES: &[ColumnSpec] = &[
     col!("attrs", [], Whole, Json, "The whole template."),
 ];
 
+#[rustfmt::skip]
 const OAUTH_APPLICATIONS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Application id (`oa_...`)."),
     col!("name", [], Path(&["name"]), Text, "Name."),
@@ -813,6 +428,7 @@ const OAUTH_APPLICATIONS: &[ColumnSpec] = &[
     col!("attrs", [], Whole, Json, "The whole application object."),
 ];
 
+#[rustfmt::skip]
 const SAML_CONNECTIONS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Connection id (`samlc_...`)."),
     col!("name", [], Path(&["name"]), Text, "Name."),
@@ -840,6 +456,7 @@ const SAML_CONNECTIONS: &[ColumnSpec] = &[
     col!("attrs", [], Whole, Json, "The whole connection object (with the certificate and metadata)."),
 ];
 
+#[rustfmt::skip]
 const REDIRECT_URLS: &[ColumnSpec] = &[
     col!("id", [], Path(&["id"]), Text, "Entry id (`ru_...`)."),
     col!("url", [], Path(&["url"]), Text, "An allowed redirect URL (`https://...` or a custom scheme)."),
@@ -881,7 +498,14 @@ const fn session_endpoint(key: &'static str, rows_per_key: f64) -> Endpoint {
         key: Some((key, Match::Exact)),
         key_param: Some(key),
         rows_per_key,
-        ..list_endpoint(&["sessions"], Envelope::Paginated, Paging::Offset, &[], &[], Count::Unsupported)
+        ..list_endpoint(
+            &["sessions"],
+            Envelope::Paginated,
+            Paging::Offset,
+            &[],
+            &[],
+            Count::Unsupported,
+        )
     }
 }
 
@@ -1104,7 +728,14 @@ pub static OBJECTS: &[ObjectSpec] = &[
         // Clerk lists sessions of one user or one client only (newest
         // first); the other statuses are filtered by Postgres.
         endpoints: &[
-            list_endpoint(&["sessions"], Envelope::Paginated, Paging::Offset, &[], &[], Count::Unsupported),
+            list_endpoint(
+                &["sessions"],
+                Envelope::Paginated,
+                Paging::Offset,
+                &[],
+                &[],
+                Count::Unsupported,
+            ),
             session_endpoint("user_id", 3.0),
             session_endpoint("client_id", 1.0),
         ],

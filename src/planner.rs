@@ -657,8 +657,8 @@ unsafe extern "C-unwind" fn get_foreign_paths(
         scan_cost(rows)
     };
     // Unsorted, and sorted by Clerk when it can give the query's order.
-    let sorted = pushable_order(&target, &extracted, (*root).query_pathkeys)
-        .map(|_| (*root).query_pathkeys);
+    let sorted =
+        pushable_order(&target, &extracted, (*root).query_pathkeys).map(|_| (*root).query_pathkeys);
     for pathkeys in [Some(ptr::null_mut()), sorted].into_iter().flatten() {
         add_foreign_path(
             root,

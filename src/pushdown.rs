@@ -228,7 +228,10 @@ impl ScanPlan {
             let narrowed = s.params.iter().any(|(k, _)| {
                 k.ends_with("_after")
                     || k.ends_with("_before")
-                    || s.endpoint.filters.iter().any(|f| f.param == *k && f.how == Match::Flag)
+                    || s.endpoint
+                        .filters
+                        .iter()
+                        .any(|f| f.param == *k && f.how == Match::Flag)
             });
             !unique && (keyed_guess || narrowed)
         })
@@ -243,8 +246,7 @@ impl ScanPlan {
             return vec![format!(
                 "none: {} needs {} in WHERE",
                 self.object.name,
-                self.object.key_columns().join(" = ... or ")
-                    + " = ..."
+                self.object.key_columns().join(" = ... or ") + " = ..."
             )];
         }
         self.series
@@ -391,7 +393,8 @@ fn fold(
                     },
                 };
                 let is_after = matches!(c.op, Op::Gt | Op::Ge);
-                let (current, tighter): (&mut Option<Bound>, fn(i64, i64) -> i64) = if is_after {
+                type Tighter = fn(i64, i64) -> i64;
+                let (current, tighter): (&mut Option<Bound>, Tighter) = if is_after {
                     (&mut slot.after, i64::max)
                 } else {
                     (&mut slot.before, i64::min)
@@ -888,7 +891,11 @@ mod tests {
         let p = plan_of(
             "sessions",
             vec![
-                cond("user_id", Op::Eq, Operand::List(vec![text("user_1"), text("user_&2")])),
+                cond(
+                    "user_id",
+                    Op::Eq,
+                    Operand::List(vec![text("user_1"), text("user_&2")]),
+                ),
                 cond("status", Op::Eq, text("active")),
             ],
         );
@@ -901,7 +908,10 @@ mod tests {
                 "GET /sessions?user_id=user_%262&paginated=true&limit=500",
             ]
         );
-        let p = plan_of("sessions", vec![cond("client_id", Op::Eq, Operand::Runtime(0))]);
+        let p = plan_of(
+            "sessions",
+            vec![cond("client_id", Op::Eq, Operand::Runtime(0))],
+        );
         assert!(p.exact && !p.missing_key);
         assert_eq!(
             p.describe(),
@@ -1012,15 +1022,24 @@ mod tests {
         };
         assert!(!guessed("users", vec![]), "the total is a count already");
         assert!(!guessed("users", vec![cond("id", Op::Eq, text("u"))]));
-        assert!(guessed("users", vec![cond("created_at", Op::Gt, Operand::Int(5))]));
-        assert!(guessed("users", vec![cond("banned", Op::Eq, Operand::Bool(true))]));
+        assert!(guessed(
+            "users",
+            vec![cond("created_at", Op::Gt, Operand::Int(5))]
+        ));
+        assert!(guessed(
+            "users",
+            vec![cond("banned", Op::Eq, Operand::Bool(true))]
+        ));
         let org = || cond("organization_id", Op::Eq, text("org_1"));
         assert!(guessed("organization_memberships", vec![org()]));
         assert!(!guessed(
             "organization_memberships",
             vec![org(), cond("user_id", Op::Eq, text("u"))]
         ));
-        assert!(!guessed("organizations", vec![cond("id", Op::Eq, text("org_1"))]));
+        assert!(!guessed(
+            "organizations",
+            vec![cond("id", Op::Eq, text("org_1"))]
+        ));
     }
 
     #[test]

@@ -1353,7 +1353,10 @@ mod tests {
                 assert!(log.iter().all(|r| r.param("paginated") == Some("true")));
                 // Bare arrays give no total: one page after another, each
                 // re-reading the previous page's last row.
-                let offsets: Vec<_> = log.iter().map(|r| r.param("offset").map(String::from)).collect();
+                let offsets: Vec<_> = log
+                    .iter()
+                    .map(|r| r.param("offset").map(String::from))
+                    .collect();
                 if bare_arrays || concurrency == 1 {
                     assert_eq!(offsets, [None, Some("499".into()), Some("998".into())]);
                 }

@@ -631,15 +631,25 @@ mod tests {
                 .any(|r| r.path == members_count && r.param("limit") == Some("1")),
             "the planner counted the members: {requests:?}"
         );
-        let lookups = requests.iter().filter(|r| r.param("user_id").is_some()).count();
+        let lookups = requests
+            .iter()
+            .filter(|r| r.param("user_id").is_some())
+            .count();
         assert_eq!(lookups, 0);
         // Two counts, 2 pages of members, 40 of users (and the odd seam
         // check of the concurrent users scan).
-        assert!(requests.len() <= 50, "{} requests: {requests:?}", requests.len());
+        assert!(
+            requests.len() <= 50,
+            "{} requests: {requests:?}",
+            requests.len()
+        );
 
         // Planned again within the count's lifetime: no second count.
         server.clear_log();
-        assert_eq!(query_json(&sql("p9_users", "p9_organization_memberships")), expected);
+        assert_eq!(
+            query_json(&sql("p9_users", "p9_organization_memberships")),
+            expected
+        );
         assert!(!server
             .requests()
             .iter()
@@ -1100,7 +1110,8 @@ mod tests {
         create_seed_tables(&server, "r1");
         // The default retry settings: with concurrent workers, one request's
         // retries can land on several consecutive "every 10th" arrivals.
-        Spi::run("alter server r1 options (set max_retries '5', set max_retry_wait_ms '30000')").unwrap();
+        Spi::run("alter server r1 options (set max_retries '5', set max_retry_wait_ms '30000')")
+            .unwrap();
         server.set_behaviour(Behaviour {
             fail_every: 10,
             ..Behaviour::default()
@@ -1520,12 +1531,20 @@ mod tests {
         newest.sort_by_key(|u| std::cmp::Reverse(u["created_at"].as_i64()));
         let want = newest[..5]
             .iter()
-            .map(|u| ds.sessions.iter().filter(|s| s["user_id"] == u["id"]).count())
+            .map(|u| {
+                ds.sessions
+                    .iter()
+                    .filter(|s| s["user_id"] == u["id"])
+                    .count()
+            })
             .sum::<usize>();
         assert!(want > 0, "the sample data gives the newest users sessions");
         server.clear_log();
         let sql = sessions_sql.trim().trim_end_matches(';');
-        assert_eq!(count(&format!("select count(*) from ({sql}) q")) as usize, want);
+        assert_eq!(
+            count(&format!("select count(*) from ({sql}) q")) as usize,
+            want
+        );
         let session_requests = server
             .requests()
             .iter()
@@ -1683,7 +1702,9 @@ mod tests {
         server.clear_log();
         let e = error_of("select count(*) from clerk.sessions").unwrap();
         assert!(
-            e.contains("foreign table sessions (sessions) needs user_id = ... or client_id = ... in WHERE"),
+            e.contains(
+                "foreign table sessions (sessions) needs user_id = ... or client_id = ... in WHERE"
+            ),
             "{e}"
         );
         let e = error_of("select * from clerk.sessions where status = 'active'").unwrap();
@@ -1692,11 +1713,16 @@ mod tests {
             server.requests().iter().all(|r| r.path != "/v1/sessions"),
             "no session list request without a user"
         );
-        let plan = Spi::get_one::<pgrx::Json>("explain (format json, verbose) select * from clerk.sessions")
-            .unwrap()
-            .unwrap()
-            .0;
-        assert!(plan.to_string().contains("none: sessions needs user_id"), "{plan}");
+        let plan = Spi::get_one::<pgrx::Json>(
+            "explain (format json, verbose) select * from clerk.sessions",
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert!(
+            plan.to_string().contains("none: sessions needs user_id"),
+            "{plan}"
+        );
 
         // One user's sessions, every field that matters.
         let user = 5; // 5 % 3 = 2 sessions
@@ -1719,7 +1745,9 @@ mod tests {
         assert_eq!(rows, json!(want));
         let client = expected[0]["client_id"].as_str().unwrap();
         assert_eq!(
-            count(&format!("select count(*) from clerk.sessions where client_id = '{client}'")),
+            count(&format!(
+                "select count(*) from clerk.sessions where client_id = '{client}'"
+            )),
             2
         );
         let status = expected[0]["status"].as_str().unwrap();
@@ -1818,7 +1846,9 @@ mod tests {
         let org = ds.saml_connections[0]["organization_id"].as_str().unwrap();
         server.clear_log();
         assert_eq!(
-            count(&format!("select count(*) from clerk.saml_connections where organization_id = '{org}'")),
+            count(&format!(
+                "select count(*) from clerk.saml_connections where organization_id = '{org}'"
+            )),
             1
         );
         assert!(server
@@ -1879,7 +1909,9 @@ mod tests {
         // The test cluster is thrown away after the run.
         let pid: i32 = Spi::get_one("select pg_backend_pid()").unwrap().unwrap();
         let create = |admin: &mut postgres::Client, db: &str| {
-            admin.batch_execute(&format!("create database {db}")).unwrap();
+            admin
+                .batch_execute(&format!("create database {db}"))
+                .unwrap();
         };
         let fresh_db = format!("clerk_fdw_fresh_{pid}");
         create(&mut admin, &fresh_db);
@@ -1887,7 +1919,8 @@ mod tests {
         fresh.batch_execute("create extension clerk_fdw").unwrap();
         let want = members(&mut fresh);
         assert!(
-            want.iter().any(|(name, _)| name == "function clerk_fdw_stats()"),
+            want.iter()
+                .any(|(name, _)| name == "function clerk_fdw_stats()"),
             "{want:?}"
         );
         drop(fresh);
@@ -1906,9 +1939,13 @@ mod tests {
                  create foreign table users (id text, email text) server clerk options (object 'users');"
             ))
             .unwrap();
-            db.batch_execute("alter extension clerk_fdw update").unwrap();
+            db.batch_execute("alter extension clerk_fdw update")
+                .unwrap();
             let version: String = db
-                .query_one("select extversion::text from pg_extension where extname = 'clerk_fdw'", &[])
+                .query_one(
+                    "select extversion::text from pg_extension where extname = 'clerk_fdw'",
+                    &[],
+                )
                 .unwrap()
                 .get(0);
             assert_eq!(version, current, "from {old}");
@@ -1925,7 +1962,10 @@ mod tests {
                 .get(0);
             assert_eq!(users as usize, small().users, "from {old}");
             let requests: i64 = db
-                .query_one("select requests from clerk_fdw_stats() where server = 'clerk'", &[])
+                .query_one(
+                    "select requests from clerk_fdw_stats() where server = 'clerk'",
+                    &[],
+                )
                 .unwrap()
                 .get(0);
             assert!(requests >= 1, "from {old}");

@@ -198,7 +198,7 @@ pub fn user(cfg: &DataConfig, i: usize) -> Value {
     json!({
         "id": id,
         "object": "user",
-        "external_id": if i % 3 == 0 { json!(format!("ext-{i}")) } else { Value::Null },
+        "external_id": if i.is_multiple_of(3) { json!(format!("ext-{i}")) } else { Value::Null },
         "primary_email_address_id": primary_email_id,
         "primary_phone_number_id": primary_phone_id,
         "primary_web3_wallet_id": null,
@@ -208,17 +208,17 @@ pub fn user(cfg: &DataConfig, i: usize) -> Value {
         "locale": null,
         "profile_image_url": format!("https://img.clerk.com/{id}"),
         "image_url": format!("https://img.clerk.com/{id}"),
-        "has_image": i % 2 == 0,
-        "public_metadata": if i % 6 == 0 { json!({}) } else { json!({"plan": if i % 2 == 0 { "pro" } else { "free" }, "seats": i % 9, "tags": ["beta", "ünïcödé"]}) },
-        "private_metadata": if i % 8 == 0 { Value::Null } else { json!({"stripe_customer": format!("cus_{i}")}) },
+        "has_image": i.is_multiple_of(2),
+        "public_metadata": if i.is_multiple_of(6) { json!({}) } else { json!({"plan": if i.is_multiple_of(2) { "pro" } else { "free" }, "seats": i % 9, "tags": ["beta", "ünïcödé"]}) },
+        "private_metadata": if i.is_multiple_of(8) { Value::Null } else { json!({"stripe_customer": format!("cus_{i}")}) },
         "unsafe_metadata": {},
         "email_addresses": emails,
         "phone_numbers": phones,
         "web3_wallets": [],
         "passkeys": [],
         "password_enabled": true,
-        "two_factor_enabled": i % 5 == 0,
-        "totp_enabled": i % 5 == 0,
+        "two_factor_enabled": i.is_multiple_of(5),
+        "totp_enabled": i.is_multiple_of(5),
         "backup_code_enabled": false,
         "mfa_enabled_at": null,
         "mfa_disabled_at": null,
@@ -226,8 +226,8 @@ pub fn user(cfg: &DataConfig, i: usize) -> Value {
         "saml_accounts": [],
         "enterprise_accounts": [],
         "last_sign_in_at": last_sign_in,
-        "banned": i % 97 == 0,
-        "locked": i % 89 == 0,
+        "banned": i.is_multiple_of(97),
+        "locked": i.is_multiple_of(89),
         "deprovisioned": false,
         "lockout_expires_in_seconds": null,
         "verification_attempts_remaining": 100,
@@ -276,9 +276,9 @@ pub fn organization(cfg: &DataConfig, k: usize, members_count: usize) -> Value {
         "image_url": format!("https://img.clerk.com/{id}"),
         "has_image": false,
         "members_count": members_count,
-        "max_allowed_memberships": if k % 2 == 0 { 0 } else { 25 },
+        "max_allowed_memberships": if k.is_multiple_of(2) { 0 } else { 25 },
         "admin_delete_enabled": true,
-        "public_metadata": {"tier": if k % 3 == 0 { "enterprise" } else { "team" }},
+        "public_metadata": {"tier": if k.is_multiple_of(3) { "enterprise" } else { "team" }},
         "private_metadata": {"crm_id": k},
         "created_by": creator,
         "created_at": created_at,
@@ -345,7 +345,7 @@ fn invitation(cfg: &DataConfig, n: usize) -> Value {
     json!({
         "object": "invitation", "id": clerk_id("inv", n as u64),
         "email_address": format!("invitee{n}@example.com"),
-        "public_metadata": if n % 3 == 0 { json!({"plan": "pro"}) } else { json!({}) },
+        "public_metadata": if n.is_multiple_of(3) { json!({"plan": "pro"}) } else { json!({}) },
         "revoked": status == "revoked", "status": status,
         "url": if status == "pending" { json!(format!("https://accounts.example.com/invite/{n}")) } else { Value::Null },
         "expires_at": if status == "accepted" { Value::Null } else { json!(created_at + 30 * 86_400_000) },
@@ -382,7 +382,7 @@ fn identifier(kind: &str, n: usize, created_at: i64) -> Value {
         "created_at": created_at, "updated_at": created_at,
     });
     if kind == "allowlist" {
-        v["invitation_id"] = if n % 2 == 0 {
+        v["invitation_id"] = if n.is_multiple_of(2) {
             json!(clerk_id("inv", n as u64))
         } else {
             Value::Null
@@ -402,9 +402,9 @@ fn session(cfg: &DataConfig, i: usize, j: usize) -> Value {
     json!({
         "object": "session", "id": clerk_id("sess", n as u64), "user_id": user_id(i),
         "client_id": clerk_id("client", i as u64), "status": SESSION_STATUSES[n % 4],
-        "actor": if n % 5 == 0 { json!({"sub": "user_support"}) } else { Value::Null },
+        "actor": if n.is_multiple_of(5) { json!({"sub": "user_support"}) } else { Value::Null },
         "last_active_organization_id": Value::Null,
-        "latest_activity": if n % 2 == 0 {
+        "latest_activity": if n.is_multiple_of(2) {
             json!({"object": "session_activity", "id": clerk_id("sess_activity", n as u64),
                    "browser_name": "Firefox", "device_type": "Macintosh", "is_mobile": false,
                    "ip_address": format!("203.0.113.{}", n % 250), "city": city, "country": country})
@@ -476,15 +476,19 @@ fn saml_connections(cfg: &DataConfig) -> Vec<Value> {
 }
 
 fn redirect_urls(cfg: &DataConfig) -> Vec<Value> {
-    ["https://app.example.com/sso-callback", "myapp://oauth-callback", "https://例え.jp/コールバック"]
-        .iter()
-        .enumerate()
-        .map(|(n, url)| {
-            let at = cfg.newest_ms - 60_000_000 + n as i64;
-            json!({"object": "redirect_url", "id": clerk_id("ru", n as u64), "url": url,
+    [
+        "https://app.example.com/sso-callback",
+        "myapp://oauth-callback",
+        "https://例え.jp/コールバック",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, url)| {
+        let at = cfg.newest_ms - 60_000_000 + n as i64;
+        json!({"object": "redirect_url", "id": clerk_id("ru", n as u64), "url": url,
                    "created_at": at, "updated_at": at})
-        })
-        .collect()
+    })
+    .collect()
 }
 
 impl Dataset {

@@ -216,7 +216,7 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
         let mut b = lock(&shared.behaviour);
         let mut fault = b.script.pop_front().flatten();
         let n = shared.arrivals.fetch_add(1, Ordering::Relaxed) + 1;
-        if fault.is_none() && b.fail_every > 0 && n % b.fail_every == 0 {
+        if fault.is_none() && b.fail_every > 0 && n.is_multiple_of(b.fail_every) {
             fault = Some(Fault::Status {
                 status: 503,
                 retry_after: None,
