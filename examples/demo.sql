@@ -46,7 +46,7 @@ order by s.members desc, o.name
 limit 5;
 
 \echo '== Which organizations is the most recent member in?'
-select u.email, o.name, m.role
+select coalesce(u.email, u.username, u.id) as member, o.name, m.role
 from (select user_id from clerk.organization_memberships order by created_at desc limit 1) latest
 join clerk.organization_memberships m using (user_id)
 join clerk.organizations o on o.id = m.organization_id
