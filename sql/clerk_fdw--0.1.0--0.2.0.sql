@@ -17,3 +17,12 @@ CREATE FUNCTION "clerk_fdw_stats"() RETURNS TABLE (
 STRICT
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'clerk_fdw_stats_wrapper';
+
+-- Sets those counters back to zero, for one server or all; superusers only
+-- unless granted.
+CREATE FUNCTION "clerk_fdw_stats_reset"(
+	"server" TEXT DEFAULT NULL
+) RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'clerk_fdw_stats_reset_wrapper';
+REVOKE ALL ON FUNCTION clerk_fdw_stats_reset(text) FROM PUBLIC;

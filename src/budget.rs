@@ -300,6 +300,14 @@ impl Budget {
         std::array::from_fn(|i| slot[FIRST_COUNTER + i].load(Ordering::Relaxed))
     }
 
+    /// Sets this instance's counters back to zero (the pacing state stays).
+    pub fn reset_counters(&self) {
+        let slot = self.table.slot(self.key_hash);
+        for word in &slot[FIRST_COUNTER..FIRST_COUNTER + COUNTERS] {
+            word.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Takes a turn for one request that starts now, or says how long to
     /// wait before asking again. Turns are recorded when they are taken, not
     /// reserved ahead: a request that was slow to start cannot push a later
@@ -483,6 +491,12 @@ mod tests {
         b.count(Counter::Requests, 4);
         let again = Budget::new(Arc::new(BudgetTable::open(&dir)), hash, None);
         assert_eq!(again.counters(), [7, 0, 0, 0, 0, 0, 0]);
+        // A reset clears what was counted, not the pacing: the budget is
+        // as spent as before.
+        assert!(a.try_acquire(t).is_err());
+        again.reset_counters();
+        assert_eq!(a.counters(), [0; COUNTERS]);
+        assert!(a.try_acquire(t).is_err());
         std::fs::remove_file(&dir).unwrap();
     }
 

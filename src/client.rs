@@ -239,6 +239,11 @@ impl ClerkClient {
         self.budget.counters()
     }
 
+    /// Sets this instance's counters back to zero, for every session.
+    pub fn reset_counters(&self) {
+        self.budget.reset_counters()
+    }
+
     /// Waits for the budget to allow one more request; with `patience`, gives
     /// up (false) rather than wait longer than that.
     async fn take_turn(&self, patience: Option<Duration>) -> bool {

@@ -1402,6 +1402,78 @@ mod tests {
         assert!(e.contains("invalid user mapping option \"apikey\""), "{e}");
     }
 
+    /// clerk_fdw_stats() counts what was sent and received, as the server
+    /// saw it; clerk_fdw_stats_reset() sets it back to zero, for superusers.
+    #[pg_test]
+    fn stats_count_what_the_server_saw_and_reset_clears_them() {
+        let server = mock(small());
+        create_keyless_server(&server, "st");
+        Spi::run(
+            "create foreign table st_users (id text, email text) server st options (object 'users');
+             explain select id from st_users;",
+        )
+        .unwrap();
+        let stats = || {
+            query_json(
+                "select requests, retries, rate_limited, errors, bytes_received, rows
+                   from clerk_fdw_stats() where server = 'st'",
+            )[0]
+            .clone()
+        };
+        // Another test may have used this port: start from zero.
+        Spi::run("select clerk_fdw_stats_reset('st')").unwrap();
+        server.clear_log();
+        server.set_behaviour(Behaviour {
+            fail_every: 4,
+            ..Behaviour::default()
+        });
+        assert_eq!(
+            query_json("select id from st_users")
+                .as_array()
+                .unwrap()
+                .len(),
+            1200
+        );
+        server.set_behaviour(Behaviour::default());
+        let sent = server.requests();
+        let failed = sent.iter().filter(|r| r.status >= 500).count();
+        assert!(failed > 0, "{sent:?}");
+        let s = stats();
+        assert_eq!(s["requests"], json!(sent.len()), "{s}");
+        assert_eq!(s["retries"], json!(failed), "{s}");
+        assert_eq!(s["rate_limited"], json!(0), "{s}");
+        assert_eq!(s["errors"], json!(0), "{s}");
+        assert_eq!(s["rows"], json!(1200), "{s}");
+        assert!(s["bytes_received"].as_i64().unwrap() > 1200 * 100, "{s}");
+
+        Spi::run("select clerk_fdw_stats_reset('st')").unwrap();
+        let zero = json!({"requests": 0, "retries": 0, "rate_limited": 0, "errors": 0, "bytes_received": 0, "rows": 0});
+        assert_eq!(stats(), zero);
+        assert_eq!(
+            count("select count(*) from (select id from st_users offset 0) q"),
+            1200
+        );
+        assert_eq!(stats()["rows"], json!(1200));
+        Spi::run("select clerk_fdw_stats_reset()").unwrap();
+        assert_eq!(stats(), zero);
+
+        let e = error_of("select clerk_fdw_stats_reset('nope')").unwrap();
+        assert!(e.contains("there is no clerk_fdw server \"nope\""), "{e}");
+        Spi::run("create role clerk_stats_reader").unwrap();
+        let may = |function: &str| {
+            Spi::get_one::<bool>(&format!(
+                "select has_function_privilege('clerk_stats_reader', '{function}', 'execute')"
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        assert!(may("clerk_fdw_stats()"), "anyone may read the stats");
+        assert!(!may("clerk_fdw_stats_reset(text)"));
+        Spi::run("set local role clerk_stats_reader").unwrap();
+        assert_eq!(stats(), zero);
+        Spi::run("reset role").unwrap();
+    }
+
     #[pg_test]
     fn examples_run_and_answer_the_seed_questions() {
         let server = mock(now_config());
@@ -1888,7 +1960,7 @@ mod tests {
         let members = |c: &mut postgres::Client| -> Vec<(String, String)> {
             c.query(
                 "select pg_describe_object(d.classid, d.objid, 0),
-                        coalesce(pg_get_functiondef(p.oid), '')
+                        coalesce(pg_get_functiondef(p.oid) || p.proacl::text, pg_get_functiondef(p.oid), '')
                    from pg_depend d
                    left join pg_proc p on d.classid = 'pg_proc'::regclass and p.oid = d.objid
                   where d.refclassid = 'pg_extension'::regclass and d.deptype = 'e'
@@ -1920,7 +1992,7 @@ mod tests {
         let want = members(&mut fresh);
         assert!(
             want.iter()
-                .any(|(name, _)| name == "function clerk_fdw_stats()"),
+                .any(|(name, _)| name == "function clerk_fdw_stats_reset(text)"),
             "{want:?}"
         );
         drop(fresh);
