@@ -636,10 +636,10 @@ mod tests {
             .filter(|r| r.param("user_id").is_some())
             .count();
         assert_eq!(lookups, 0);
-        // Two counts, 2 pages of members, 40 of users (and the odd seam
-        // check of the concurrent users scan).
+        // Two counts, 2 pages of members, 40 of users and a few more where
+        // the concurrent users scan splits its slices (47 seen), not 620.
         assert!(
-            requests.len() <= 50,
+            requests.len() <= 60,
             "{} requests: {requests:?}",
             requests.len()
         );
