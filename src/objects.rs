@@ -84,6 +84,9 @@ pub enum Envelope {
 pub enum Match {
     /// `param=v`, repeatable up to 100 times; Clerk matches exactly.
     Exact,
+    /// `param=v` with a single value (Clerk's parameter is a string, not a
+    /// list): an `IN` list becomes one request series per value.
+    One,
     /// Like `Exact`, but a leading `+`/`-` means include/exclude to Clerk,
     /// so values starting with either are sent with an explicit `+`.
     ExactSigned,
@@ -502,7 +505,7 @@ const fn session_endpoint(key: &'static str, rows_per_key: f64) -> Endpoint {
             &["sessions"],
             Envelope::Paginated,
             Paging::Offset,
-            &[],
+            &[filter!("status", "status", One)],
             &[],
             Count::Unsupported,
         )
@@ -612,7 +615,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             &["invitations"],
             Envelope::Paginated,
             Paging::Offset,
-            &[filter!("status", "status", Exact)],
+            &[filter!("status", "status", One)],
             &["created_at"],
             Count::Unsupported,
         )],
@@ -625,7 +628,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             &["organization_invitations"],
             Envelope::Data,
             Paging::Offset,
-            &[filter!("status", "status", Exact)],
+            &[filter!("status", "status", One)],
             &["created_at"],
             Count::TotalCount,
         )],

@@ -529,7 +529,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
             continue;
         };
         match filter.how {
-            Match::Exact | Match::ExactSigned | Match::Wider => {
+            Match::Exact | Match::ExactSigned | Match::Wider | Match::One => {
                 partial |= constraint.after.is_some() || constraint.before.is_some();
                 let Some(allowed) = constraint.allowed else {
                     continue;
@@ -545,7 +545,12 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
                 if values.is_empty() {
                     return empty;
                 }
-                let batches: Vec<&[String]> = values.chunks(MAX_VALUES_PER_REQUEST).collect();
+                let per_request = if filter.how == Match::One {
+                    1
+                } else {
+                    MAX_VALUES_PER_REQUEST
+                };
+                let batches: Vec<&[String]> = values.chunks(per_request).collect();
                 if batches.len() > 1 && series.len() > 1 {
                     // Would multiply series; Postgres filters this one.
                     partial = true;
@@ -876,6 +881,49 @@ mod tests {
         assert_eq!(p.series[0].path, ["organization_memberships"]);
     }
 
+    /// Clerk's invitation `status` is one string: `status=a&status=b` would
+    /// be read as `a` alone, so a list is one series per status (disjoint:
+    /// an invitation has one status).
+    #[test]
+    fn single_valued_filters_split_in_lists() {
+        for object in ["invitations", "organization_invitations"] {
+            let p = plan_of(
+                object,
+                vec![cond(
+                    "status",
+                    Op::Eq,
+                    Operand::List(vec![text("pending"), text("accepted")]),
+                )],
+            );
+            assert!(p.exact, "{object}");
+            let statuses: Vec<Vec<&str>> = p
+                .series
+                .iter()
+                .map(|s| {
+                    s.params
+                        .iter()
+                        .filter(|(k, _)| *k == "status")
+                        .map(|(_, v)| v.as_str())
+                        .collect()
+                })
+                .collect();
+            assert_eq!(statuses, [["pending"], ["accepted"]], "{object}");
+        }
+        let p = plan_of(
+            "organization_invitations",
+            vec![cond(
+                "status",
+                Op::Eq,
+                Operand::List(vec![text("pending"), text("expired")]),
+            )],
+        );
+        assert_eq!(
+            p.count_requests().unwrap().len(),
+            2,
+            "counted per status, summed"
+        );
+    }
+
     #[test]
     fn sessions_are_listed_only_per_user_or_client() {
         let p = ScanPlan::full(object("sessions").unwrap());
@@ -900,12 +948,46 @@ mod tests {
             ],
         );
         assert!(!p.missing_key);
-        assert!(!p.exact, "status is Postgres' to check");
+        assert!(p.exact);
         assert_eq!(
             p.describe(),
             [
-                "GET /sessions?user_id=user_1&paginated=true&limit=500",
-                "GET /sessions?user_id=user_%262&paginated=true&limit=500",
+                "GET /sessions?user_id=user_1&status=active&paginated=true&limit=500",
+                "GET /sessions?user_id=user_%262&status=active&paginated=true&limit=500",
+            ]
+        );
+        // Two users and two statuses would be four series: Postgres checks
+        // the status.
+        let two_statuses = || {
+            cond(
+                "status",
+                Op::Eq,
+                Operand::List(vec![text("active"), text("ended")]),
+            )
+        };
+        let p = plan_of(
+            "sessions",
+            vec![
+                cond(
+                    "user_id",
+                    Op::Eq,
+                    Operand::List(vec![text("user_1"), text("user_2")]),
+                ),
+                two_statuses(),
+            ],
+        );
+        assert!(!p.exact);
+        assert_eq!(p.series.len(), 2);
+        let p = plan_of(
+            "sessions",
+            vec![cond("user_id", Op::Eq, text("user_1")), two_statuses()],
+        );
+        assert!(p.exact);
+        assert_eq!(
+            p.describe(),
+            [
+                "GET /sessions?user_id=user_1&status=active&paginated=true&limit=500",
+                "GET /sessions?user_id=user_1&status=ended&paginated=true&limit=500",
             ]
         );
         let p = plan_of(

@@ -1762,6 +1762,36 @@ mod tests {
                 .all(|r| r.param("status") == Some("pending")),
             "{log:?}"
         );
+        // Clerk takes one status per request: a list is a request per status.
+        for table in ["invitations", "organization_invitations"] {
+            let list = if table == "invitations" {
+                &ds.invitations
+            } else {
+                &ds.organization_invitations
+            };
+            let wanted = ["pending", "accepted"];
+            let expected: Vec<Value> = sorted_by_id(list)
+                .iter()
+                .filter(|i| wanted.iter().any(|w| i["status"] == *w))
+                .map(|i| json!({"id": i["id"]}))
+                .collect();
+            assert!(expected.len() > 1, "{table}: both statuses in the data");
+            server.clear_log();
+            let rows = query_json(&format!(
+                "select id from clerk.{table} where status in ('pending', 'accepted') order by id"
+            ));
+            assert_eq!(rows, json!(expected), "{table}");
+            let statuses: Vec<Option<String>> = server
+                .requests()
+                .iter()
+                .filter(|r| r.path == format!("/v1/{table}"))
+                .map(|r| r.param("status").map(String::from))
+                .collect();
+            assert!(
+                statuses.iter().all(|s| s.is_some()) && statuses.len() >= 2,
+                "{table}: {statuses:?}"
+            );
+        }
     }
 
     #[pg_test]
@@ -1823,11 +1853,21 @@ mod tests {
             2
         );
         let status = expected[0]["status"].as_str().unwrap();
+        server.clear_log();
         assert_eq!(
             count(&format!(
                 "select count(*) from clerk.sessions where user_id = '{uid}' and status = '{status}'"
             )),
             expected.iter().filter(|s| s["status"] == status).count() as i64
+        );
+        let sent: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/v1/sessions")
+            .collect();
+        assert!(
+            !sent.is_empty() && sent.iter().all(|r| r.param("status") == Some(status)),
+            "the status goes to Clerk: {sent:?}"
         );
 
         // Sessions of the users a local table names: one request per user.

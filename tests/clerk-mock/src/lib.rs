@@ -595,13 +595,14 @@ fn list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
     Ok(json!({"data": page(items, offset, limit), "total_count": total}).to_string())
 }
 
-/// The invitations whose status is one of the `status` parameters (all
-/// when there is none).
+/// The invitations with the `status` parameter's status (all when there is
+/// none). Clerk's `status` is one string, not a list: like a Go handler's
+/// `Query().Get`, a repeated parameter counts with its first value only.
 fn with_status<'a>(p: &ListParams, items: &'a [Value]) -> Vec<&'a Value> {
-    let statuses = p.all("status");
+    let status = p.one("status");
     items
         .iter()
-        .filter(|i| statuses.is_empty() || statuses.iter().any(|s| i["status"] == *s))
+        .filter(|i| status.is_none_or(|s| i["status"] == s))
         .collect()
 }
 
