@@ -260,8 +260,6 @@ fn check_bool(options: &HashMap<String, String>, name: &str) -> Result<(), FdwEr
 
 /// How long the planner trusts an object's row count.
 const ROW_COUNT_TTL: Duration = Duration::from_secs(300);
-/// Plans with more request series than this are estimated, not counted.
-const MAX_SERIES_TO_COUNT: usize = 3;
 /// Assumed when Clerk cannot be asked (pushdown off, API unreachable).
 const DEFAULT_ROW_COUNT: f64 = 1000.0;
 
@@ -787,13 +785,8 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
                 // A few constant keys or ranges in a join: Clerk's count
                 // beats a guess (20 members per organization) that would
                 // pick a nested loop of hundreds of lookups over one scan.
-                let counted = if planned.worth_counting
-                    && !plan.missing_key
-                    && plan.series.len() <= MAX_SERIES_TO_COUNT
-                    && plan.estimate_is_guessed()
-                {
-                    clerk_count(&self.client, plan)
-                        .map(|n| plan.max_rows.map_or(n, |max| n.min(max as f64)))
+                let counted = if planned.worth_counting && plan.estimate_is_guessed() {
+                    clerk_count(&self.client, plan).map(|n| plan.at_most_max_rows(n))
                 } else {
                     None
                 };

@@ -717,8 +717,7 @@ unsafe fn joined(root: *mut pg_sys::PlannerInfo) -> bool {
 /// in the query's order.
 unsafe fn safe_limit(root: *mut pg_sys::PlannerInfo, ordered: bool) -> Option<u64> {
     let parse = (*root).parse;
-    let single_rel =
-        pg_sys::bms_membership((*root).all_baserels) == pg_sys::BMS_Membership::BMS_SINGLETON;
+    let single_rel = !joined(root);
     let plain = (*parse).groupClause.is_null()
         && !(*parse).hasAggs
         && !(*parse).hasWindowFuncs

@@ -12,6 +12,8 @@ use crate::objects::{Count, Endpoint, Envelope, Kind, Match, ObjectSpec, Paging,
 use crate::scan::MAX_PAGE_SIZE;
 use serde::{Deserialize, Serialize};
 
+/// Plans with more request series than this are estimated, not counted.
+pub const MAX_SERIES_TO_COUNT: usize = 3;
 /// Clerk's limit on values of one repeatable filter parameter.
 pub const MAX_VALUES_PER_REQUEST: usize = 100;
 
@@ -210,6 +212,11 @@ impl ScanPlan {
         } else {
             total() * selectivity
         };
+        self.at_most_max_rows(rows)
+    }
+
+    /// `rows`, or fewer when the plan stops early.
+    pub fn at_most_max_rows(&self, rows: f64) -> f64 {
         match self.max_rows {
             Some(max) => rows.min(max as f64),
             None => rows,
@@ -217,24 +224,27 @@ impl ScanPlan {
     }
 
     /// Whether [`Self::estimate_rows`] guesses (rows per key, the selectivity
-    /// of a range or a flag) where a count from Clerk would know.
+    /// of a range or a flag) where a count from Clerk would know, and a
+    /// few count requests (at most [`MAX_SERIES_TO_COUNT`]) can ask.
     pub fn estimate_is_guessed(&self) -> bool {
-        self.series.iter().any(|s| {
-            let unique = s
-                .params
-                .iter()
-                .any(|(k, _)| s.endpoint.filters.iter().any(|f| f.param == *k && f.unique));
-            let keyed_guess = s.endpoint.key.is_some() && s.endpoint.rows_per_key != 1.0;
-            let narrowed = s.params.iter().any(|(k, _)| {
-                k.ends_with("_after")
-                    || k.ends_with("_before")
-                    || s.endpoint
-                        .filters
-                        .iter()
-                        .any(|f| f.param == *k && f.how == Match::Flag)
-            });
-            !unique && (keyed_guess || narrowed)
-        })
+        !self.missing_key
+            && self.series.len() <= MAX_SERIES_TO_COUNT
+            && self.series.iter().any(|s| {
+                let unique = s
+                    .params
+                    .iter()
+                    .any(|(k, _)| s.endpoint.filters.iter().any(|f| f.param == *k && f.unique));
+                let keyed_guess = s.endpoint.key.is_some() && s.endpoint.rows_per_key != 1.0;
+                let narrowed = s.params.iter().any(|(k, _)| {
+                    k.ends_with("_after")
+                        || k.ends_with("_before")
+                        || s.endpoint
+                            .filters
+                            .iter()
+                            .any(|f| f.param == *k && f.how == Match::Flag)
+                });
+                !unique && (keyed_guess || narrowed)
+            })
     }
 
     /// The first request of each series, as EXPLAIN shows them.
