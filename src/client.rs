@@ -28,6 +28,10 @@ pub enum ClerkError {
     Unauthorized { status: u16 },
     #[error("Clerk answered HTTP {status}: {message}")]
     Api { status: u16, message: String },
+    /// A 404 where Clerk's spec does not document one for a missing key:
+    /// the path itself is wrong, most often an `api_url` without `/v1`.
+    #[error("Clerk answered 404 Not Found for GET {path}: {message}")]
+    NotFound { path: String, message: String },
     #[error("Clerk kept answering 429 Too Many Requests; gave up after waiting {:.1} s", waited.as_secs_f64())]
     RateLimited { waited: Duration },
     #[error("Clerk answered HTTP {status} on {attempts} attempts in a row")]
@@ -214,7 +218,7 @@ impl ClerkClient {
         segments: &[S],
         query: &[(&str, String)],
     ) -> Result<Url, ClerkError> {
-        let target = crate::pushdown::request_target(segments, query);
+        let target = request_target(segments, query);
         self.base
             .join(&target)
             .map_err(|e| ClerkError::BadUrl(format!("{}{target}: {e}", self.base)))
@@ -352,6 +356,13 @@ impl ClerkClient {
                             failures += 1;
                             Retry::Server(status)
                         }
+                        404 => {
+                            let body = resp.bytes().await.unwrap_or_default();
+                            return Err(ClerkError::NotFound {
+                                path: url.path().to_string(),
+                                message: error_message(&body),
+                            });
+                        }
                         _ => {
                             let body = resp.bytes().await.unwrap_or_default();
                             return Err(ClerkError::Api {
@@ -431,6 +442,34 @@ fn backoff(policy: &RetryPolicy, n: u32) -> Duration {
 fn jitter(max: Duration) -> Duration {
     max.mul_f64(fastrand::f64())
 }
+
+
+/// `segments` escaped and joined, then the encoded query: what follows
+/// `api_url/`. A value can never change the endpoint or add a parameter.
+pub fn request_target<S: AsRef<str>>(segments: &[S], params: &[(&str, String)]) -> String {
+    use url::form_urlencoded;
+    let path: Vec<String> = segments
+        .iter()
+        .map(|s| percent_encoding::utf8_percent_encode(s.as_ref(), SEGMENT).to_string())
+        .collect();
+    let mut target = path.join("/");
+    if !params.is_empty() {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        target.push('?');
+        target.push_str(&query);
+    }
+    target
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in a path
+/// segment (`/`, `%`, `?`, `#` included).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[cfg(test)]
 pub(crate) mod tests {

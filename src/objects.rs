@@ -120,6 +120,9 @@ pub enum Count {
     Unsupported,
 }
 
+/// Clerk's largest page (`limit` is at most 500 on every list).
+pub const MAX_PAGE_SIZE: usize = 500;
+
 /// Stands for the key value in an [`Endpoint`] path.
 pub const KEY: &str = "{key}";
 
@@ -145,6 +148,9 @@ pub struct Endpoint {
     pub count: Count,
     /// Typical rows per key value (for row estimates).
     pub rows_per_key: f64,
+    /// Clerk's spec documents 404 for a key that does not exist: it means
+    /// no rows. Anywhere else a 404 is an error (a wrong `api_url`, say).
+    pub not_found_means_no_rows: bool,
 }
 
 #[derive(Debug)]
@@ -158,6 +164,13 @@ pub struct ObjectSpec {
     /// Clerk cannot list the object instance-wide: `endpoints[0]` is never
     /// requested, and a query must select rows by a key of the others.
     pub needs_key: bool,
+}
+
+impl ColumnSpec {
+    /// Clerk sends the field in every object (`count(column)` is `count(*)`).
+    pub fn always_present(&self) -> bool {
+        self.source == Source::Path(&["id"])
+    }
 }
 
 impl ObjectSpec {
@@ -492,6 +505,7 @@ const fn list_endpoint(
         },
         count,
         rows_per_key: 0.0,
+        not_found_means_no_rows: false,
     }
 }
 
@@ -527,6 +541,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             default_order: Some("-created_at"),
             count: Count::Endpoint(&["users", "count"]),
             rows_per_key: 0.0,
+            not_found_means_no_rows: false,
         }],
         columns: USERS,
         needs_key: false,
@@ -545,6 +560,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 default_order: Some("+created_at"),
                 count: Count::TotalCount,
                 rows_per_key: 0.0,
+                not_found_means_no_rows: false,
             },
             Endpoint {
                 // Takes an id or a slug.
@@ -558,6 +574,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 default_order: None,
                 count: Count::Unsupported,
                 rows_per_key: 1.0,
+                not_found_means_no_rows: true,
             },
         ],
         columns: ORGANIZATIONS,
@@ -577,6 +594,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 default_order: Some("+created_at"),
                 count: Count::TotalCount,
                 rows_per_key: 0.0,
+                not_found_means_no_rows: false,
             },
             Endpoint {
                 path: &["organizations", KEY, "memberships"],
@@ -592,6 +610,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 default_order: Some("+created_at"),
                 count: Count::TotalCount,
                 rows_per_key: 20.0,
+                not_found_means_no_rows: false,
             },
             Endpoint {
                 path: &["users", KEY, "organization_memberships"],
@@ -604,6 +623,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 default_order: None,
                 count: Count::TotalCount,
                 rows_per_key: 3.0,
+                not_found_means_no_rows: false,
             },
         ],
         columns: MEMBERSHIPS,

@@ -8,8 +8,10 @@
 //! SQL answer, which is what counting and LIMIT pushdown need.
 
 use crate::convert::pg_micros_to_unix_ms;
-use crate::objects::{Count, Endpoint, Envelope, Kind, Match, ObjectSpec, Paging, KEY};
-use crate::scan::MAX_PAGE_SIZE;
+use crate::objects::{
+    Count, Endpoint, Envelope, Kind, Match, ObjectSpec, Paging, KEY, MAX_PAGE_SIZE,
+};
+use crate::client::request_target;
 use serde::{Deserialize, Serialize};
 
 /// Plans with more request series than this are estimated, not counted.
@@ -151,7 +153,7 @@ impl ScanPlan {
                     Count::Endpoint(path) => Some(CountRequest {
                         path: path.iter().map(|p| p.to_string()).collect(),
                         params: filters.cloned().collect(),
-                        envelope: None,
+                        not_found_means_no_rows: false,
                     }),
                     Count::TotalCount => Some(CountRequest {
                         path: s.path.clone(),
@@ -159,7 +161,7 @@ impl ScanPlan {
                             .cloned()
                             .chain([("limit", "1".to_string())])
                             .collect(),
-                        envelope: Some(s.endpoint.envelope),
+                        not_found_means_no_rows: s.endpoint.not_found_means_no_rows,
                     }),
                     Count::Unsupported => None,
                 }
@@ -281,37 +283,9 @@ impl ScanPlan {
 pub struct CountRequest {
     pub path: Vec<String>,
     pub params: Vec<(&'static str, String)>,
-    /// `Some` for a list read with `limit=1` whose `total_count` is the
-    /// answer; `None` for `{"total_count": n}` from a count endpoint.
-    pub envelope: Option<Envelope>,
+    /// See [`Endpoint::not_found_means_no_rows`].
+    pub not_found_means_no_rows: bool,
 }
-
-/// `segments` escaped and joined, then the encoded query: what follows
-/// `api_url/`. A value can never change the endpoint or add a parameter.
-pub fn request_target<S: AsRef<str>>(segments: &[S], params: &[(&str, String)]) -> String {
-    use url::form_urlencoded;
-    let path: Vec<String> = segments
-        .iter()
-        .map(|s| percent_encoding::utf8_percent_encode(s.as_ref(), SEGMENT).to_string())
-        .collect();
-    let mut target = path.join("/");
-    if !params.is_empty() {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
-            .finish();
-        target.push('?');
-        target.push_str(&query);
-    }
-    target
-}
-
-/// Everything but RFC 3986's unreserved characters is escaped in a path
-/// segment (`/`, `%`, `?`, `#` included).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The values an equality allows, or a value known only at run time.
 #[derive(Debug, Clone, PartialEq)]

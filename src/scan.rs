@@ -12,7 +12,7 @@
 
 use crate::budget::Counter;
 use crate::client::{ClerkClient, ClerkError};
-use crate::objects::{Endpoint, Envelope, Match, Paging, Source};
+use crate::objects::{Endpoint, Envelope, Match, Paging, Source, MAX_PAGE_SIZE};
 use crate::pushdown::{ScanPlan, Series};
 use crate::runtime;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -23,9 +23,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
-
-/// Clerk's largest page.
-pub const MAX_PAGE_SIZE: usize = 500;
 
 enum Msg {
     Page(Vec<Value>),
@@ -212,8 +209,8 @@ fn created_at(row: &Value) -> Result<i64, ClerkError> {
         .ok_or_else(|| ClerkError::Malformed("a listed object has no \"created_at\"".into()))
 }
 
-/// GETs `path?params`; a 404 on an endpoint addressed by a key (a user or
-/// organization that does not exist) is `None`: no rows.
+/// GETs `path?params`; a 404 where Clerk documents it for a key that does
+/// not exist (an organization by id or slug) is `None`: no rows.
 async fn get(
     client: &ClerkClient,
     series: &Series,
@@ -221,7 +218,7 @@ async fn get(
 ) -> Result<Option<bytes::Bytes>, ClerkError> {
     let url = client.url(&series.path, params)?;
     match client.get(&url).await {
-        Err(ClerkError::Api { status: 404, .. }) if series.endpoint.key.is_some() => Ok(None),
+        Err(ClerkError::NotFound { .. }) if series.endpoint.not_found_means_no_rows => Ok(None),
         other => other.map(Some),
     }
 }
@@ -862,7 +859,7 @@ pub async fn count(
             client.get(&url).await
         };
         let body = match answer {
-            Err(ClerkError::Api { status: 404, .. }) if r.envelope.is_some() => continue,
+            Err(ClerkError::NotFound { .. }) if r.not_found_means_no_rows => continue,
             other => other?,
         };
         let n = serde_json::from_slice::<TotalCount>(&body)
@@ -877,6 +874,10 @@ pub async fn count(
 pub struct ScanStream {
     pages: mpsc::Receiver<Msg>,
     producer: JoinHandle<()>,
+    /// Ids returned so far, when more than one request series may list the
+    /// same object (`slug IN (slug, id)`, e-mail batches): each object is
+    /// returned once.
+    seen: Option<HashSet<String>>,
 }
 
 use runtime::POLL;
@@ -893,6 +894,7 @@ impl ScanStream {
             cause: format!("cannot start the I/O runtime: {e}"),
             attempts: 0,
         })?;
+        let seen = (plan.series.len() > 1).then(HashSet::new);
         let (tx, rx) = mpsc::channel(options.prefetch.max(1));
         let concurrency = options.concurrency.max(1);
         let scan = Arc::new(Scan {
@@ -914,6 +916,7 @@ impl ScanStream {
         Ok(ScanStream {
             pages: rx,
             producer,
+            seen,
         })
     }
 
@@ -927,7 +930,18 @@ impl ScanStream {
         loop {
             let pages = &mut self.pages;
             match rt.block_on(async { tokio::time::timeout(POLL, pages.recv()).await }) {
-                Ok(Some(Msg::Page(rows))) => return Ok(Some(rows)),
+                Ok(Some(Msg::Page(mut rows))) => {
+                    if let Some(seen) = &mut self.seen {
+                        let mut new = Vec::with_capacity(rows.len());
+                        for row in rows {
+                            if seen.insert(row_id(&row)?.to_string()) {
+                                new.push(row);
+                            }
+                        }
+                        rows = new;
+                    }
+                    return Ok(Some(rows));
+                }
                 Ok(Some(Msg::Done)) => return Ok(None),
                 Ok(Some(Msg::Failed(e))) => return Err(e),
                 Ok(None) => return Err(ClerkError::Stopped),

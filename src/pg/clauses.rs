@@ -1,0 +1,296 @@
+//! Reading WHERE and join clauses into Clerk [`Condition`]s, the way
+//! postgres_fdw's deparse.c decides what is safe to send: a column of this
+//! scan compared with a value that cannot change during the scan. A value
+//! known only at run time (`now() - interval '30 days'`, a parameter, a
+//! nested loop's outer row) becomes an [`Operand::Runtime`] that refers to
+//! an expression of the plan's `fdw_exprs`.
+//!
+//! Every function here takes planner pointers of the relation being
+//! planned, valid for the duration of the call.
+
+use crate::objects::{Kind, ObjectSpec};
+use crate::pushdown::{Condition, Op, Operand};
+use pgrx::pg_sys;
+use pgrx::FromDatum;
+use std::ffi::{c_void, CStr};
+use std::ptr;
+
+pub unsafe fn list_items<T>(list: *mut pg_sys::List) -> Vec<*mut T> {
+    if list.is_null() {
+        return Vec::new();
+    }
+    (0..(*list).length as usize)
+        .map(|i| (*(*list).elements.add(i)).ptr_value as *mut T)
+        .collect()
+}
+
+pub unsafe fn is_a(node: *mut c_void, tag: pg_sys::NodeTag) -> bool {
+    !node.is_null() && (*(node as *mut pg_sys::Node)).type_ == tag
+}
+
+
+/// The clauses of a scan, sorted into Clerk conditions and the rest.
+#[derive(Default, Clone)]
+pub struct Extracted {
+    pub conditions: Vec<Condition>,
+    /// Expressions evaluated at run time, `Operand::Runtime(i)` = `exprs[i]`.
+    pub exprs: Vec<*mut pg_sys::Expr>,
+    pub types: Vec<u32>,
+    /// Clauses Postgres alone applies.
+    pub unpushed: usize,
+    /// Some clause has no variable of the scan (`now() < ...`, `$1`,
+    /// `(select false)`): Postgres evaluates it once, above the scan.
+    pub pseudoconstant: bool,
+}
+
+/// The scan whose clauses are read.
+pub struct Target {
+    pub root: *mut pg_sys::PlannerInfo,
+    pub rel: *mut pg_sys::RelOptInfo,
+    pub table_oid: pg_sys::Oid,
+    pub object: &'static ObjectSpec,
+}
+
+impl Target {
+    /// The column a Var of this scan names, with its declared type.
+    pub unsafe fn column(&self, node: *mut pg_sys::Node) -> Option<(&'static str, Kind, pg_sys::Oid)> {
+        let node = strip_relabel(node);
+        if !is_a(node.cast(), pg_sys::NodeTag::T_Var) {
+            return None;
+        }
+        let var = node as *mut pg_sys::Var;
+        if (*var).varno as u32 != (*self.rel).relid
+            || (*var).varlevelsup != 0
+            || (*var).varattno < 1
+        {
+            return None;
+        }
+        let name = pg_sys::get_attname(self.table_oid, (*var).varattno, true);
+        if name.is_null() {
+            return None;
+        }
+        let spec = self
+            .object
+            .column(&CStr::from_ptr(name).to_string_lossy())?;
+        Some((spec.name, spec.kind, (*var).vartype))
+    }
+
+    /// Whether `expr` has one value for the whole scan (or per outer row of
+    /// a parameterized scan): no Var of this scan, nothing volatile.
+    pub unsafe fn is_scan_constant(&self, expr: *mut pg_sys::Node) -> bool {
+        !pg_sys::contain_volatile_functions(expr)
+            && !pg_sys::contain_subplans(expr)
+            && !pg_sys::bms_is_member((*self.rel).relid as i32, pull_varnos(self.root, expr))
+    }
+}
+
+unsafe fn pull_varnos(
+    root: *mut pg_sys::PlannerInfo,
+    node: *mut pg_sys::Node,
+) -> *mut pg_sys::Bitmapset {
+    pg_sys::pull_varnos(root, node)
+}
+
+pub unsafe fn strip_relabel(mut node: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    while is_a(node.cast(), pg_sys::NodeTag::T_RelabelType) {
+        node = (*(node as *mut pg_sys::RelabelType)).arg.cast();
+    }
+    node
+}
+
+/// Whether a value of type `operand` compares with a column of `kind`
+/// declared as `declared` the way Clerk compares.
+fn operand_fits(kind: Kind, declared: pg_sys::Oid, operand: pg_sys::Oid) -> bool {
+    use pg_sys::*;
+    let text = |t| t == TEXTOID || t == VARCHAROID;
+    let int = |t| t == INT2OID || t == INT4OID || t == INT8OID;
+    match kind {
+        Kind::Text => text(declared) && text(operand),
+        Kind::Bool => declared == BOOLOID && operand == BOOLOID,
+        Kind::TimestampMs => {
+            (declared == TIMESTAMPTZOID && operand == TIMESTAMPTZOID)
+                || (declared == TIMESTAMPOID && operand == TIMESTAMPOID)
+                || (int(declared) && int(operand))
+        }
+        _ => false,
+    }
+}
+
+fn op_of(name: &str, commuted: bool) -> Option<Op> {
+    Some(match (name, commuted) {
+        ("=", _) => Op::Eq,
+        ("<", false) | (">", true) => Op::Lt,
+        ("<=", false) | (">=", true) => Op::Le,
+        (">", false) | ("<", true) => Op::Gt,
+        (">=", false) | ("<=", true) => Op::Ge,
+        _ => return None,
+    })
+}
+
+/// A datum as an operand; `None` for a type clerk_fdw does not push.
+pub unsafe fn operand_of(
+    datum: pg_sys::Datum,
+    is_null: bool,
+    type_oid: pg_sys::Oid,
+) -> Option<Operand> {
+    use pg_sys::*;
+    if is_null {
+        return Some(Operand::Null);
+    }
+    Some(match type_oid {
+        TEXTOID | VARCHAROID => Operand::Text(std::string::String::from_datum(datum, false)?),
+        BOOLOID => Operand::Bool(bool::from_datum(datum, false)?),
+        INT2OID => Operand::Int(i16::from_datum(datum, false)?.into()),
+        INT4OID => Operand::Int(i32::from_datum(datum, false)?.into()),
+        INT8OID => Operand::Int(i64::from_datum(datum, false)?),
+        // Both are int64 microseconds since 2000-01-01 (UTC for timestamptz).
+        TIMESTAMPTZOID | TIMESTAMPOID => Operand::PgMicros(datum.value() as i64),
+        _ => {
+            let element = pg_sys::get_element_type(type_oid);
+            if element == pg_sys::InvalidOid {
+                return None;
+            }
+            Operand::List(array_elements(datum, element)?)
+        }
+    })
+}
+
+unsafe fn array_elements(datum: pg_sys::Datum, element: pg_sys::Oid) -> Option<Vec<Operand>> {
+    let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+    let (mut len, mut by_val, mut align) = (0i16, false, 0 as std::ffi::c_char);
+    pg_sys::get_typlenbyvalalign(element, &mut len, &mut by_val, &mut align);
+    let mut values: *mut pg_sys::Datum = ptr::null_mut();
+    let mut nulls: *mut bool = ptr::null_mut();
+    let mut n = 0;
+    pg_sys::deconstruct_array(
+        array,
+        element,
+        len.into(),
+        by_val,
+        align,
+        &mut values,
+        &mut nulls,
+        &mut n,
+    );
+    (0..n as usize)
+        .map(|i| operand_of(*values.add(i), *nulls.add(i), element))
+        .collect()
+}
+
+impl Extracted {
+    /// `value` as a constant operand or, when only known at run time, a
+    /// reference to a new `fdw_exprs` entry.
+    unsafe fn operand(&mut self, value: *mut pg_sys::Node) -> Option<Operand> {
+        let value = strip_relabel(value);
+        if is_a(value.cast(), pg_sys::NodeTag::T_Const) {
+            let c = value as *mut pg_sys::Const;
+            return operand_of((*c).constvalue, (*c).constisnull, (*c).consttype);
+        }
+        self.exprs.push(value.cast());
+        self.types.push(pg_sys::exprType(value).into());
+        Some(Operand::Runtime(self.exprs.len() - 1))
+    }
+
+    unsafe fn add(&mut self, target: &Target, clause: *mut pg_sys::Node) {
+        if !self.try_add(target, clause) {
+            self.unpushed += 1;
+        }
+    }
+
+    pub unsafe fn try_add(&mut self, target: &Target, clause: *mut pg_sys::Node) -> bool {
+        use pg_sys::NodeTag::*;
+        let push_bool =
+            |this: &mut Self, column: Option<(&'static str, Kind, pg_sys::Oid)>, value: bool| {
+                match column {
+                    Some((name, Kind::Bool, pg_sys::BOOLOID)) => {
+                        this.conditions.push(Condition {
+                            column: name.into(),
+                            op: Op::Eq,
+                            value: Operand::Bool(value),
+                        });
+                        true
+                    }
+                    _ => false,
+                }
+            };
+        if is_a(clause.cast(), T_Var) {
+            return push_bool(self, target.column(clause), true);
+        }
+        if is_a(clause.cast(), T_BoolExpr) {
+            let b = clause as *mut pg_sys::BoolExpr;
+            let args = list_items::<pg_sys::Node>((*b).args);
+            return (*b).boolop == pg_sys::BoolExprType::NOT_EXPR
+                && args.len() == 1
+                && push_bool(self, target.column(args[0]), false);
+        }
+        if is_a(clause.cast(), T_BooleanTest) {
+            let t = clause as *mut pg_sys::BooleanTest;
+            let value = match (*t).booltesttype {
+                pg_sys::BoolTestType::IS_TRUE => true,
+                pg_sys::BoolTestType::IS_FALSE => false,
+                _ => return false,
+            };
+            return push_bool(self, target.column((*t).arg.cast()), value);
+        }
+        let (opno, args, is_any) = if is_a(clause.cast(), T_OpExpr) {
+            let e = clause as *mut pg_sys::OpExpr;
+            ((*e).opno, list_items::<pg_sys::Node>((*e).args), false)
+        } else if is_a(clause.cast(), T_ScalarArrayOpExpr) {
+            let e = clause as *mut pg_sys::ScalarArrayOpExpr;
+            if !(*e).useOr {
+                return false;
+            }
+            ((*e).opno, list_items::<pg_sys::Node>((*e).args), true)
+        } else {
+            return false;
+        };
+        if args.len() != 2 {
+            return false;
+        }
+        let (column, value, commuted) = match (target.column(args[0]), target.column(args[1])) {
+            (Some(c), None) => (c, args[1], false),
+            (None, Some(c)) if !is_any => (c, args[0], true),
+            _ => return false,
+        };
+        let name_ptr = pg_sys::get_opname(opno);
+        if name_ptr.is_null() {
+            return false;
+        }
+        let Some(op) = op_of(&CStr::from_ptr(name_ptr).to_string_lossy(), commuted) else {
+            return false;
+        };
+        let (name, kind, declared) = column;
+        let mut value_type = pg_sys::exprType(value);
+        if is_any {
+            if op != Op::Eq {
+                return false;
+            }
+            value_type = pg_sys::get_element_type(value_type);
+        }
+        if !operand_fits(kind, declared, value_type) || !target.is_scan_constant(value) {
+            return false;
+        }
+        let Some(operand) = self.operand(value) else {
+            return false;
+        };
+        self.conditions.push(Condition {
+            column: name.into(),
+            op,
+            value: operand,
+        });
+        true
+    }
+}
+
+pub unsafe fn extract(target: &Target, restrict_infos: *mut pg_sys::List) -> Extracted {
+    let mut extracted = Extracted::default();
+    for ri in list_items::<pg_sys::RestrictInfo>(restrict_infos) {
+        if (*ri).pseudoconstant {
+            extracted.pseudoconstant = true;
+            continue;
+        }
+        extracted.add(target, (*ri).clause.cast());
+    }
+    extracted
+}
+

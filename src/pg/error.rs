@@ -1,0 +1,185 @@
+//! clerk_fdw's errors, converted once into Postgres' ERROR with a code and a
+//! hint.
+
+use crate::client::ClerkError;
+use crate::convert::{allowed_targets, ConvertError};
+use crate::objects;
+use crate::pg::options::{Level, REMOTE_SCHEMA};
+use pgrx::pg_sys::panic::{ErrorReport, ErrorReportable};
+use pgrx::PgSqlErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FdwError {
+    /// Something clerk_fdw's own planner guarantees did not hold.
+    #[error("clerk_fdw: internal error: {0}")]
+    Internal(&'static str),
+    #[error("clerk_fdw: reading {object} for foreign table {table} failed: {source}")]
+    Clerk {
+        object: &'static str,
+        table: String,
+        source: ClerkError,
+    },
+    #[error("clerk_fdw: invalid server configuration: {0}")]
+    Config(ClerkError),
+    #[error("clerk_fdw: foreign table {table} has column \"{column}\", which Clerk {object} do not have")]
+    UnknownColumn {
+        table: String,
+        object: &'static str,
+        column: String,
+    },
+    #[error("clerk_fdw: column \"{column}\" of foreign table {table} is declared {declared}, which cannot hold Clerk's {object}.{field}")]
+    WrongType {
+        table: String,
+        object: &'static str,
+        column: String,
+        field: &'static str,
+        declared: String,
+    },
+    #[error("clerk_fdw: {object}.{field} of {id} for column \"{column}\" of foreign table {table}: {source}")]
+    BadValue {
+        table: String,
+        object: &'static str,
+        column: String,
+        field: &'static str,
+        id: String,
+        /// Boxed: this variant would otherwise make every `Result` of the
+        /// row path twice as large.
+        source: Box<ConvertError>,
+    },
+    #[error("clerk_fdw: the {level} option \"{option}\" is required")]
+    MissingOption {
+        level: &'static str,
+        option: &'static str,
+    },
+    #[error("clerk_fdw: invalid {} option \"{option}\"", level.name())]
+    UnknownOption { level: Level, option: String },
+    #[error("clerk_fdw: invalid value for option \"{option}\": {reason}")]
+    BadOptionValue { option: String, reason: String },
+    #[error("clerk_fdw: unknown object \"{0}\"")]
+    UnknownObject(String),
+    #[error("clerk_fdw: no Clerk secret key for server \"{0}\"")]
+    NoKey(String),
+    #[error("clerk_fdw: cannot read the Clerk key {option:?} from Supabase Vault: {reason}")]
+    Vault { option: String, reason: String },
+    #[error("clerk_fdw: there is no remote schema \"{0}\"")]
+    UnknownRemoteSchema(String),
+    #[error("clerk_fdw: foreign table {table} ({object}) needs {} in WHERE", keys.iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>().join(" or "))]
+    KeyRequired {
+        table: String,
+        object: &'static str,
+        keys: Vec<&'static str>,
+    },
+}
+
+impl From<FdwError> for ErrorReport {
+    fn from(e: FdwError) -> ErrorReport {
+        use PgSqlErrorCode::*;
+        let message = e.to_string();
+        let (code, hint) = match &e {
+            FdwError::Clerk { source, .. } | FdwError::Config(source) => match source {
+                ClerkError::Unauthorized { .. } => (
+                    ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+                    "Check the server's api_key option: it must be a current Clerk secret key (sk_live_... or sk_test_...) of this instance.".to_string(),
+                ),
+                ClerkError::RateLimited { .. } => (
+                    ERRCODE_FDW_ERROR,
+                    "Clerk's rate limit is shared with your application; narrow the query or run it later.".to_string(),
+                ),
+                ClerkError::Unreachable { .. } | ClerkError::Server { .. } => (
+                    ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,
+                    "Check the server's api_url option and the network, or raise request_timeout_ms / max_retries.".to_string(),
+                ),
+                ClerkError::NotFound { .. } => (
+                    ERRCODE_FDW_ERROR,
+                    "Check the server's api_url option: it is the Backend API's base URL with its version, like https://api.clerk.com/v1.".to_string(),
+                ),
+                ClerkError::BadUrl(_) => (ERRCODE_FDW_INVALID_OPTION_NAME, String::new()),
+                _ => (ERRCODE_FDW_ERROR, String::new()),
+            },
+            FdwError::UnknownColumn { object, .. } => (
+                ERRCODE_FDW_INVALID_COLUMN_NAME,
+                format!(
+                    "Valid columns for {object}: {}.",
+                    objects::object(object).map(|o| o.column_names().join(", ")).unwrap_or_default()
+                ),
+            ),
+            FdwError::WrongType { object, field, .. } => {
+                let kind = objects::object(object).and_then(|o| o.column(field)).map(|c| c.kind);
+                let allowed: Vec<&str> = kind
+                    .map(allowed_targets)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| t.sql_name())
+                    .collect();
+                (ERRCODE_FDW_INVALID_DATA_TYPE, format!("Declare it as one of: {}.", allowed.join(", ")))
+            }
+            FdwError::BadValue { .. } => (ERRCODE_FDW_INVALID_DATA_TYPE, String::new()),
+            FdwError::Internal(_) => (ERRCODE_INTERNAL_ERROR, String::new()),
+            FdwError::MissingOption { option, .. } => (
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                match *option {
+                    "api_key" => "Add OPTIONS (api_key '<Clerk secret key>').".to_string(),
+                    _ => format!("Add OPTIONS ({option} '...'); valid objects: {}.", objects::object_names().join(", ")),
+                },
+            ),
+            FdwError::UnknownOption { level, .. } => {
+                let valid = level.valid_options();
+                let hint = if valid.is_empty() {
+                    format!("A {} takes no options.", level.name())
+                } else {
+                    format!("Valid options: {}.", valid.join(", "))
+                };
+                (ERRCODE_FDW_INVALID_OPTION_NAME, hint)
+            }
+            FdwError::BadOptionValue { .. } => (ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE, String::new()),
+            FdwError::UnknownObject(_) => (
+                ERRCODE_FDW_INVALID_OPTION_NAME,
+                format!("Valid objects: {}.", objects::object_names().join(", ")),
+            ),
+            FdwError::Vault { .. } => (
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                "api_key_id takes the id of a secret in vault.secrets, api_key_name its name; the role running the query must be allowed to read vault.decrypted_secrets.".to_string(),
+            ),
+            FdwError::UnknownRemoteSchema(_) => (
+                ERRCODE_FDW_SCHEMA_NOT_FOUND,
+                format!("Clerk's objects are in remote schema \"{REMOTE_SCHEMA}\": IMPORT FOREIGN SCHEMA {REMOTE_SCHEMA} FROM SERVER ... INTO ...;"),
+            ),
+            FdwError::KeyRequired { object, keys, .. } => (
+                ERRCODE_FDW_ERROR,
+                format!(
+                    "Clerk lists {object} only by {}: add e.g. WHERE {} = '...', or join on it (FROM users u JOIN {object} s ON s.{} = u.id).",
+                    keys.join(" or "),
+                    keys[0],
+                    keys[0]
+                ),
+            ),
+            FdwError::NoKey(server) => (
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                format!("Give the key in a user mapping: CREATE USER MAPPING FOR PUBLIC SERVER {server} OPTIONS (api_key '<Clerk secret key>');"),
+            ),
+        };
+        let report = ErrorReport::new(code, message, "clerk_fdw");
+        if hint.is_empty() {
+            report
+        } else {
+            report.set_hint(hint)
+        }
+    }
+}
+
+/// Raises an `Err` as a Postgres ERROR.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl FdwError {
+    pub fn raise(self) -> ! {
+        match Err::<std::convert::Infallible, _>(self).or_raise() {}
+    }
+}
+
+impl<T> OrRaise<T> for Result<T, FdwError> {
+    fn or_raise(self) -> T {
+        self.map_err(ErrorReport::from).unwrap_or_report()
+    }
+}

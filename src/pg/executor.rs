@@ -1,0 +1,383 @@
+//! Running a planned scan. Each execution builds its state in
+//! BeginForeignScan, in the executor's per-query memory; a reset callback
+//! of that memory drops it, which stops the scan's background requests
+//! however the query ends: EndForeignScan, an ERROR, a savepoint or
+//! plpgsql EXCEPTION block that catches one, or a portal that is dropped.
+//! The plan is only read, so it can run any number of times.
+
+use crate::client::{ClerkClient, ClerkError};
+use crate::convert::{self, ConvertError, Out, Target as Declared};
+use crate::pg::clauses::{list_items, operand_of};
+use crate::pg::compat;
+use crate::pg::error::{FdwError, OrRaise};
+use crate::pg::options::{bind_columns, BoundColumn, Table};
+use crate::pg::planner::{check_for_interrupts, declared_columns, Planned};
+use crate::pushdown::{self, Operand, Request};
+use crate::runtime;
+use crate::scan::{self, Fields, Rows, ScanOptions, ScanStream};
+use pgrx::prelude::*;
+use pgrx::{pg_sys, IntoDatum, JsonB, PgMemoryContexts};
+use serde_json::Value;
+use std::ffi::{CStr, CString};
+use std::sync::Arc;
+
+/// Pages kept ready ahead of the one being read.
+const PREFETCH_PAGES: usize = 2;
+
+/// Results up to this many rows are kept for re-scans (see [`Rows`]).
+const KEEP_ROWS_FOR_RESCAN: usize = 2000;
+
+/// One execution of a foreign scan.
+struct ScanState {
+    table: Table,
+    client: Arc<ClerkClient>,
+    concurrency: usize,
+    planned: Planned,
+    /// States of the plan's `fdw_exprs`, in the per-query memory.
+    values: Vec<*mut pg_sys::ExprState>,
+    columns: Vec<BoundColumn>,
+    /// The run-time values must be evaluated before the next row: at the
+    /// first row, not in BeginForeignScan, because init-plans and a nested
+    /// loop's outer values are only set by then (as in postgres_fdw).
+    stale: bool,
+    /// The request the current rows or count answer.
+    current: Option<Request>,
+    rows: Option<Rows>,
+    count: Option<i64>,
+    count_returned: bool,
+}
+
+impl ScanState {
+    fn clerk_error(&self, source: ClerkError) -> FdwError {
+        FdwError::Clerk {
+            object: self.table.object.name,
+            table: self.table.name.clone(),
+            source,
+        }
+    }
+
+    /// Starts (or restarts) the scan for `request`; replays the kept rows
+    /// or count when they answer it.
+    fn start(&mut self, request: Request) -> Result<(), FdwError> {
+        self.stale = false;
+        let object = self.table.object;
+        if self.planned.count {
+            self.count_returned = false;
+            if self.current.as_ref() != Some(&request) || self.count.is_none() {
+                self.count = None;
+                let plan = pushdown::plan(object, &request);
+                let client = self.client.clone();
+                let counted = runtime::wait_for(
+                    async move { scan::count(&client, &plan, false).await },
+                    &mut check_for_interrupts,
+                )
+                .map_err(|e| ClerkError::Unreachable {
+                    host: String::new(),
+                    cause: format!("cannot start the I/O runtime: {e}"),
+                    attempts: 0,
+                })
+                .and_then(|done| done.ok_or(ClerkError::Stopped))
+                .and_then(|r| r)
+                .map_err(|e| self.clerk_error(e))?;
+                // Planning offers the count only when Clerk can count; a
+                // run-time value can still make it a filter Clerk applies
+                // loosely.
+                let counted = counted.ok_or_else(|| {
+                    self.clerk_error(ClerkError::Malformed(
+                        "Clerk cannot count these rows exactly".into(),
+                    ))
+                })?;
+                self.count = Some(counted);
+                self.current = Some(request);
+            }
+            return Ok(());
+        }
+        if self.current.as_ref() == Some(&request) && self.rows.as_mut().is_some_and(Rows::rewind)
+        {
+            return Ok(());
+        }
+        self.rows = None;
+        let plan = pushdown::plan(object, &request);
+        if plan.missing_key {
+            return Err(FdwError::KeyRequired {
+                table: self.table.name.clone(),
+                object: object.name,
+                keys: object.key_columns(),
+            });
+        }
+        self.current = Some(request);
+        let options = ScanOptions {
+            concurrency: self.concurrency,
+            prefetch: PREFETCH_PAGES,
+            fields: Fields::for_sources(self.columns.iter().map(|c| c.spec.source)),
+            expected_rows: Some(self.planned.expected_rows),
+        };
+        let stream = ScanStream::start(self.client.clone(), plan, options)
+            .map_err(|e| self.clerk_error(e))?;
+        self.rows = Some(Rows::new(stream, KEEP_ROWS_FOR_RESCAN));
+        Ok(())
+    }
+}
+
+/// The datums of a row: each bound column of `obj`, converted to its
+/// declared type, in the current (per-tuple) memory.
+fn row_datums(
+    table: &Table,
+    columns: &[BoundColumn],
+    obj: &Value,
+) -> Result<Vec<Option<pg_sys::Datum>>, FdwError> {
+    columns
+        .iter()
+        .map(|col| {
+            let converted = match convert::extract(obj, col.spec.source) {
+                None => Ok(None),
+                Some(v) => convert::convert(v, col.spec.kind, col.target).and_then(|out| {
+                    out.map(|o| datum_of(o, col.target))
+                        .transpose()
+                        .map(Option::flatten)
+                }),
+            };
+            converted.map_err(|source| FdwError::BadValue {
+                table: table.name.clone(),
+                object: table.object.name,
+                column: col.name.clone(),
+                field: col.spec.name,
+                id: obj
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string(),
+                source: Box::new(source),
+            })
+        })
+        .collect()
+}
+
+/// A converted value as a datum of the declared type, in the current
+/// (per-tuple) memory.
+fn datum_of(out: Out, target: Declared) -> Result<Option<pg_sys::Datum>, ConvertError> {
+    let out_of_range = |us: i64| ConvertError {
+        expected: "a timestamp Postgres can store",
+        got: format!("{} ms since 1970", convert::pg_micros_to_unix_ms(us).unwrap_or(us)),
+    };
+    Ok(match out {
+        Out::Text(s) => s.into_datum(),
+        Out::Bool(b) => b.into_datum(),
+        Out::I16(v) => v.into_datum(),
+        Out::I32(v) => v.into_datum(),
+        Out::I64(v) => v.into_datum(),
+        Out::F64(v) => v.into_datum(),
+        Out::PgMicros(us) if target == Declared::Timestamp => Timestamp::try_from(us)
+            .map_err(|_| out_of_range(us))?
+            .into_datum(),
+        Out::PgMicros(us) => TimestampWithTimeZone::try_from(us)
+            .map_err(|_| out_of_range(us))?
+            .into_datum(),
+        Out::Json(v) => JsonB(v).into_datum(),
+        Out::TextArray(v) => v.into_datum(),
+    })
+}
+
+/// The scan state of `node`; `None` for EXPLAIN without ANALYZE.
+///
+/// # Safety
+/// `node` is a ForeignScanState begun by [`begin_foreign_scan`].
+unsafe fn state_of<'a>(node: *mut pg_sys::ForeignScanState) -> Option<&'a mut ScanState> {
+    ((*node).fdw_state as *mut ScanState).as_mut()
+}
+
+/// The run-time values of a scan, evaluated now.
+unsafe fn evaluate(
+    node: *mut pg_sys::ForeignScanState,
+    states: &[*mut pg_sys::ExprState],
+    types: &[u32],
+) -> Vec<Operand> {
+    let econtext = (*node).ss.ps.ps_ExprContext;
+    let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
+    let values = states
+        .iter()
+        .zip(types)
+        .map(|(state, type_oid)| {
+            let mut is_null = false;
+            let datum = match (**state).evalfunc {
+                // SAFETY: an expression state of this node, evaluated in its
+                // expression context; an ERROR it raises becomes a Rust panic.
+                Some(eval) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
+                    eval(*state, econtext, &mut is_null)
+                }),
+                None => {
+                    is_null = true;
+                    pg_sys::Datum::from(0)
+                }
+            };
+            operand_of(datum, is_null, pg_sys::Oid::from(*type_oid)).unwrap_or(Operand::Null)
+        })
+        .collect();
+    pg_sys::MemoryContextSwitchTo(old);
+    pg_sys::MemoryContextReset((*econtext).ecxt_per_tuple_memory);
+    values
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn begin_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    eflags: i32,
+) {
+    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
+        return;
+    }
+    let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+    let planned = Planned::of(plan).or_raise();
+    let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
+    let columns = if planned.count {
+        Vec::new()
+    } else {
+        let desc = (*(*node).ss.ss_currentRelation).rd_att;
+        bind_columns(&table, &declared_columns(desc, &planned.columns)).or_raise()
+    };
+    let state = ScanState {
+        client: table.client().or_raise(),
+        concurrency: table.concurrency().or_raise(),
+        values: list_items(pg_sys::ExecInitExprList((*plan).fdw_exprs, node.cast())),
+        table,
+        planned,
+        columns,
+        stale: true,
+        current: None,
+        rows: None,
+        count: None,
+        count_returned: false,
+    };
+    // Dropped with the per-query memory, whichever way the query ends.
+    (*node).fdw_state = PgMemoryContexts::CurrentMemoryContext
+        .leak_and_drop_on_delete(state)
+        .cast();
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn iterate_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+) -> *mut pg_sys::TupleTableSlot {
+    let slot = (*node).ss.ss_ScanTupleSlot;
+    compat::clear_slot(slot);
+    let Some(state) = state_of(node) else {
+        return slot;
+    };
+    if state.stale {
+        let values = evaluate(node, &state.values, &state.planned.value_types);
+        let request = state.planned.request.bind(&values);
+        state.start(request).or_raise();
+    }
+    let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
+    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+    if state.planned.count {
+        if state.count_returned {
+            return slot;
+        }
+        state.count_returned = true;
+        // Every column of the scan is one of the query's counts.
+        let count = state.count.unwrap_or(0);
+        values.fill(pg_sys::Datum::from(count));
+        nulls.fill(false);
+        pg_sys::ExecStoreVirtualTuple(slot);
+        return slot;
+    }
+    let Some(rows) = state.rows.as_mut() else {
+        return slot;
+    };
+    let (table, columns) = (&state.table, &state.columns);
+    let row = rows.next_with(&mut check_for_interrupts, |obj| {
+        row_datums(table, columns, obj)
+    });
+    let datums = match row {
+        Ok(Some(datums)) => datums.or_raise(),
+        Ok(None) => return slot,
+        Err(e) => state.clerk_error(e).raise(),
+    };
+    nulls.fill(true);
+    for (col, datum) in state.columns.iter().zip(datums) {
+        if let (Some(datum), Some(value), Some(null)) =
+            (datum, values.get_mut(col.index), nulls.get_mut(col.index))
+        {
+            *value = datum;
+            *null = false;
+        }
+    }
+    pg_sys::ExecStoreVirtualTuple(slot);
+    slot
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn re_scan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    if let Some(state) = state_of(node) {
+        state.stale = true;
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    // Stops the requests now; the state itself goes with the query's memory.
+    if let Some(state) = state_of(node) {
+        state.rows = None;
+    }
+}
+
+/// EXPLAIN shows the Clerk requests, in the spirit of postgres_fdw's
+/// "Remote SQL", with `$n` for values known only at run time.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn explain_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    es: *mut pg_sys::ExplainState,
+) {
+    let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+    let property = |label: &str, value: &str| {
+        let label = CString::new(label).unwrap_or_default();
+        let value = CString::new(value.replace('\0', "")).unwrap_or_default();
+        pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+    };
+    let planned = Planned::of(plan).or_raise();
+    let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
+    let scan_plan = pushdown::plan(table.object, &planned.request);
+    let requests: Vec<String> = if planned.count {
+        scan_plan
+            .count_requests()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                format!(
+                    "GET /{}",
+                    crate::client::request_target(&r.path, &r.params).replace("%24", "$")
+                )
+            })
+            .collect()
+    } else {
+        scan_plan.describe()
+    };
+    const SHOWN: usize = 3;
+    for r in requests.iter().take(SHOWN) {
+        property("Clerk request", r);
+    }
+    if requests.len() > SHOWN {
+        property(
+            "Clerk requests",
+            &format!("{} more like these", requests.len() - SHOWN),
+        );
+    }
+    let exprs = list_items::<pg_sys::Node>((*plan).fdw_exprs);
+    for (i, e) in exprs.iter().enumerate() {
+        let text = pg_sys::deparse_expression(*e, (*es).deparse_cxt, false, false);
+        if !text.is_null() {
+            property(
+                "Clerk value",
+                &format!("${} = {}", i + 1, CStr::from_ptr(text).to_string_lossy()),
+            );
+        }
+    }
+    if !planned.count && !scan_plan.exact {
+        property(
+            "Clerk filter",
+            "wider than the query; Postgres re-checks every row",
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! Everything that touches Postgres: the FDW routine, its planner and
+//! executor callbacks, options, and the SQL functions. All FFI and `unsafe`
+//! of clerk_fdw is in this folder; the modules outside it are plain Rust
+//! and never import it.
+//!
+//! supabase-wrappers provides the handler and validator functions and
+//! IMPORT FOREIGN SCHEMA. Its scan and aggregate callbacks keep scan state
+//! as a pointer inside the plan, which a cached plan runs on after it was
+//! freed, so clerk_fdw installs its own planner and executor callbacks in
+//! their place (see [`planner`] and [`executor`]).
+
+mod clauses;
+mod compat;
+mod error;
+mod executor;
+mod functions;
+mod options;
+mod planner;
+
+pub use error::FdwError;
+
+use crate::client::ClerkClient;
+use crate::convert::allowed_targets;
+use crate::objects;
+use crate::runtime;
+use options::{check_bool, client_config, max_concurrency, object_of, option_map, Level};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+use std::ffi::c_void;
+use supabase_wrappers::prelude::*;
+
+/// Registers what every backend needs once the library is loaded.
+pub fn init() {
+    // SAFETY: runs once per backend, on the backend thread, before any query.
+    unsafe {
+        pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
+    }
+}
+
+/// A transaction that aborts has dropped its scans' state with its memory,
+/// which stops their requests; this also stops any other background work
+/// still running for it.
+#[pg_guard]
+unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
+    use pg_sys::XactEvent::*;
+    if event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT {
+        runtime::abort_all();
+    }
+}
+
+#[wrappers_fdw(
+    version = "0.2.0",
+    author = "clerk_fdw developers",
+    website = "https://github.com/clerk-fdw/clerk_fdw",
+    error_type = "FdwError"
+)]
+pub(crate) struct ClerkFdw;
+
+impl ClerkFdw {
+    fn not_the_routine() -> FdwError {
+        FdwError::Internal("clerk_fdw's own callbacks read foreign tables")
+    }
+}
+
+impl ForeignDataWrapper<FdwError> for ClerkFdw {
+    /// Only IMPORT FOREIGN SCHEMA makes an instance; it needs no key.
+    fn new(_server: ForeignServer) -> Result<Self, FdwError> {
+        Ok(ClerkFdw)
+    }
+
+    // The framework's scan callbacks are replaced in `fdw_routine_hook`:
+    // these are never called.
+    fn begin_scan(
+        &mut self,
+        _quals: &[Qual],
+        _columns: &[Column],
+        _sorts: &[Sort],
+        _limit: &Option<Limit>,
+        _options: &std::collections::HashMap<String, String>,
+    ) -> Result<(), FdwError> {
+        Err(Self::not_the_routine())
+    }
+
+    fn iter_scan(&mut self, _row: &mut Row) -> Result<Option<()>, FdwError> {
+        Err(Self::not_the_routine())
+    }
+
+    fn end_scan(&mut self) -> Result<(), FdwError> {
+        Err(Self::not_the_routine())
+    }
+
+    fn fdw_routine_hook(routine: &mut supabase_wrappers::FdwRoutine<pgrx::AllocatedByRust>) {
+        routine.GetForeignRelSize = Some(planner::get_foreign_rel_size);
+        routine.GetForeignPaths = Some(planner::get_foreign_paths);
+        routine.GetForeignPlan = Some(planner::get_foreign_plan);
+        routine.GetForeignUpperPaths = Some(planner::get_foreign_upper_paths);
+        routine.ExplainForeignScan = Some(executor::explain_foreign_scan);
+        routine.BeginForeignScan = Some(executor::begin_foreign_scan);
+        routine.IterateForeignScan = Some(executor::iterate_foreign_scan);
+        routine.ReScanForeignScan = Some(executor::re_scan_foreign_scan);
+        routine.EndForeignScan = Some(executor::end_foreign_scan);
+        // Read only: without these Postgres itself refuses INSERT, UPDATE
+        // and DELETE ("cannot insert into foreign table").
+        routine.AddForeignUpdateTargets = None;
+        routine.PlanForeignModify = None;
+        routine.BeginForeignModify = None;
+        routine.ExecForeignInsert = None;
+        routine.ExecForeignUpdate = None;
+        routine.ExecForeignDelete = None;
+        routine.EndForeignModify = None;
+    }
+
+    /// `IMPORT FOREIGN SCHEMA clerk FROM SERVER s INTO local`: one table per
+    /// object with every column, typed (timestamps as timestamptz).
+    fn import_foreign_schema(
+        &mut self,
+        stmt: ImportForeignSchemaStmt,
+    ) -> Result<Vec<String>, FdwError> {
+        if stmt.remote_schema != options::REMOTE_SCHEMA {
+            return Err(FdwError::UnknownRemoteSchema(stmt.remote_schema));
+        }
+        let names = objects::object_names();
+        if matches!(stmt.list_type, ImportSchemaType::FdwImportSchemaLimitTo) {
+            if let Some(unknown) = stmt
+                .table_list
+                .iter()
+                .find(|t| !names.contains(&t.as_str()))
+            {
+                return Err(FdwError::UnknownObject(unknown.clone()));
+            }
+        }
+        let schema = pgrx::spi::quote_identifier(&stmt.local_schema);
+        let server = pgrx::spi::quote_identifier(&stmt.server_name);
+        Ok(objects::OBJECTS
+            .iter()
+            .map(|object| {
+                let columns: Vec<String> = object
+                    .columns
+                    .iter()
+                    .filter(|c| c.kind != objects::Kind::Removed)
+                    .map(|c| format!("{} {}", c.name, allowed_targets(c.kind)[0].sql_name()))
+                    .collect();
+                format!(
+                    "CREATE FOREIGN TABLE {schema}.{} ({}) SERVER {server} OPTIONS (object '{}')",
+                    object.name,
+                    columns.join(", "),
+                    object.name
+                )
+            })
+            .collect())
+    }
+
+    fn validator(
+        options: Vec<Option<String>>,
+        catalog: Option<pg_sys::Oid>,
+    ) -> Result<(), FdwError> {
+        let level = match catalog {
+            Some(FOREIGN_DATA_WRAPPER_RELATION_ID) => Level::Wrapper,
+            Some(FOREIGN_SERVER_RELATION_ID) => Level::Server,
+            Some(FOREIGN_TABLE_RELATION_ID) => Level::Table,
+            Some(pg_sys::UserMappingRelationId) => Level::UserMapping,
+            _ => return Ok(()),
+        };
+        let options = option_map(options.iter().flatten());
+        for name in options.keys() {
+            if !level.valid_options().contains(&name.as_str()) {
+                return Err(FdwError::UnknownOption {
+                    level,
+                    option: name.clone(),
+                });
+            }
+        }
+        check_bool(&options, "pushdown")?;
+        max_concurrency(&options)?;
+        match level {
+            Level::Server => {
+                let mut checked = options.clone();
+                checked
+                    .entry("api_key".into())
+                    .or_insert_with(|| "unset".into());
+                let config = client_config(&checked)?;
+                ClerkClient::new(&config).map_err(FdwError::Config)?;
+                if options.contains_key("api_key") {
+                    pgrx::ereport!(
+                        PgLogLevel::WARNING,
+                        PgSqlErrorCode::ERRCODE_WARNING,
+                        "clerk_fdw: the api_key server option can be read by every role that can log in",
+                        "Server options are visible to all roles in pg_foreign_server. Keep the key in a user mapping instead, whose options only the server's owner and superusers can read: ALTER SERVER ... OPTIONS (DROP api_key); CREATE USER MAPPING FOR PUBLIC SERVER ... OPTIONS (api_key '...');"
+                    );
+                }
+            }
+            Level::UserMapping => {
+                if let Some(key) = options.get("api_key") {
+                    if key.trim().is_empty() {
+                        return Err(FdwError::BadOptionValue {
+                            option: "api_key".into(),
+                            reason: "it is empty".into(),
+                        });
+                    }
+                }
+            }
+            Level::Table => {
+                object_of(&options)?;
+            }
+            Level::Wrapper => {}
+        }
+        Ok(())
+    }
+}

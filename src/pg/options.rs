@@ -1,0 +1,437 @@
+//! Options of servers, tables and user mappings, the secret key, and the
+//! foreign table a scan reads.
+
+use crate::budget::{Rate, MAX_BUDGET};
+use crate::client::{ClerkClient, ClientConfig, DEFAULT_API_URL};
+use crate::convert::{allowed_targets, Target};
+use crate::objects::{self, ColumnSpec, ObjectSpec};
+use crate::pg::error::FdwError;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The one schema `IMPORT FOREIGN SCHEMA` knows.
+pub const REMOTE_SCHEMA: &str = "clerk";
+
+/// Where an option may be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Wrapper,
+    Server,
+    Table,
+    UserMapping,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Wrapper => "foreign data wrapper",
+            Level::Server => "server",
+            Level::Table => "foreign table",
+            Level::UserMapping => "user mapping",
+        }
+    }
+
+    pub fn valid_options(self) -> &'static [&'static str] {
+        match self {
+            Level::Wrapper => &[],
+            Level::Server => &[
+                "api_key",
+                "api_key_id",
+                "api_key_name",
+                "api_url",
+                "connect_timeout_ms",
+                "request_timeout_ms",
+                "max_retries",
+                "max_retry_wait_ms",
+                "request_budget",
+                "max_concurrency",
+                "pushdown",
+            ],
+            Level::Table => &["object", "pushdown", "max_concurrency"],
+            Level::UserMapping => &["api_key"],
+        }
+    }
+}
+
+
+pub fn parse_ms(
+    options: &HashMap<String, String>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, FdwError> {
+    options.get(name).map_or(Ok(default), |v| {
+        v.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| FdwError::BadOptionValue {
+                option: name.into(),
+                reason: format!("{v:?} is not a positive number of milliseconds"),
+            })
+    })
+}
+
+/// `true`/`false` as Postgres spells booleans.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Some(true),
+        "false" | "off" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn check_bool(options: &HashMap<String, String>, name: &str) -> Result<(), FdwError> {
+    match options.get(name) {
+        Some(v) if parse_bool(v).is_none() => Err(FdwError::BadOptionValue {
+            option: name.into(),
+            reason: format!("{v:?} is not a boolean (true or false)"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+
+/// Catalog option lists (`name=value` strings) as a map.
+pub fn option_map<S: AsRef<str>>(options: impl IntoIterator<Item = S>) -> HashMap<String, String> {
+    options
+        .into_iter()
+        .map(|kv| match kv.as_ref().split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv.as_ref().to_string(), String::new()),
+        })
+        .collect()
+}
+
+/// The server's options with the Clerk secret key of the current user: the
+/// key of their user mapping, else of the PUBLIC mapping, else the Supabase
+/// Vault secret the server's `api_key_id` / `api_key_name` names, else the
+/// server's own `api_key` option (readable by every role; the validator
+/// warns).
+pub fn with_api_key(
+    server_oid: pg_sys::Oid,
+    server_name: &str,
+    server_options: &HashMap<String, String>,
+) -> Result<HashMap<String, String>, FdwError> {
+    let mut options = server_options.clone();
+    if let Some(key) = user_mapping_key(server_oid) {
+        options.insert("api_key".into(), key);
+    } else if let Some(key) = vault_key(server_options)? {
+        options.insert("api_key".into(), key);
+    }
+    if options.get("api_key").is_none_or(|k| k.trim().is_empty()) {
+        return Err(FdwError::NoKey(server_name.to_string()));
+    }
+    Ok(options)
+}
+
+/// The Vault secret named by the server's `api_key_id` (a uuid) or
+/// `api_key_name`, read from `vault.decrypted_secrets`.
+fn vault_key(options: &HashMap<String, String>) -> Result<Option<String>, FdwError> {
+    let (column, option) = match (options.get("api_key_id"), options.get("api_key_name")) {
+        (Some(id), _) => ("id::text", id),
+        (None, Some(name)) => ("name", name),
+        (None, None) => return Ok(None),
+    };
+    let vault_error = |reason: String| FdwError::Vault {
+        option: option.clone(),
+        reason,
+    };
+    let has_vault = Spi::get_one::<bool>(
+        "select exists (select from pg_class where oid = to_regclass('vault.decrypted_secrets'))",
+    )
+    .map_err(|e| vault_error(e.to_string()))?
+    .unwrap_or(false);
+    if !has_vault {
+        return Err(vault_error(
+            "there is no vault.decrypted_secrets (Supabase Vault is not installed)".into(),
+        ));
+    }
+    let secret = match Spi::get_one_with_args::<String>(
+        &format!("select decrypted_secret from vault.decrypted_secrets where {column} = $1"),
+        &[option.as_str().into()],
+    ) {
+        Ok(secret) => secret,
+        Err(pgrx::spi::SpiError::InvalidPosition) => None,
+        Err(e) => return Err(vault_error(e.to_string())),
+    };
+    secret
+        .filter(|s| !s.trim().is_empty())
+        .map(Some)
+        .ok_or_else(|| vault_error("Vault has no such secret".into()))
+}
+
+/// `api_key` of the user mapping that applies to the current user, if any.
+fn user_mapping_key(server_oid: pg_sys::Oid) -> Option<String> {
+    // SAFETY: catalog lookups in a transaction; GetUserMapping is called only
+    // when a mapping exists (it raises an ERROR otherwise), and its options
+    // list holds DefElems with string values.
+    unsafe {
+        let user = pg_sys::GetUserId();
+        let exists = |who: pg_sys::Oid| {
+            pg_sys::SearchSysCacheExists(
+                pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32,
+                pg_sys::Datum::from(who),
+                pg_sys::Datum::from(server_oid),
+                pg_sys::Datum::from(0),
+                pg_sys::Datum::from(0),
+            )
+        };
+        if !exists(user) && !exists(pg_sys::InvalidOid) {
+            return None;
+        }
+        let mapping = pg_sys::GetUserMapping(user, server_oid);
+        def_elems((*mapping).options).remove("api_key")
+    }
+}
+
+/// The client configuration a server's options describe.
+pub fn client_config(options: &HashMap<String, String>) -> Result<ClientConfig, FdwError> {
+    let api_key = options
+        .get("api_key")
+        .filter(|k| !k.trim().is_empty())
+        .ok_or(FdwError::MissingOption {
+            level: "server",
+            option: "api_key",
+        })?;
+    let api_url = options
+        .get("api_url")
+        .map_or(DEFAULT_API_URL, String::as_str);
+    let mut config = ClientConfig::new(api_url, api_key.trim());
+    config.connect_timeout = parse_ms(options, "connect_timeout_ms", config.connect_timeout)?;
+    config.request_timeout = parse_ms(options, "request_timeout_ms", config.request_timeout)?;
+    config.retry.max_total_wait =
+        parse_ms(options, "max_retry_wait_ms", config.retry.max_total_wait)?;
+    if let Some(v) = options.get("max_retries") {
+        config.retry.max_retries = v.trim().parse().map_err(|_| FdwError::BadOptionValue {
+            option: "max_retries".into(),
+            reason: format!("{v:?} is not a non-negative integer"),
+        })?;
+    }
+    config.rate = match options.get("request_budget").map(|v| v.trim()) {
+        None => Some(Rate::default_for_key(&config.api_key)),
+        Some(v) if v.eq_ignore_ascii_case("off") => None,
+        Some(v) => Some(
+            Rate::parse(v)
+                .filter(|r| r.requests <= MAX_BUDGET)
+                .ok_or_else(|| FdwError::BadOptionValue {
+                    option: "request_budget".into(),
+                    reason: format!(
+                        "{v:?} is not a number of requests (1 to {MAX_BUDGET}) per window, like '400/10s', or 'off'"
+                    ),
+                })?,
+        ),
+    };
+    config.budget_file = budget_file();
+    Ok(config)
+}
+
+/// The file that shares request budgets between the cluster's backends, in
+/// the data directory's `pg_stat_tmp` (where pg_stat_statements keeps its
+/// query texts too).
+fn budget_file() -> Option<PathBuf> {
+    // SAFETY: DataDir is set before any backend runs queries; read-only here.
+    let dir = unsafe { pg_sys::DataDir };
+    if dir.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated path owned by Postgres.
+    let dir = unsafe { CStr::from_ptr(dir) }.to_str().ok()?;
+    Some(Path::new(dir).join("pg_stat_tmp").join("clerk_fdw.budget"))
+}
+
+const DEFAULT_CONCURRENCY: usize = 8;
+const MAX_CONCURRENCY: usize = 16;
+
+/// Requests a scan keeps in flight (when row order does not matter).
+pub fn max_concurrency(options: &HashMap<String, String>) -> Result<usize, FdwError> {
+    options
+        .get("max_concurrency")
+        .map_or(Ok(DEFAULT_CONCURRENCY), |v| {
+            v.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_CONCURRENCY).contains(n))
+                .ok_or_else(|| FdwError::BadOptionValue {
+                    option: "max_concurrency".into(),
+                    reason: format!("{v:?} is not a number from 1 to {MAX_CONCURRENCY}"),
+                })
+        })
+}
+
+fn target_of(type_oid: pg_sys::Oid) -> Option<Target> {
+    Some(match type_oid {
+        pg_sys::TEXTOID | pg_sys::VARCHAROID => Target::Text,
+        pg_sys::BOOLOID => Target::Bool,
+        pg_sys::INT2OID => Target::Int2,
+        pg_sys::INT4OID => Target::Int4,
+        pg_sys::INT8OID => Target::Int8,
+        pg_sys::FLOAT8OID => Target::Float8,
+        pg_sys::TIMESTAMPTZOID => Target::Timestamptz,
+        pg_sys::TIMESTAMPOID => Target::Timestamp,
+        pg_sys::JSONBOID => Target::Jsonb,
+        pg_sys::TEXTARRAYOID => Target::TextArray,
+        _ => return None,
+    })
+}
+
+fn type_name(type_oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be accepts any oid and returns a palloc'd C string.
+    unsafe { CStr::from_ptr(pg_sys::format_type_be(type_oid)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The Clerk object a foreign table's `object` option names.
+pub fn object_of(options: &HashMap<String, String>) -> Result<&'static ObjectSpec, FdwError> {
+    let name = options.get("object").ok_or(FdwError::MissingOption {
+        level: "foreign table",
+        option: "object",
+    })?;
+    objects::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))
+}
+
+/// A column of the foreign table, as declared.
+pub struct Declared {
+    /// Position in the table's tuple (0-based).
+    pub index: usize,
+    pub name: String,
+    pub type_oid: pg_sys::Oid,
+}
+
+/// A declared column bound to its Clerk field and conversion.
+pub struct BoundColumn {
+    pub index: usize,
+    pub name: String,
+    pub spec: &'static ColumnSpec,
+    pub target: Target,
+}
+
+/// Binds each declared column to its Clerk field; an unknown column or a
+/// type that cannot hold the field is an error naming both.
+pub fn bind_columns(table: &Table, declared: &[Declared]) -> Result<Vec<BoundColumn>, FdwError> {
+    let object = table.object;
+    declared
+        .iter()
+        .map(|c| {
+            let spec = object
+                .column(&c.name)
+                .ok_or_else(|| FdwError::UnknownColumn {
+                    table: table.name.clone(),
+                    object: object.name,
+                    column: c.name.clone(),
+                })?;
+            let target = target_of(c.type_oid)
+                .filter(|t| allowed_targets(spec.kind).contains(t))
+                .ok_or_else(|| FdwError::WrongType {
+                    table: table.name.clone(),
+                    object: object.name,
+                    column: c.name.clone(),
+                    field: spec.name,
+                    declared: type_name(c.type_oid),
+                })?;
+            Ok(BoundColumn {
+                index: c.index,
+                name: c.name.clone(),
+                spec,
+                target,
+            })
+        })
+        .collect()
+}
+
+/// A foreign table of clerk_fdw with its server: what a scan reads and
+/// with which options.
+pub struct Table {
+    pub oid: pg_sys::Oid,
+    pub name: String,
+    pub object: &'static ObjectSpec,
+    server_oid: pg_sys::Oid,
+    server_name: String,
+    server_options: HashMap<String, String>,
+    /// Table options over server options.
+    options: HashMap<String, String>,
+}
+
+impl Table {
+    pub fn load(oid: pg_sys::Oid) -> Result<Table, FdwError> {
+        // SAFETY: catalog lookups by the oid of a foreign table the query
+        // names (locked by the planner or executor); the returned structs and
+        // their DefElem lists are valid palloc'd data.
+        let (name, server_oid, server_name, server_options, table_options) = unsafe {
+            let table = pg_sys::GetForeignTable(oid);
+            let server = pg_sys::GetForeignServer((*table).serverid);
+            let name_ptr = pg_sys::get_rel_name(oid);
+            let name = if name_ptr.is_null() {
+                "(unknown)".to_string()
+            } else {
+                CStr::from_ptr(name_ptr).to_string_lossy().into_owned()
+            };
+            (
+                name,
+                (*table).serverid,
+                CStr::from_ptr((*server).servername)
+                    .to_string_lossy()
+                    .into_owned(),
+                def_elems((*server).options),
+                def_elems((*table).options),
+            )
+        };
+        let mut options = server_options.clone();
+        options.extend(table_options.clone());
+        Ok(Table {
+            oid,
+            object: object_of(&table_options)?,
+            name,
+            server_oid,
+            server_name,
+            server_options,
+            options,
+        })
+    }
+
+    /// Whether Clerk narrows requests (the `pushdown` option, table over
+    /// server, default on).
+    pub fn pushdown(&self) -> bool {
+        self.options
+            .get("pushdown")
+            .is_none_or(|v| parse_bool(v).unwrap_or(true))
+    }
+
+    /// Requests the scan keeps in flight.
+    pub fn concurrency(&self) -> Result<usize, FdwError> {
+        max_concurrency(&self.options)
+    }
+
+    /// The server's client, with the current user's key.
+    pub fn client(&self) -> Result<Arc<ClerkClient>, FdwError> {
+        let options = with_api_key(self.server_oid, &self.server_name, &self.server_options)?;
+        ClerkClient::shared(&client_config(&options)?).map_err(FdwError::Config)
+    }
+}
+
+/// A catalog option list (`DefElem`s) as a map.
+///
+/// # Safety
+/// `list` is NIL or a valid List of DefElems with string values.
+pub unsafe fn def_elems(list: *mut pg_sys::List) -> HashMap<String, String> {
+    let list = pgrx::PgList::<pg_sys::DefElem>::from_pg(list);
+    list.iter_ptr()
+        .map(|def| {
+            // SAFETY: per the function's contract.
+            unsafe {
+                (
+                    CStr::from_ptr((*def).defname).to_string_lossy().into_owned(),
+                    CStr::from_ptr(pg_sys::defGetString(def))
+                        .to_string_lossy()
+                        .into_owned(),
+                )
+            }
+        })
+        .collect()
+}
