@@ -36,7 +36,9 @@ mod sql_tests;
 pub mod pg_test {
     pub fn setup(_options: Vec<&str>) {}
 
+    /// A backend that crashes stops the test cluster instead of restarting
+    /// it: every test after it fails, so a crash can never pass unnoticed.
     pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec![]
+        vec!["restart_after_crash = off"]
     }
 }
