@@ -2,6 +2,7 @@
 //! server, which runs inside the backend's process on a free 127.0.0.1 port.
 
 mod crash_free;
+mod differential;
 mod support;
 
 #[pgrx::pg_schema]
