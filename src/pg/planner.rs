@@ -256,6 +256,12 @@ unsafe fn pushable_order(
         .into_iter()
         .filter(|em| pg_sys::bms_equal((**em).em_relids, (*target.rel).relids))
         .find_map(|em| target.column((*em).em_expr.cast()))?;
+    // Clerk sorts by time: the declared type must sort the same way (text
+    // sorts by collation).
+    use pg_sys::{FLOAT8OID, INT8OID, TIMESTAMPOID, TIMESTAMPTZOID};
+    if ![TIMESTAMPTZOID, TIMESTAMPOID, INT8OID, FLOAT8OID].contains(&column.2) {
+        return None;
+    }
     let order = OrderBy {
         column: column.0.into(),
         descending: compat::descending(*key),
