@@ -11,12 +11,16 @@ mod tests {
     use pgrx::prelude::*;
 
     fn setup(tag: &str) -> (MockServer, postgres::Client) {
-        let server = mock(DataConfig {
+        setup_with(tag, DataConfig {
             users: 1200,
             organizations: 30,
             big_org_members: 620,
             ..DataConfig::default()
-        });
+        })
+    }
+
+    fn setup_with(tag: &str, cfg: DataConfig) -> (MockServer, postgres::Client) {
+        let server = mock(cfg);
         let url = server.url();
         let mut client = session();
         client

@@ -11,9 +11,10 @@
 //! the test cluster, see `pg_test::postgresql_conf_options`).
 //!
 //! The corpus: the hand-written statements below, then statements
-//! generated from a seed. `RUST_CLERK_FDW_DIFF_SEED` and
-//! `RUST_CLERK_FDW_DIFF_STATEMENTS` (the prefix lets them through to the
-//! test cluster) choose another seed or size; `scripts/campaign.sh` runs
+//! generated from a seed. `RUST_CLERK_FDW_DIFF_SEED`,
+//! `RUST_CLERK_FDW_DIFF_STATEMENTS` and `RUST_CLERK_FDW_DIFF_WORKERS` (pairs
+//! of sessions; the prefix lets them through to the test cluster) choose
+//! another seed, size or parallelism; `scripts/campaign.sh` runs
 //! long campaigns. A summary per category goes to
 //! `/tmp/clerk_fdw-differential.txt`.
 
@@ -119,8 +120,10 @@ mod tests {
             types.join(", ")
         }
 
+        /// The values, each cast to its type (an untyped literal could pick
+        /// another overload of a function).
         fn values(&self) -> String {
-            let values: Vec<&str> = self.params.iter().map(|(_, v)| v.as_str()).collect();
+            let values: Vec<String> = self.params.iter().map(|(t, v)| format!("({v})::{t}")).collect();
             values.join(", ")
         }
     }
@@ -372,6 +375,8 @@ mod tests {
                 ("set operation", format!("select {c} from {table}{where} {op} select {c} from {table} where {other}", c = cols[0]))
             }
             _ => {
+                // The joins below do not use the conditions drawn above.
+                params.clear();
                 let m_filter = predicate(rng, f, "organization_memberships", &mut params);
                 ("join", match rng.below(4) {
                     0 => format!("select u.id, u.email, m.role from organization_memberships m join users u on u.id = m.user_id where m.{m_filter}"),
@@ -573,6 +578,8 @@ mod tests {
                         let got = rows(&mut self.foreign, &format!("select * from pg_temp.fp({values})"));
                         self.expect(st, "plpgsql function", &expected_text, got);
                     }
+                    let drop = format!("drop function pg_temp.fs({types}); drop function pg_temp.fp({types})");
+                    let _ = self.foreign.batch_execute(&drop);
                 }
             }
 
@@ -675,37 +682,75 @@ mod tests {
         while corpus.len() < total {
             corpus.push(generate(&rng, &facts));
         }
-        let mut runner = Runner {
-            foreign,
-            oracle,
-            statements: BTreeMap::new(),
-            executions: 0,
-            discrepancies: Vec::new(),
-        };
-        for (i, st) in corpus.iter().enumerate() {
-            // The client-level mode for the hand-written statements and
-            // every tenth generated one.
-            runner.run(st, i, i < hand_written_count || i % 10 == 0);
-            if i % 100 == 0 {
-                let progress = format!("{i} of {} statements, {} discrepancies\n", corpus.len(), runner.discrepancies.len());
-                let _ = std::fs::write("/tmp/clerk_fdw-differential.txt", progress);
+        // Workers, each with its own pair of sessions, take every n-th
+        // statement.
+        let workers = setting("RUST_CLERK_FDW_DIFF_WORKERS", 2).max(1) as usize;
+        let mut pairs = vec![(foreign, oracle)];
+        for _ in 1..workers {
+            let (mut f, mut o) = (session(), session());
+            f.batch_execute(&format!("set search_path = {FOREIGN}, public")).unwrap();
+            o.batch_execute(&format!("set search_path = {ORACLE}, public")).unwrap();
+            pairs.push((f, o));
+        }
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let runners: Vec<Runner> = std::thread::scope(|scope| {
+            let handles: Vec<_> = pairs
+                .into_iter()
+                .enumerate()
+                .map(|(w, (foreign, oracle))| {
+                    let (corpus, done) = (&corpus, &done);
+                    scope.spawn(move || {
+                        let mut runner = Runner {
+                            foreign,
+                            oracle,
+                            statements: BTreeMap::new(),
+                            executions: 0,
+                            discrepancies: Vec::new(),
+                        };
+                        for (i, st) in corpus.iter().enumerate().skip(w).step_by(workers) {
+                            // The client-level mode for the hand-written
+                            // statements and every tenth generated one.
+                            runner.run(st, i, i < hand_written_count || i % 10 == 0);
+                            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            if n % 100 == 0 {
+                                let progress = format!("{n} of {} statements\n", corpus.len());
+                                let _ = std::fs::write("/tmp/clerk_fdw-differential.txt", progress);
+                            }
+                        }
+                        runner
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("worker")).collect()
+        });
+        let mut statements: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut discrepancies = Vec::new();
+        let mut executions = 0;
+        for mut runner in runners {
+            // Every backend is alive: nothing crashed.
+            assert_eq!(rows(&mut runner.foreign, "select 1").unwrap(), ["1"]);
+            for (category, n) in runner.statements {
+                *statements.entry(category).or_default() += n;
             }
+            executions += runner.executions;
+            discrepancies.extend(runner.discrepancies);
         }
         let mut summary = format!(
-            "seed {seed}: {} statements, {} executions, {} discrepancies\n",
+            "seed {seed}: {} statements, {executions} executions, {} discrepancies\n",
             corpus.len(),
-            runner.executions,
-            runner.discrepancies.len()
+            discrepancies.len()
         );
-        for (category, n) in &runner.statements {
+        for (category, n) in &statements {
             let _ = writeln!(summary, "  {category}: {n}");
         }
-        for d in runner.discrepancies.iter().take(20) {
-            let _ = writeln!(summary, "{d}");
+        let mut all = summary.clone();
+        for (k, d) in discrepancies.iter().enumerate() {
+            let _ = writeln!(all, "{d}");
+            if k < 20 {
+                let _ = writeln!(summary, "{d}");
+            }
         }
-        let _ = std::fs::write("/tmp/clerk_fdw-differential.txt", &summary);
-        // Both backends are alive: nothing crashed.
-        assert_eq!(rows(&mut runner.foreign, "select 1").unwrap(), ["1"]);
-        assert!(runner.discrepancies.is_empty(), "{summary}");
+        let _ = std::fs::write("/tmp/clerk_fdw-differential.txt", &all);
+        assert!(discrepancies.is_empty(), "{summary}");
     }
 }
