@@ -73,7 +73,8 @@ impl Rate {
             }
         };
         let requests: u32 = count.trim().parse().ok()?;
-        (requests > 0 && !window.is_zero()).then_some(Rate { requests, window })
+        let window_ok = (Duration::from_millis(1)..=MAX_WINDOW).contains(&window);
+        (requests > 0 && window_ok).then_some(Rate { requests, window })
     }
 }
 
@@ -116,6 +117,8 @@ const FIRST_COUNTER: usize = 6;
 const HEADER_WORDS: usize = 16;
 /// The largest budget a slot can enforce exactly.
 pub const MAX_BUDGET: u32 = 2048;
+/// The longest budget window: pacing over longer windows would stall scans.
+pub const MAX_WINDOW: Duration = Duration::from_secs(3600);
 /// u64 words per slot: header, then the ring of start times.
 const SLOT_WORDS: usize = HEADER_WORDS + MAX_BUDGET as usize;
 const SLOTS: usize = 64;
@@ -436,6 +439,11 @@ mod tests {
         assert_eq!(r("10/0s"), None);
         assert_eq!(r("ten"), None);
         assert_eq!(r("-1"), None);
+        // Windows that would turn pacing off or stall every scan.
+        assert_eq!(r("1/36028797018963968s"), None);
+        assert_eq!(r("10/2000000000s"), None);
+        assert_eq!(r("10/3601s"), None);
+        assert_eq!(r("10/3600s"), Some((10, 3_600_000)));
         assert_eq!(Rate::default_for_key("sk_live_x").to_string(), "400/10s");
         assert_eq!(Rate::default_for_key("sk_test_x").to_string(), "40/10s");
         assert_eq!(Rate::parse("5/500ms").unwrap().to_string(), "5/500ms");

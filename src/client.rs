@@ -48,6 +48,12 @@ pub enum ClerkError {
     Inconsistent(String),
     #[error("invalid api_url {0:?}: it must be an http:// or https:// URL")]
     BadUrl(String),
+    #[error("invalid api_url: it must not contain a user name or password (clerk_fdw sends the secret key itself)")]
+    UrlWithCredentials,
+    #[error("Clerk answered HTTP {status}, a redirect to {to}: clerk_fdw follows no redirects, which would carry the secret key along")]
+    Redirected { status: u16, to: String },
+    #[error("the response is larger than max_response_bytes ({limit} bytes)")]
+    TooLarge { limit: u64 },
     #[error("the scan was stopped before it finished")]
     Stopped,
 }
@@ -90,7 +96,12 @@ pub struct ClientConfig {
     /// Where budgets are shared between processes (see [`crate::budget`]);
     /// `None` keeps them in this process.
     pub budget_file: Option<PathBuf>,
+    /// The largest response body read; a larger one is an error.
+    pub max_response_bytes: u64,
 }
+
+/// Far above any real Clerk page (500 users with metadata are a few MB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl ClientConfig {
     pub fn new(api_url: &str, api_key: &str) -> Self {
@@ -102,6 +113,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             rate: None,
             budget_file: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -111,6 +123,7 @@ pub struct ClerkClient {
     base: Url,
     api_key: String,
     retry: RetryPolicy,
+    max_response_bytes: u64,
     budget: Budget,
 }
 
@@ -147,8 +160,8 @@ fn error_message(body: &[u8]) -> String {
                     .or_else(|| e.message.clone())
                     .unwrap_or_default();
                 match &e.code {
-                    Some(code) => format!("{text} ({code})"),
-                    None => text,
+                    Some(code) => printable(&format!("{text} ({code})")),
+                    None => printable(&text),
                 }
             })
             .collect();
@@ -156,8 +169,22 @@ fn error_message(body: &[u8]) -> String {
             return parts.join("; ");
         }
     }
-    let text = String::from_utf8_lossy(body);
-    text.chars().take(200).collect()
+    printable(&String::from_utf8_lossy(body))
+}
+
+/// A short excerpt of a server's text with control characters (line
+/// breaks, terminal escapes) made visible.
+fn printable(text: &str) -> String {
+    const MAX_CHARS: usize = 160;
+    let mut out: String = text
+        .chars()
+        .take(MAX_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > MAX_CHARS {
+        out.push('…');
+    }
+    out
 }
 
 impl ClerkClient {
@@ -166,11 +193,16 @@ impl ClerkClient {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
             .ok_or_else(|| ClerkError::BadUrl(config.api_url.clone()))?;
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(ClerkError::UrlWithCredentials);
+        }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
         let http = reqwest::Client::builder()
+            // Clerk never redirects; a redirect would carry the key along.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
@@ -191,6 +223,7 @@ impl ClerkClient {
             base,
             api_key: config.api_key.clone(),
             retry: config.retry,
+            max_response_bytes: config.max_response_bytes,
             budget,
         })
     }
@@ -308,15 +341,26 @@ impl ClerkClient {
     ) -> Result<bytes::Bytes, ClerkError> {
         let mut attempts = 0u32;
         let mut failures = 0u32;
-        let mut waited = Duration::ZERO;
+        // Every wait after the first attempt counts against
+        // `max_total_wait`: backoff, Retry-After, and the budget's pauses.
+        let mut first_sent: Option<tokio::time::Instant> = None;
+        let waited =
+            |first: Option<tokio::time::Instant>| first.map_or(Duration::ZERO, |t| t.elapsed());
         loop {
-            if !self.take_turn(timeout).await {
-                return Err(ClerkError::RateLimited { waited });
+            let patience = match first_sent {
+                None => timeout,
+                Some(t) => Some(policy.max_total_wait.saturating_sub(t.elapsed())),
+            };
+            if !self.take_turn(patience).await {
+                return Err(ClerkError::RateLimited {
+                    waited: waited(first_sent),
+                });
             }
             attempts += 1;
             if attempts > 1 {
                 self.count(Counter::Retries, 1);
             }
+            first_sent.get_or_insert_with(tokio::time::Instant::now);
             let mut request = self
                 .http
                 .get(url.clone())
@@ -333,41 +377,51 @@ impl ClerkClient {
                         .headers()
                         .get("Retry-After")
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                        .filter(|s| s.is_finite() && *s >= 0.0)
-                        // Capped before conversion: a huge value must not overflow.
-                        .map(|s| {
-                            Duration::from_secs_f64(s.min(policy.max_retry_after.as_secs_f64()))
-                        });
+                        .and_then(retry_after)
+                        // Capped: a huge value must not overflow or stall.
+                        .map(|wait| wait.min(policy.max_retry_after));
                     match status {
-                        200..=299 => match resp.bytes().await {
+                        200..=299 => match self.read_body(resp, self.max_response_bytes).await {
                             Ok(body) => {
                                 self.count(Counter::BytesReceived, body.len() as u64);
                                 return Ok(body);
                             }
-                            Err(e) => {
+                            Err(BodyError::TooLarge) => {
+                                return Err(ClerkError::TooLarge {
+                                    limit: self.max_response_bytes,
+                                })
+                            }
+                            Err(BodyError::Transport(e)) => {
                                 failures += 1;
-                                Retry::Transport(e.to_string())
+                                Retry::Transport(e)
                             }
                         },
+                        300..=399 => {
+                            let to = resp
+                                .headers()
+                                .get("Location")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|l| url.join(l).ok())
+                                .and_then(|u| u.host_str().map(String::from))
+                                .unwrap_or_else(|| "nowhere".into());
+                            return Err(ClerkError::Redirected { status, to });
+                        }
                         401 | 403 => return Err(ClerkError::Unauthorized { status }),
+                        404 => {
+                            return Err(ClerkError::NotFound {
+                                path: url.path().to_string(),
+                                message: self.error_body(resp).await,
+                            });
+                        }
                         429 => Retry::RateLimited(retry_after),
                         500..=599 => {
                             failures += 1;
                             Retry::Server(status)
                         }
-                        404 => {
-                            let body = resp.bytes().await.unwrap_or_default();
-                            return Err(ClerkError::NotFound {
-                                path: url.path().to_string(),
-                                message: error_message(&body),
-                            });
-                        }
                         _ => {
-                            let body = resp.bytes().await.unwrap_or_default();
                             return Err(ClerkError::Api {
                                 status,
-                                message: error_message(&body),
+                                message: self.error_body(resp).await,
                             });
                         }
                     }
@@ -381,17 +435,20 @@ impl ClerkClient {
                 Retry::RateLimited(after) => {
                     self.count(Counter::Throttled, 1);
                     let backoff = backoff(policy, attempts.saturating_sub(1));
-                    let pause = after.map_or(backoff, |a| a.min(policy.max_retry_after));
+                    let pause = after.unwrap_or(backoff);
                     // Every session of this instance holds back, not just this one.
                     self.budget.pause(budget::now_ns(), pause);
                     pause + jitter(Duration::from_millis(250))
                 }
                 _ => backoff(policy, failures - 1),
             };
-            let give_up = failures > policy.max_retries || waited + delay > policy.max_total_wait;
+            let give_up =
+                failures > policy.max_retries || waited(first_sent) + delay > policy.max_total_wait;
             if give_up {
                 return Err(match wait {
-                    Retry::RateLimited(_) => ClerkError::RateLimited { waited },
+                    Retry::RateLimited(_) => ClerkError::RateLimited {
+                        waited: waited(first_sent),
+                    },
                     Retry::Server(status) => ClerkError::Server {
                         status,
                         attempts: failures,
@@ -404,9 +461,61 @@ impl ClerkClient {
                 });
             }
             tokio::time::sleep(delay).await;
-            waited += delay;
         }
     }
+
+    /// The body of a response, at most `limit` bytes.
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        limit: u64,
+    ) -> Result<bytes::Bytes, BodyError> {
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(BodyError::TooLarge);
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| BodyError::Transport(transport_cause(&e)))?
+        {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(BodyError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    /// Clerk's message from an error response, read up to a few KB.
+    async fn error_body(&self, resp: reqwest::Response) -> String {
+        const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+        match self.read_body(resp, ERROR_BODY_LIMIT).await {
+            Ok(body) => error_message(&body),
+            Err(_) => "(an error body clerk_fdw could not read)".into(),
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Transport(String),
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .timestamp();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    Some(Duration::from_secs(at.saturating_sub(now).max(0) as u64))
 }
 
 enum Retry {
@@ -442,7 +551,6 @@ fn backoff(policy: &RetryPolicy, n: u32) -> Duration {
 fn jitter(max: Duration) -> Duration {
     max.mul_f64(fastrand::f64())
 }
-
 
 /// `segments` escaped and joined, then the encoded query: what follows
 /// `api_url/`. A value can never change the endpoint or add a parameter.
@@ -507,6 +615,114 @@ pub(crate) mod tests {
             big_org_members: 2,
             ..DataConfig::default()
         }
+    }
+
+    fn reply(status: u16, headers: Vec<(&'static str, String)>, body: &[u8]) -> Option<Fault> {
+        Some(Fault::Reply {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+
+    fn scripted(faults: Vec<Option<Fault>>) -> MockServer {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        server.set_behaviour(Behaviour {
+            script: faults.into(),
+            ..Behaviour::default()
+        });
+        server
+    }
+
+    fn get_users(c: &ClerkClient) -> Result<bytes::Bytes, ClerkError> {
+        rt().block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+    }
+
+    #[test]
+    fn a_redirect_is_an_error_and_the_key_goes_nowhere_else() {
+        let other = MockServer::start(&small(), "sk", 0).unwrap();
+        let to = format!("{}/users", other.url());
+        let server = scripted(vec![reply(302, vec![("Location", to)], b"")]);
+        let err = get_users(&client(&server, "sk")).unwrap_err();
+        assert!(
+            matches!(&err, ClerkError::Redirected { status: 302, to } if to == "127.0.0.1"),
+            "{err}"
+        );
+        assert_eq!(server.request_count(), 1);
+        assert_eq!(other.request_count(), 0, "the redirect was followed");
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_an_error() {
+        let server = scripted(vec![reply(200, vec![], &vec![b' '; 300_000])]);
+        let mut cfg = ClientConfig::new(&server.url(), "sk");
+        cfg.max_response_bytes = 100_000;
+        let c = ClerkClient::new(&cfg).unwrap();
+        assert!(matches!(
+            get_users(&c),
+            Err(ClerkError::TooLarge { limit: 100_000 })
+        ));
+        assert_eq!(server.request_count(), 1);
+    }
+
+    #[test]
+    fn waits_of_every_kind_count_against_the_total() {
+        // 429s without Retry-After, then with an HTTP date: the request
+        // gives up when its waits would pass max_total_wait.
+        let no_header = Some(Fault::Status {
+            status: 429,
+            retry_after: None,
+        });
+        let server = scripted(vec![no_header; 50]);
+        let mut cfg = ClientConfig::new(&server.url(), "sk");
+        cfg.retry = RetryPolicy {
+            max_total_wait: Duration::from_millis(1500),
+            ..fast_policy()
+        };
+        let c = ClerkClient::new(&cfg).unwrap();
+        let t = std::time::Instant::now();
+        assert!(matches!(get_users(&c), Err(ClerkError::RateLimited { .. })));
+        assert!(
+            t.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            t.elapsed()
+        );
+
+        let in_two_seconds = std::time::SystemTime::now() + Duration::from_secs(2);
+        let date = chrono::DateTime::<chrono::Utc>::from(in_two_seconds)
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let server = scripted(vec![reply(429, vec![("Retry-After", date)], b"{}"), None]);
+        let c = client(&server, "sk");
+        let t = std::time::Instant::now();
+        assert!(get_users(&c).is_ok());
+        assert!(
+            t.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(server.request_count(), 2);
+    }
+
+    #[test]
+    fn error_bodies_are_short_and_printable() {
+        let mut hostile = b"<html>\x1b[31mboom\r\nSet-Cookie: x\x07".to_vec();
+        hostile.extend(vec![b'A'; 10_000]);
+        let server = scripted(vec![reply(418, vec![], &hostile)]);
+        let err = get_users(&client(&server, "sk")).unwrap_err().to_string();
+        assert!(!err.chars().any(char::is_control), "{err:?}");
+        assert!(err.len() < 300, "{}", err.len());
+    }
+
+    #[test]
+    fn api_url_may_not_carry_credentials() {
+        let cfg = ClientConfig::new("http://alice:s3cr3t@127.0.0.1:9/v1", "sk");
+        let err = ClerkClient::new(&cfg).unwrap_err().to_string();
+        assert!(matches!(
+            ClerkClient::new(&cfg),
+            Err(ClerkError::UrlWithCredentials)
+        ));
+        assert!(!err.contains("s3cr3t"), "{err}");
     }
 
     #[test]

@@ -225,7 +225,51 @@ pub fn convert(v: &Value, kind: Kind, target: Target) -> Result<Option<Out>, Con
             }
         }
     };
+    if holds_nul(&out) {
+        return Err(ConvertError {
+            expected:
+                "a string without NUL characters (Postgres text and jsonb cannot hold \\u0000)",
+            got: mismatch("", v).got,
+        });
+    }
     Ok(Some(out))
+}
+
+/// Applies `varchar(n)` the way Postgres' input function does: spaces past
+/// `n` characters are cut, anything else past `n` is an error.
+pub fn fit_varchar(out: Out, max_chars: Option<usize>) -> Result<Out, ConvertError> {
+    let (Out::Text(s), Some(n)) = (&out, max_chars) else {
+        return Ok(out);
+    };
+    match s.char_indices().nth(n) {
+        None => Ok(out),
+        Some((cut, _)) if s[cut..].chars().all(|c| c == ' ') => Ok(Out::Text(s[..cut].to_string())),
+        Some(_) => Err(ConvertError {
+            expected: "a value that fits its column",
+            got: format!(
+                "{} characters, more than varchar({n}) holds",
+                s.chars().count()
+            ),
+        }),
+    }
+}
+
+/// Whether a converted value has a NUL character in some string.
+fn holds_nul(out: &Out) -> bool {
+    fn json(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(json),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json(v)),
+            _ => false,
+        }
+    }
+    match out {
+        Out::Text(s) => s.contains('\0'),
+        Out::TextArray(items) => items.iter().flatten().any(|s| s.contains('\0')),
+        Out::Json(v) => json(v),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -363,5 +407,35 @@ mod tests {
         assert!(!allowed_targets(Kind::Text).contains(&Target::Int8));
         assert!(!allowed_targets(Kind::Json).contains(&Target::Int8));
         assert!(allowed_targets(Kind::TimestampMs).contains(&Target::Timestamp));
+    }
+
+    #[test]
+    fn nul_characters_are_errors_not_text() {
+        let users = object("users").unwrap();
+        let first_name = users.column("first_name").unwrap();
+        let err = convert(&json!("a\u{0}b"), first_name.kind, Target::Text).unwrap_err();
+        assert!(err.expected.contains("NUL"), "{err}");
+        let attrs = users.column("attrs").unwrap();
+        assert!(convert(
+            &json!({"k": ["x", {"\u{0}": 1}]}),
+            attrs.kind,
+            Target::Jsonb
+        )
+        .is_err());
+        let emails = users.column("email_addresses").unwrap();
+        let list = json!([{"email_address": "a@b\u{0}"}]);
+        assert!(convert(&list, emails.kind, Target::TextArray).is_err());
+        assert!(convert(&json!("plain"), first_name.kind, Target::Text).is_ok());
+    }
+
+    #[test]
+    fn varchar_lengths_apply_as_postgres_applies_them() {
+        let text = |s: &str| Out::Text(s.into());
+        assert_eq!(fit_varchar(text("abc"), Some(3)), Ok(text("abc")));
+        assert_eq!(fit_varchar(text("ab  "), Some(2)), Ok(text("ab")));
+        assert_eq!(fit_varchar(text("Zoë!"), Some(4)), Ok(text("Zoë!")));
+        assert!(fit_varchar(text("abcd"), Some(3)).is_err());
+        assert_eq!(fit_varchar(text("abcd"), None), Ok(text("abcd")));
+        assert_eq!(fit_varchar(Out::I64(12345), Some(1)), Ok(Out::I64(12345)));
     }
 }

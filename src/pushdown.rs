@@ -7,11 +7,11 @@
 //! costs rows, never correctness; `exact` says when Clerk's answer *is* the
 //! SQL answer, which is what counting and LIMIT pushdown need.
 
+use crate::client::request_target;
 use crate::convert::pg_micros_to_unix_ms;
 use crate::objects::{
     Count, Endpoint, Envelope, Kind, Match, ObjectSpec, Paging, KEY, MAX_PAGE_SIZE,
 };
-use crate::client::request_target;
 use serde::{Deserialize, Serialize};
 
 /// Plans with more request series than this are estimated, not counted.

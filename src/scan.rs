@@ -19,7 +19,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
@@ -364,6 +364,12 @@ impl Scan {
         let plan = &self.plan;
         let name = plan.object.name;
         let paging = series.endpoint.paging;
+        let mut order = CursorOrder::new(
+            series
+                .params
+                .iter()
+                .any(|(k, v)| *k == "order_by" && v.starts_with('-')),
+        );
         loop {
             let mut params = series.params.clone();
             // One extra row on offset pages: the previous page's last row,
@@ -397,6 +403,9 @@ impl Scan {
                     )));
                 }
                 rows.remove(0);
+            }
+            if paging == Paging::Cursor {
+                order.check(name, &rows)?;
             }
             if let Some(last) = rows.last() {
                 let last = row_id(last)?.to_string();
@@ -448,7 +457,7 @@ impl Scan {
         let first_last = rows.last().map(row_id).transpose()?.map(String::from);
         self.send(rows).await?;
         drop(permit);
-        let Some(total) = total.and_then(|t| usize::try_from(t).ok()) else {
+        let Some(total) = total else {
             if series.endpoint.envelope == Envelope::Data {
                 return Err(ClerkError::Malformed(format!(
                     "{name}: a page without total_count"
@@ -463,6 +472,11 @@ impl Scan {
                 .await
                 .map(|_| ());
         };
+        let total = usize::try_from(total).map_err(|_| {
+            ClerkError::Malformed(format!(
+                "{name}: total_count {total} cannot be a number of rows"
+            ))
+        })?;
         if first_page < MAX_PAGE_SIZE || total <= MAX_PAGE_SIZE {
             return if first_page == total {
                 Ok(())
@@ -472,62 +486,84 @@ impl Scan {
                 )))
             };
         }
+        // Pages k > 0 start one row early, at the previous page's last row.
+        // At most `concurrency` are in flight, and each must be as full as
+        // the total says: a total the list does not have (a lie, or rows
+        // deleted meanwhile) ends the scan at the first short page, so no
+        // work is ever scheduled in proportion to what the server claims.
         let step = MAX_PAGE_SIZE - 1;
         let pages = (total - MAX_PAGE_SIZE).div_ceil(step);
+        let mut seams = BTreeMap::new();
+        seams.insert(
+            0,
+            PageSeam {
+                first: None,
+                last: first_last,
+                rows: first_page,
+                total: Some(total as i64),
+            },
+        );
         let mut tasks = JoinSet::new();
-        for k in 1..=pages {
-            let scan = self.clone();
-            tasks.spawn(async move {
-                let series = &scan.plan.series[index];
-                let mut params = series.params.clone();
-                params.push(("limit", MAX_PAGE_SIZE.to_string()));
-                params.push(("offset", (k * step).to_string()));
-                let permit = scan.permit().await?;
-                let (mut rows, total) = scan.fetch(series, &params).await?.unwrap_or_default();
-                let ends = [rows.first(), rows.last()]
-                    .map(|r| r.map(row_id).transpose().map(|id| id.map(String::from)));
-                let [first, last] = ends;
-                let seam = PageSeam {
-                    first: first?,
-                    last: last?,
-                    rows: rows.len(),
-                    total,
-                };
-                if !rows.is_empty() {
-                    rows.remove(0);
-                }
-                scan.send(rows).await?;
-                drop(permit);
-                Ok::<_, ClerkError>((k, seam))
-            });
-        }
-        let mut seams = vec![None; pages + 1];
-        seams[0] = Some(PageSeam {
-            first: None,
-            last: first_last,
-            rows: first_page,
-            total: Some(total as i64),
-        });
-        while let Some(done) = tasks.join_next().await {
+        let mut next = 1;
+        loop {
+            while next <= pages && tasks.len() < self.concurrency {
+                let k = next;
+                next += 1;
+                let scan = self.clone();
+                tasks.spawn(async move {
+                    scan.offset_page(index, k * step)
+                        .await
+                        .map(|seam| (k, seam))
+                });
+            }
+            let Some(done) = tasks.join_next().await else {
+                break;
+            };
             let (k, seam) = joined(Some(done))?;
-            seams[k] = Some(seam);
+            let expected = (total - k * step).min(MAX_PAGE_SIZE);
+            if seam.rows != expected {
+                return Err(ClerkError::Inconsistent(format!(
+                    "{name}: Clerk reports {total} rows, but the page at offset {} has {} rows where {expected} were due",
+                    k * step,
+                    seam.rows
+                )));
+            }
+            seams.insert(k, seam);
         }
-        let seams: Vec<PageSeam> = seams.into_iter().flatten().collect();
-        let read = first_page
-            + seams[1..]
-                .iter()
-                .map(|s| s.rows.saturating_sub(1))
-                .sum::<usize>();
+        let seams: Vec<PageSeam> = seams.into_values().collect();
         let joined_up = seams
             .windows(2)
             .all(|w| w[1].first.is_some() && w[1].first == w[0].last);
         let same_total = seams.iter().all(|s| s.total == Some(total as i64));
-        if !joined_up || !same_total || read != total {
+        if !joined_up || !same_total {
             return Err(ClerkError::Inconsistent(format!(
-                "{name}: the list changed while its pages were read ({read} rows, Clerk reports {total})"
+                "{name}: the list changed while its pages were read (Clerk reports {total} rows)"
             )));
         }
         Ok(())
+    }
+
+    /// Page `offset..offset + 500` of an offset-paged series; its rows but
+    /// the first (the previous page's last) go to the reader.
+    async fn offset_page(&self, index: usize, offset: usize) -> Result<PageSeam, ClerkError> {
+        let series = &self.plan.series[index];
+        let mut params = series.params.clone();
+        params.push(("limit", MAX_PAGE_SIZE.to_string()));
+        params.push(("offset", offset.to_string()));
+        let permit = self.permit().await?;
+        let (mut rows, total) = self.fetch(series, &params).await?.unwrap_or_default();
+        let seam = PageSeam {
+            first: rows.first().map(row_id).transpose()?.map(String::from),
+            last: rows.last().map(row_id).transpose()?.map(String::from),
+            rows: rows.len(),
+            total,
+        };
+        if !rows.is_empty() {
+            rows.remove(0);
+        }
+        self.send(rows).await?;
+        drop(permit);
+        Ok(seam)
     }
 
     /// A users list, split by `created_at` (see [`Board`]).
@@ -594,6 +630,7 @@ impl Scan {
                 last_seen: Some(last_at),
                 rows: head_rows,
                 done: false,
+                order: CursorOrder::new(true),
             }],
         }));
         let mut workers = JoinSet::new();
@@ -724,6 +761,50 @@ fn check_descending(rows: &[Value], top: Option<i64>) -> Result<(), ClerkError> 
     Ok(())
 }
 
+/// What a cursor walk has seen: rows must come in `created_at` order, and
+/// an id may not come twice. A repeat can only hide among rows of one
+/// `created_at` (anything else breaks the order), so only the ids of the
+/// latest `created_at` are kept: memory is bounded by the largest tie.
+#[derive(Debug)]
+struct CursorOrder {
+    descending: bool,
+    last_at: Option<i64>,
+    ids_at_last: HashSet<String>,
+}
+
+impl CursorOrder {
+    fn new(descending: bool) -> CursorOrder {
+        CursorOrder {
+            descending,
+            last_at: None,
+            ids_at_last: HashSet::new(),
+        }
+    }
+
+    fn check(&mut self, name: &str, rows: &[Value]) -> Result<(), ClerkError> {
+        for row in rows {
+            let at = created_at(row)?;
+            match self.last_at {
+                Some(last) if (self.descending && at > last) || (!self.descending && at < last) => {
+                    return Err(ClerkError::Malformed(format!(
+                        "{name}: a starting_after page went back in created_at order"
+                    )));
+                }
+                Some(last) if last == at => {}
+                _ => self.ids_at_last.clear(),
+            }
+            self.last_at = Some(at);
+            let id = row_id(row)?;
+            if !self.ids_at_last.insert(id.to_string()) {
+                return Err(ClerkError::Malformed(format!(
+                    "{name}: the server listed {id} twice across starting_after pages"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A range of `created_at` (after, before) exclusive, walked newest first.
 #[derive(Debug)]
 struct Slice {
@@ -734,6 +815,7 @@ struct Slice {
     last_seen: Option<i64>,
     rows: u64,
     done: bool,
+    order: CursorOrder,
 }
 
 impl Slice {
@@ -799,6 +881,7 @@ impl Board {
             last_seen: None,
             rows: 0,
             done: false,
+            order: CursorOrder::new(true),
         };
         victim.after = mid;
         self.slices.push(stolen);
@@ -824,6 +907,7 @@ impl Board {
         }
         let cut = keep < page.len();
         page.truncate(keep);
+        slice.order.check("users", page)?;
         if let (Some(first), Some(last)) = (page.first(), page.last()) {
             slice.newest_seen = slice.newest_seen.or(Some(created_at(first)?));
             slice.last_seen = Some(created_at(last)?);
@@ -865,7 +949,14 @@ pub async fn count(
         let n = serde_json::from_slice::<TotalCount>(&body)
             .map_err(|e| ClerkError::Malformed(format!("invalid JSON count: {e}")))?
             .total_count;
-        total += n;
+        if n < 0 {
+            return Err(ClerkError::Malformed(format!(
+                "total_count {n} cannot be a number of rows"
+            )));
+        }
+        total = total.checked_add(n).ok_or_else(|| {
+            ClerkError::Malformed("the total_counts add up past any number of rows".into())
+        })?;
     }
     Ok(Some(total))
 }
@@ -1162,6 +1253,99 @@ mod tests {
             collect(&s, "users"),
             Err(ClerkError::Unreachable { .. })
         ));
+    }
+
+    fn reply(body: Vec<u8>) -> Option<Fault> {
+        Some(Fault::Reply {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".into())],
+            body,
+        })
+    }
+
+    #[test]
+    fn a_lying_total_count_ends_at_the_first_short_page() {
+        for lie in [1_000_000_000_000i64, 10_000_000, 2_000] {
+            let s = server(10, 600, 3);
+            let first: Vec<&Value> = s.dataset().organizations.iter().take(500).collect();
+            let body = serde_json::to_vec(&serde_json::json!({"data": first, "total_count": lie}))
+                .unwrap();
+            s.set_behaviour(Behaviour {
+                script: [reply(body)].into(),
+                ..Behaviour::default()
+            });
+            let err = collect_with(
+                &s,
+                ScanPlan::full(object("organizations").unwrap()),
+                parallel(8),
+            )
+            .unwrap_err();
+            assert!(matches!(err, ClerkError::Inconsistent(_)), "{err}");
+            // The first page, then at most one round of 8.
+            assert!(s.request_count() <= 9, "{} requests", s.request_count());
+        }
+        // A total that cannot be a number of rows.
+        let s = server(10, 5, 3);
+        s.set_behaviour(Behaviour {
+            script: [reply(br#"{"data": [], "total_count": -3}"#.to_vec())].into(),
+            ..Behaviour::default()
+        });
+        let err = collect_with(
+            &s,
+            ScanPlan::full(object("organizations").unwrap()),
+            parallel(4),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("total_count -3"), "{err}");
+    }
+
+    /// The first page of users, as the server sends it.
+    fn first_users_page(s: &MockServer) -> Vec<u8> {
+        let c = client(s);
+        let url = c
+            .url(
+                &["users"],
+                &[("order_by", "-created_at".into()), ("limit", "500".into())],
+            )
+            .unwrap();
+        let body = runtime::runtime().unwrap().block_on(c.get(&url)).unwrap();
+        s.clear_log();
+        body.to_vec()
+    }
+
+    #[test]
+    fn cursor_pages_that_repeat_or_go_back_are_errors() {
+        // All users in one millisecond: a repeated page keeps the order.
+        let s = MockServer::start(
+            &DataConfig {
+                users: 1200,
+                organizations: 0,
+                same_time: 1200,
+                ..DataConfig::default()
+            },
+            "sk",
+            0,
+        )
+        .unwrap();
+        let page = first_users_page(&s);
+        s.set_behaviour(Behaviour {
+            script: [None, reply(page)].into(),
+            ..Behaviour::default()
+        });
+        let err = collect(&s, "users").unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+        assert_eq!(s.request_count(), 2);
+
+        // Distinct times: page 1, page 2, page 1 again.
+        let s = server(1600, 0, 0);
+        let page = first_users_page(&s);
+        s.set_behaviour(Behaviour {
+            script: [None, None, reply(page)].into(),
+            ..Behaviour::default()
+        });
+        let err = collect(&s, "users").unwrap_err();
+        assert!(err.to_string().contains("went back"), "{err}");
+        assert_eq!(s.request_count(), 3);
     }
 
     #[test]

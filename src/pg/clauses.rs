@@ -28,7 +28,6 @@ pub unsafe fn is_a(node: *mut c_void, tag: pg_sys::NodeTag) -> bool {
     !node.is_null() && (*(node as *mut pg_sys::Node)).type_ == tag
 }
 
-
 /// The clauses of a scan, sorted into Clerk conditions and the rest.
 #[derive(Default, Clone)]
 pub struct Extracted {
@@ -53,7 +52,10 @@ pub struct Target {
 
 impl Target {
     /// The column a Var of this scan names, with its declared type.
-    pub unsafe fn column(&self, node: *mut pg_sys::Node) -> Option<(&'static str, Kind, pg_sys::Oid)> {
+    pub unsafe fn column(
+        &self,
+        node: *mut pg_sys::Node,
+    ) -> Option<(&'static str, Kind, pg_sys::Oid)> {
         let node = strip_relabel(node);
         if !is_a(node.cast(), pg_sys::NodeTag::T_Var) {
             return None;
@@ -293,4 +295,3 @@ pub unsafe fn extract(target: &Target, restrict_infos: *mut pg_sys::List) -> Ext
     }
     extracted
 }
-

@@ -55,6 +55,10 @@ pub enum FdwError {
     UnknownOption { level: Level, option: String },
     #[error("clerk_fdw: invalid value for option \"{option}\": {reason}")]
     BadOptionValue { option: String, reason: String },
+    #[error(
+        "clerk_fdw: api_url names host \"{host}\", which clerk_fdw.allowed_hosts does not allow"
+    )]
+    HostNotAllowed { host: String },
     #[error("clerk_fdw: unknown object \"{0}\"")]
     UnknownObject(String),
     #[error("clerk_fdw: no Clerk secret key for server \"{0}\"")]
@@ -132,6 +136,10 @@ impl From<FdwError> for ErrorReport {
                 (ERRCODE_FDW_INVALID_OPTION_NAME, hint)
             }
             FdwError::BadOptionValue { .. } => (ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE, String::new()),
+            FdwError::HostNotAllowed { .. } => (
+                ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
+                "A superuser sets which hosts servers may name: ALTER SYSTEM SET clerk_fdw.allowed_hosts = 'api.clerk.com, ...';".to_string(),
+            ),
             FdwError::UnknownObject(_) => (
                 ERRCODE_FDW_INVALID_OPTION_NAME,
                 format!("Valid objects: {}.", objects::object_names().join(", ")),

@@ -92,8 +92,7 @@ impl ScanState {
             }
             return Ok(());
         }
-        if self.current.as_ref() == Some(&request) && self.rows.as_mut().is_some_and(Rows::rewind)
-        {
+        if self.current.as_ref() == Some(&request) && self.rows.as_mut().is_some_and(Rows::rewind) {
             return Ok(());
         }
         self.rows = None;
@@ -131,11 +130,16 @@ fn row_datums(
         .map(|col| {
             let converted = match convert::extract(obj, col.spec.source) {
                 None => Ok(None),
-                Some(v) => convert::convert(v, col.spec.kind, col.target).and_then(|out| {
-                    out.map(|o| datum_of(o, col.target))
-                        .transpose()
-                        .map(Option::flatten)
-                }),
+                Some(v) => convert::convert(v, col.spec.kind, col.target)
+                    .and_then(|out| {
+                        out.map(|o| convert::fit_varchar(o, col.max_chars))
+                            .transpose()
+                    })
+                    .and_then(|out| {
+                        out.map(|o| datum_of(o, col.target))
+                            .transpose()
+                            .map(Option::flatten)
+                    }),
             };
             converted.map_err(|source| FdwError::BadValue {
                 table: table.name.clone(),
@@ -158,7 +162,10 @@ fn row_datums(
 fn datum_of(out: Out, target: Declared) -> Result<Option<pg_sys::Datum>, ConvertError> {
     let out_of_range = |us: i64| ConvertError {
         expected: "a timestamp Postgres can store",
-        got: format!("{} ms since 1970", convert::pg_micros_to_unix_ms(us).unwrap_or(us)),
+        got: format!(
+            "{} ms since 1970",
+            convert::pg_micros_to_unix_ms(us).unwrap_or(us)
+        ),
     };
     Ok(match out {
         Out::Text(s) => s.into_datum(),
@@ -202,9 +209,9 @@ unsafe fn evaluate(
             let datum = match (**state).evalfunc {
                 // SAFETY: an expression state of this node, evaluated in its
                 // expression context; an ERROR it raises becomes a Rust panic.
-                Some(eval) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
-                    eval(*state, econtext, &mut is_null)
-                }),
+                Some(eval) => {
+                    pg_sys::ffi::pg_guard_ffi_boundary(|| eval(*state, econtext, &mut is_null))
+                }
                 None => {
                     is_null = true;
                     pg_sys::Datum::from(0)

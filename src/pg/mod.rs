@@ -31,6 +31,7 @@ use supabase_wrappers::prelude::*;
 
 /// Registers what every backend needs once the library is loaded.
 pub fn init() {
+    options::define_settings();
     // SAFETY: runs once per backend, on the backend thread, before any query.
     unsafe {
         pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());

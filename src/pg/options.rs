@@ -6,10 +6,11 @@ use crate::client::{ClerkClient, ClientConfig, DEFAULT_API_URL};
 use crate::convert::{allowed_targets, Target};
 use crate::objects::{self, ColumnSpec, ObjectSpec};
 use crate::pg::error::FdwError;
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::collections::HashMap;
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,7 @@ impl Level {
                 "max_retry_wait_ms",
                 "request_budget",
                 "max_concurrency",
+                "max_response_bytes",
                 "pushdown",
             ],
             Level::Table => &["object", "pushdown", "max_concurrency"],
@@ -57,7 +59,6 @@ impl Level {
         }
     }
 }
-
 
 pub fn parse_ms(
     options: &HashMap<String, String>,
@@ -95,7 +96,6 @@ pub fn check_bool(options: &HashMap<String, String>, name: &str) -> Result<(), F
         _ => Ok(()),
     }
 }
-
 
 /// Catalog option lists (`name=value` strings) as a map.
 pub fn option_map<S: AsRef<str>>(options: impl IntoIterator<Item = S>) -> HashMap<String, String> {
@@ -222,13 +222,76 @@ pub fn client_config(options: &HashMap<String, String>) -> Result<ClientConfig, 
                 .ok_or_else(|| FdwError::BadOptionValue {
                     option: "request_budget".into(),
                     reason: format!(
-                        "{v:?} is not a number of requests (1 to {MAX_BUDGET}) per window, like '400/10s', or 'off'"
+                        "{v:?} is not a number of requests (1 to {MAX_BUDGET}) per window of 1 ms to 3600 s, like '400/10s', or 'off'"
                     ),
                 })?,
         ),
     };
+    if let Some(v) = options.get("max_response_bytes") {
+        config.max_response_bytes = v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (MIN_RESPONSE_BYTES..=MAX_RESPONSE_BYTES).contains(n))
+            .ok_or_else(|| FdwError::BadOptionValue {
+                option: "max_response_bytes".into(),
+                reason: format!(
+                    "{v:?} is not a number of bytes from {MIN_RESPONSE_BYTES} to {MAX_RESPONSE_BYTES}"
+                ),
+            })?;
+    }
+    check_allowed_host(api_url)?;
     config.budget_file = budget_file();
     Ok(config)
+}
+
+const MIN_RESPONSE_BYTES: u64 = 64 * 1024;
+const MAX_RESPONSE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// `clerk_fdw.allowed_hosts`: the hosts a server's `api_url` may name.
+pub static ALLOWED_HOSTS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// Registers clerk_fdw's settings.
+pub fn define_settings() {
+    GucRegistry::define_string_guc(
+        c"clerk_fdw.allowed_hosts",
+        c"Hosts a clerk_fdw server's api_url may name (comma-separated; empty: any).",
+        c"Roles with USAGE on the foreign data wrapper can create servers; this keeps their requests (with the data that comes back) to the hosts a superuser allows, e.g. 'api.clerk.com'.",
+        &ALLOWED_HOSTS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
+
+/// An error unless `clerk_fdw.allowed_hosts` is empty or names the host of
+/// `api_url` (as `host` or `host:port`).
+fn check_allowed_host(api_url: &str) -> Result<(), FdwError> {
+    let Some(allowed) = ALLOWED_HOSTS.get() else {
+        return Ok(());
+    };
+    let allowed = allowed.to_string_lossy();
+    let allowed: Vec<&str> = allowed
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let Ok(url) = url::Url::parse(api_url) else {
+        return Ok(()); // The client reports a malformed URL.
+    };
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let with_port = url.port().map(|p| format!("{host}:{p}"));
+    let permitted = allowed.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        a == host || Some(&a) == with_port.as_ref()
+    });
+    if permitted {
+        Ok(())
+    } else {
+        Err(FdwError::HostNotAllowed { host })
+    }
 }
 
 /// The file that shares request budgets between the cluster's backends, in
@@ -302,6 +365,8 @@ pub struct Declared {
     pub index: usize,
     pub name: String,
     pub type_oid: pg_sys::Oid,
+    /// The type modifier (`varchar(n)`), -1 for none.
+    pub typmod: i32,
 }
 
 /// A declared column bound to its Clerk field and conversion.
@@ -310,6 +375,8 @@ pub struct BoundColumn {
     pub name: String,
     pub spec: &'static ColumnSpec,
     pub target: Target,
+    /// `n` of a column declared `varchar(n)`.
+    pub max_chars: Option<usize>,
 }
 
 /// Binds each declared column to its Clerk field; an unknown column or a
@@ -335,11 +402,15 @@ pub fn bind_columns(table: &Table, declared: &[Declared]) -> Result<Vec<BoundCol
                     field: spec.name,
                     declared: type_name(c.type_oid),
                 })?;
+            // VARHDRSZ: varchar's typmod counts its 4-byte header.
+            let max_chars = (c.type_oid == pg_sys::VARCHAROID && c.typmod >= 4)
+                .then(|| (c.typmod - 4) as usize);
             Ok(BoundColumn {
                 index: c.index,
                 name: c.name.clone(),
                 spec,
                 target,
+                max_chars,
             })
         })
         .collect()
@@ -426,7 +497,9 @@ pub unsafe fn def_elems(list: *mut pg_sys::List) -> HashMap<String, String> {
             // SAFETY: per the function's contract.
             unsafe {
                 (
-                    CStr::from_ptr((*def).defname).to_string_lossy().into_owned(),
+                    CStr::from_ptr((*def).defname)
+                        .to_string_lossy()
+                        .into_owned(),
                     CStr::from_ptr(pg_sys::defGetString(def))
                         .to_string_lossy()
                         .into_owned(),

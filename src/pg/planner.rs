@@ -79,7 +79,9 @@ impl Planned {
                 let text = CStr::from_ptr((*(*node as *mut pg_sys::String)).sval);
                 serde_json::from_slice(text.to_bytes()).ok()
             })
-            .ok_or(FdwError::Internal("a foreign scan plan clerk_fdw did not make"))
+            .ok_or(FdwError::Internal(
+                "a foreign scan plan clerk_fdw did not make",
+            ))
     }
 }
 
@@ -182,6 +184,7 @@ pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Ve
                     .to_string_lossy()
                     .into_owned(),
                 type_oid: attr.atttypid,
+                typmod: attr.atttypmod,
             })
         })
         .collect()
@@ -275,7 +278,6 @@ unsafe fn pushable_order(
         .ordered
         .then_some(order)
 }
-
 
 unsafe fn add_foreign_path(
     root: *mut pg_sys::PlannerInfo,
@@ -613,7 +615,10 @@ unsafe fn counts_of(
         if !is_clerk_count(target, aggref) {
             return false;
         }
-        if !counts.iter().any(|c| pg_sys::equal(c.cast(), aggref.cast())) {
+        if !counts
+            .iter()
+            .any(|c| pg_sys::equal(c.cast(), aggref.cast()))
+        {
             counts.push(aggref);
         }
     }
@@ -678,7 +683,8 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         .iter()
         .enumerate()
         .fold(ptr::null_mut(), |list, (i, count)| {
-            let entry = pg_sys::makeTargetEntry(count.cast(), (i + 1) as i16, ptr::null_mut(), false);
+            let entry =
+                pg_sys::makeTargetEntry(count.cast(), (i + 1) as i16, ptr::null_mut(), false);
             pg_sys::lappend(list, entry.cast())
         });
     let planned = Planned {
@@ -689,11 +695,7 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         count: true,
         expected_rows: 1.0,
     };
-    let private = list_of(&[
-        planned.to_list(),
-        list_of(&extracted.exprs),
-        scan_tlist,
-    ]);
+    let private = list_of(&[planned.to_list(), list_of(&extracted.exprs), scan_tlist]);
     let cost = REQUEST_COST * count_requests.len() as f64;
     let path = compat::foreign_upper_path(root, output_rel, 1.0, cost, cost, private);
     pg_sys::add_path(output_rel, path.cast());

@@ -11,12 +11,15 @@ mod tests {
     use pgrx::prelude::*;
 
     fn setup(tag: &str) -> (MockServer, postgres::Client) {
-        setup_with(tag, DataConfig {
-            users: 1200,
-            organizations: 30,
-            big_org_members: 620,
-            ..DataConfig::default()
-        })
+        setup_with(
+            tag,
+            DataConfig {
+                users: 1200,
+                organizations: 30,
+                big_org_members: 620,
+                ..DataConfig::default()
+            },
+        )
     }
 
     fn setup_with(tag: &str, cfg: DataConfig) -> (MockServer, postgres::Client) {
@@ -40,14 +43,20 @@ mod tests {
 
     /// The first row of `sql`, empty when there is none.
     fn one(client: &mut postgres::Client, sql: &str) -> String {
-        rows(client, sql).expect(sql).into_iter().next().unwrap_or_default()
+        rows(client, sql)
+            .expect(sql)
+            .into_iter()
+            .next()
+            .unwrap_or_default()
     }
 
     #[pg_test]
     fn cached_plans_run_again_and_again() {
         let (server, mut c) = setup("cp");
         let n = server.dataset().users.len();
-        let after = server.dataset().users[n / 2]["created_at"].as_i64().unwrap();
+        let after = server.dataset().users[n / 2]["created_at"]
+            .as_i64()
+            .unwrap();
         let expected = server
             .dataset()
             .users
@@ -65,7 +74,8 @@ mod tests {
         ))
         .unwrap();
         for mode in ["auto", "force_generic_plan", "force_custom_plan"] {
-            c.batch_execute(&format!("set plan_cache_mode = {mode}")).unwrap();
+            c.batch_execute(&format!("set plan_cache_mode = {mode}"))
+                .unwrap();
             for _ in 0..8 {
                 assert_eq!(rows(&mut c, "execute e1").unwrap().len(), expected);
                 let e2 = rows(&mut c, &format!("execute e2({bound})")).unwrap();
@@ -79,7 +89,10 @@ mod tests {
                 assert_eq!(rows.len(), n);
                 let named = one(&mut c, "select pg_temp.recent()");
                 assert!(named.parse::<usize>().unwrap() > 0);
-                assert_eq!(c.query("select pg_temp.recent_sql()", &[]).unwrap().len(), 3);
+                assert_eq!(
+                    c.query("select pg_temp.recent_sql()", &[]).unwrap().len(),
+                    3
+                );
             }
         }
         // What pgjdbc and psycopg do: one prepared statement, many runs.
@@ -120,21 +133,43 @@ mod tests {
         assert_eq!(got, format!("{md5}|{n}"));
         // Counts alone, with constants and arithmetic: Clerk's count, once.
         server.clear_log();
-        let got = one(&mut c, "select 7, count(*), count(1) + 1, count(id), 'x' from users");
+        let got = one(
+            &mut c,
+            "select 7, count(*), count(1) + 1, count(id), 'x' from users",
+        );
         assert_eq!(got, format!("7|{n}|{}|{n}|x", n + 1));
-        let counts: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/v1/users/count").collect();
+        let counts: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/v1/users/count")
+            .collect();
         assert_eq!(counts.len(), 1, "{counts:?}");
         assert!(server.requests().iter().all(|r| r.path != "/v1/users"));
         // Clauses without a column, evaluated by Postgres, and impossible ones.
         for (sql, want) in [
-            ("select count(*) from users where now() < '2000-01-01'", "0".to_string()),
-            ("select count(*) from users where now() > '2000-01-01'", n.to_string()),
-            ("select count(*) from users where (select false)", "0".into()),
             (
-                &format!("select count(*) from users where id = '{}' and id = '{}'", ids[0], ids[1]),
+                "select count(*) from users where now() < '2000-01-01'",
+                "0".to_string(),
+            ),
+            (
+                "select count(*) from users where now() > '2000-01-01'",
+                n.to_string(),
+            ),
+            (
+                "select count(*) from users where (select false)",
                 "0".into(),
             ),
-            (&format!("select count(*) from users where id = '{}'", ids[0]), "1".into()),
+            (
+                &format!(
+                    "select count(*) from users where id = '{}' and id = '{}'",
+                    ids[0], ids[1]
+                ),
+                "0".into(),
+            ),
+            (
+                &format!("select count(*) from users where id = '{}'", ids[0]),
+                "1".into(),
+            ),
         ] {
             assert_eq!(one(&mut c, sql), want, "{sql}");
         }
@@ -153,11 +188,20 @@ mod tests {
             .filter(|(i, _)| data::user_primary_email(*i).is_some())
             .count();
         assert_eq!(
-            one(&mut c, "select count(*) filter (where email is not null), count(distinct id) from users"),
+            one(
+                &mut c,
+                "select count(*) filter (where email is not null), count(distinct id) from users"
+            ),
             format!("{with_email}|{n}")
         );
-        assert_eq!(one(&mut c, "select count(*) from users having count(*) > 1e9"), "");
-        assert_eq!(one(&mut c, "select count(email) from users"), with_email.to_string());
+        assert_eq!(
+            one(&mut c, "select count(*) from users having count(*) > 1e9"),
+            ""
+        );
+        assert_eq!(
+            one(&mut c, "select count(email) from users"),
+            with_email.to_string()
+        );
     }
 
     #[pg_test]
@@ -170,28 +214,52 @@ mod tests {
             .filter(|u| u["first_name"] == "Ada")
             .count();
         assert!(adas > 3);
-        c.batch_execute("alter foreign table users options (add pushdown 'false')").unwrap();
+        c.batch_execute("alter foreign table users options (add pushdown 'false')")
+            .unwrap();
         for _ in 0..3 {
-            let ada = rows(&mut c, "select id from users where first_name = 'Ada' limit 3");
+            let ada = rows(
+                &mut c,
+                "select id from users where first_name = 'Ada' limit 3",
+            );
             assert_eq!(ada.unwrap().len(), 3);
         }
         server.clear_log();
-        assert_eq!(one(&mut c, "select count(*) from users where created_at > now() - interval '1 day'").len(), 1);
-        assert!(server.requests().iter().all(|r| r.query.iter().all(|(k, _)| k == "limit" || k == "starting_after" || k == "order_by")));
-        c.batch_execute("alter foreign table users options (drop pushdown)").unwrap();
+        assert_eq!(
+            one(
+                &mut c,
+                "select count(*) from users where created_at > now() - interval '1 day'"
+            )
+            .len(),
+            1
+        );
+        assert!(server.requests().iter().all(|r| r
+            .query
+            .iter()
+            .all(|(k, _)| k == "limit" || k == "starting_after" || k == "order_by")));
+        c.batch_execute("alter foreign table users options (drop pushdown)")
+            .unwrap();
 
         // An organization by slug and by id: one row.
         let org = &server.dataset().organizations[3];
         let (id, slug) = (org["id"].as_str().unwrap(), org["slug"].as_str().unwrap());
         assert_eq!(
-            one(&mut c, &format!("select count(*), min(id) from organizations where slug in ('{slug}', '{id}')")),
+            one(
+                &mut c,
+                &format!(
+                    "select count(*), min(id) from organizations where slug in ('{slug}', '{id}')"
+                )
+            ),
             format!("1|{id}")
         );
         // User 2's two addresses in two batches of 100: one row.
         let mut emails = vec!["primary.2@example.org".to_string()];
         emails.extend((0..120).map(|k| format!("nobody{k}@example.com")));
         emails.push("secondary.2@example.net".into());
-        let list = emails.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(",");
+        let list = emails
+            .iter()
+            .map(|e| format!("'{e}'"))
+            .collect::<Vec<_>>()
+            .join(",");
         assert_eq!(
             one(&mut c, &format!("select count(*) from (select id from users where email in ({list}) offset 0) x")),
             "1"
@@ -203,7 +271,10 @@ mod tests {
         let (server, mut c) = setup("nf");
         let url = server.url();
         let wrong = url.trim_end_matches("/v1");
-        c.batch_execute(&format!("alter server s_nf options (set api_url '{wrong}')")).unwrap();
+        c.batch_execute(&format!(
+            "alter server s_nf options (set api_url '{wrong}')"
+        ))
+        .unwrap();
         let user = data::user_id(5);
         for sql in [
             format!("select * from organization_memberships where user_id = '{user}'"),
@@ -214,16 +285,39 @@ mod tests {
             assert!(e.contains("404"), "{sql}: {e}");
             assert!(!e.contains(KEY), "{e}");
         }
-        let e = c.simple_query("select * from organization_memberships where organization_id = 'org_x'").unwrap_err();
+        let e = c
+            .simple_query("select * from organization_memberships where organization_id = 'org_x'")
+            .unwrap_err();
         let db = e.as_db_error().unwrap();
-        assert!(db.message().contains("GET /organizations/org_x/memberships"), "{}", db.message());
+        assert!(
+            db.message()
+                .contains("GET /organizations/org_x/memberships"),
+            "{}",
+            db.message()
+        );
         assert!(db.hint().unwrap_or_default().contains("api_url"));
-        c.batch_execute(&format!("alter server s_nf options (set api_url '{url}')")).unwrap();
+        c.batch_execute(&format!("alter server s_nf options (set api_url '{url}')"))
+            .unwrap();
         // With the right URL: a missing organization by slug is no rows.
-        assert_eq!(one(&mut c, "select count(*) from organizations where slug = 'no-such-org'"), "0");
-        assert_eq!(one(&mut c, "select count(*) from organization_memberships where organization_id = 'org_x'"), "0");
+        assert_eq!(
+            one(
+                &mut c,
+                "select count(*) from organizations where slug = 'no-such-org'"
+            ),
+            "0"
+        );
+        assert_eq!(
+            one(
+                &mut c,
+                "select count(*) from organization_memberships where organization_id = 'org_x'"
+            ),
+            "0"
+        );
         // Writes are refused by Postgres, not silently dropped.
-        let e = error_message(c.simple_query("insert into users (id) values ('x')").unwrap_err());
+        let e = error_message(
+            c.simple_query("insert into users (id) values ('x')")
+                .unwrap_err(),
+        );
         assert!(e.contains("cannot insert into foreign table"), "{e}");
     }
 
@@ -243,14 +337,20 @@ mod tests {
         .unwrap();
         for _ in 0..5 {
             assert_eq!(one(&mut c, "select pg_temp.safe_ratio()"), "caught");
-            c.batch_execute("begin; declare k cursor for select id from users; fetch 10 from k; savepoint a").unwrap();
+            c.batch_execute(
+                "begin; declare k cursor for select id from users; fetch 10 from k; savepoint a",
+            )
+            .unwrap();
             assert!(c.simple_query("select 1 / 0 from users").is_err());
             c.batch_execute("rollback to a").unwrap();
             // The cursor opened before the savepoint goes on.
             assert_eq!(rows(&mut c, "fetch all from k").unwrap().len(), n - 10);
             c.batch_execute("commit").unwrap();
         }
-        c.batch_execute("begin; declare h cursor with hold for select id, email from users; commit").unwrap();
+        c.batch_execute(
+            "begin; declare h cursor with hold for select id, email from users; commit",
+        )
+        .unwrap();
         assert_eq!(rows(&mut c, "fetch all from h").unwrap().len(), n);
         c.batch_execute("close h").unwrap();
     }

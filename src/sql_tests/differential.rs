@@ -123,7 +123,11 @@ mod tests {
         /// The values, each cast to its type (an untyped literal could pick
         /// another overload of a function).
         fn values(&self) -> String {
-            let values: Vec<String> = self.params.iter().map(|(t, v)| format!("({v})::{t}")).collect();
+            let values: Vec<String> = self
+                .params
+                .iter()
+                .map(|(t, v)| format!("({v})::{t}"))
+                .collect();
             values.join(", ")
         }
     }
@@ -180,7 +184,10 @@ mod tests {
                     .collect()
             };
             let times = |items: &[Value]| -> Vec<i64> {
-                items.iter().filter_map(|v| v["created_at"].as_i64()).collect()
+                items
+                    .iter()
+                    .filter_map(|v| v["created_at"].as_i64())
+                    .collect()
             };
             let mut emails: Vec<String> = ds
                 .users
@@ -228,7 +235,12 @@ mod tests {
 
     /// A condition on `table` (typed or seed DDL), with a parameter now
     /// and then.
-    fn predicate(rng: &Rng, f: &Facts, table: &str, params: &mut Vec<(&'static str, String)>) -> String {
+    fn predicate(
+        rng: &Rng,
+        f: &Facts,
+        table: &str,
+        params: &mut Vec<(&'static str, String)>,
+    ) -> String {
         let mut param = |rng: &Rng, ty: &'static str, value: String| -> String {
             if rng.chance(20) {
                 params.push((ty, value));
@@ -238,14 +250,24 @@ mod tests {
             }
         };
         let time = |rng: &Rng, times: &[i64]| ts(*rng.pick(times), *rng.pick(DELTAS_US));
-        let ms = |rng: &Rng, times: &[i64]| {
-            (rng.pick(times) + [-1i64, 0, 1][rng.below(3)]).to_string()
-        };
+        let ms =
+            |rng: &Rng, times: &[i64]| (rng.pick(times) + [-1i64, 0, 1][rng.below(3)]).to_string();
         match table {
             "users" => match rng.below(14) {
                 0 => format!("id = {}", param(rng, "text", quote(rng.pick(&f.user_ids)))),
-                1 => format!("id in ({})", f.id_list(rng, &f.user_ids, "user_nope", [1, 3, 40, 101, 150][rng.below(5)])),
-                2 => format!("id = any(array[{}])", f.id_list(rng, &f.user_ids, "user_x", 1 + rng.below(12))),
+                1 => format!(
+                    "id in ({})",
+                    f.id_list(
+                        rng,
+                        &f.user_ids,
+                        "user_nope",
+                        [1, 3, 40, 101, 150][rng.below(5)]
+                    )
+                ),
+                2 => format!(
+                    "id = any(array[{}])",
+                    f.id_list(rng, &f.user_ids, "user_x", 1 + rng.below(12))
+                ),
                 3 | 4 => {
                     let op = rng.pick(OPS);
                     let v = time(rng, &f.user_times);
@@ -255,49 +277,117 @@ mod tests {
                     let (a, b) = (time(rng, &f.user_times), time(rng, &f.user_times));
                     format!("created_at between {a} and {b}")
                 }
-                6 => format!("last_sign_in_at {} {}", rng.pick(OPS), time(rng, &f.user_times)),
-                7 => rng.pick(&["banned", "not banned", "banned = false", "banned is true", "locked"]).to_string(),
+                6 => format!(
+                    "last_sign_in_at {} {}",
+                    rng.pick(OPS),
+                    time(rng, &f.user_times)
+                ),
+                7 => rng
+                    .pick(&[
+                        "banned",
+                        "not banned",
+                        "banned = false",
+                        "banned is true",
+                        "locked",
+                    ])
+                    .to_string(),
                 8 => format!("email = {}", param(rng, "text", quote(rng.pick(&f.emails)))),
                 9 => {
-                    let list: Vec<String> = (0..[2, 30, 120][rng.below(3)]).map(|_| quote(rng.pick(&f.emails))).collect();
+                    let list: Vec<String> = (0..[2, 30, 120][rng.below(3)])
+                        .map(|_| quote(rng.pick(&f.emails)))
+                        .collect();
                     format!("email in ({})", list.join(", "))
                 }
                 10 => format!("username = {}", quote(rng.pick(&f.usernames))),
                 11 => format!("first_name = {}", quote(rng.pick(&f.first_names))),
-                12 => format!("created_at > now() - interval '{} days'", 150 + rng.below(60)),
-                _ => rng.pick(&["email is null", "external_id = 'ext-3'", "username like 'user_1%'", "last_name is not null"]).to_string(),
+                12 => format!(
+                    "created_at > now() - interval '{} days'",
+                    150 + rng.below(60)
+                ),
+                _ => rng
+                    .pick(&[
+                        "email is null",
+                        "external_id = 'ext-3'",
+                        "username like 'user_1%'",
+                        "last_name is not null",
+                    ])
+                    .to_string(),
             },
             "seed_users" => match rng.below(6) {
                 0 => format!("user_id = {}", quote(rng.pick(&f.user_ids))),
-                1 => format!("user_id in ({})", f.id_list(rng, &f.user_ids, "user_q", [2, 101][rng.below(2)])),
-                2 | 3 => format!("created_at {} {}", rng.pick(OPS), param(rng, "bigint", ms(rng, &f.user_times))),
-                4 => format!("created_at between {} and {}", ms(rng, &f.user_times), ms(rng, &f.user_times)),
+                1 => format!(
+                    "user_id in ({})",
+                    f.id_list(rng, &f.user_ids, "user_q", [2, 101][rng.below(2)])
+                ),
+                2 | 3 => format!(
+                    "created_at {} {}",
+                    rng.pick(OPS),
+                    param(rng, "bigint", ms(rng, &f.user_times))
+                ),
+                4 => format!(
+                    "created_at between {} and {}",
+                    ms(rng, &f.user_times),
+                    ms(rng, &f.user_times)
+                ),
                 _ => format!("email = {}", quote(rng.pick(&f.emails))),
             },
             "organizations" | "seed_organizations" => {
-                let id = if table == "organizations" { "id" } else { "organization_id" };
+                let id = if table == "organizations" {
+                    "id"
+                } else {
+                    "organization_id"
+                };
                 match rng.below(6) {
                     0 => format!("{id} = {}", param(rng, "text", quote(rng.pick(&f.org_ids)))),
-                    1 => format!("{id} in ({})", f.id_list(rng, &f.org_ids, "org_nope", 1 + rng.below(6))),
+                    1 => format!(
+                        "{id} in ({})",
+                        f.id_list(rng, &f.org_ids, "org_nope", 1 + rng.below(6))
+                    ),
                     2 => format!("slug = {}", quote(rng.pick(&f.org_slugs))),
                     3 => {
-                        let (slug, org) = (rng.pick(&f.org_slugs).clone(), rng.pick(&f.org_ids).clone());
-                        format!("slug in ({}, {}, 'no-such-slug')", quote(&slug), quote(&org))
+                        let (slug, org) =
+                            (rng.pick(&f.org_slugs).clone(), rng.pick(&f.org_ids).clone());
+                        format!(
+                            "slug in ({}, {}, 'no-such-slug')",
+                            quote(&slug),
+                            quote(&org)
+                        )
                     }
-                    4 if table == "organizations" => format!("created_at {} {}", rng.pick(OPS), time(rng, &f.org_times)),
+                    4 if table == "organizations" => {
+                        format!("created_at {} {}", rng.pick(OPS), time(rng, &f.org_times))
+                    }
                     4 => format!("created_at {} {}", rng.pick(OPS), ms(rng, &f.org_times)),
                     _ => "name like 'Org 1%'".into(),
                 }
             }
             _ => match rng.below(7) {
                 // organization_memberships, typed or seed
-                0 | 1 => format!("organization_id = {}", param(rng, "text", quote(rng.pick(&f.org_ids)))),
-                2 => format!("organization_id in ({})", f.id_list(rng, &f.org_ids, "org_nope", 1 + rng.below(4))),
-                3 => format!("user_id = {}", param(rng, "text", quote(rng.pick(&f.user_ids)))),
-                4 => format!("user_id in ({})", f.id_list(rng, &f.user_ids, "user_nope", 1 + rng.below(5))),
-                5 => format!("role = {}", quote(rng.pick(&["org:admin", "org:member", "org:nobody"]))),
+                0 | 1 => format!(
+                    "organization_id = {}",
+                    param(rng, "text", quote(rng.pick(&f.org_ids)))
+                ),
+                2 => format!(
+                    "organization_id in ({})",
+                    f.id_list(rng, &f.org_ids, "org_nope", 1 + rng.below(4))
+                ),
+                3 => format!(
+                    "user_id = {}",
+                    param(rng, "text", quote(rng.pick(&f.user_ids)))
+                ),
+                4 => format!(
+                    "user_id in ({})",
+                    f.id_list(rng, &f.user_ids, "user_nope", 1 + rng.below(5))
+                ),
+                5 => format!(
+                    "role = {}",
+                    quote(rng.pick(&["org:admin", "org:member", "org:nobody"]))
+                ),
                 _ if table == "organization_memberships" => {
-                    format!("created_at {} {}", rng.pick(OPS), time(rng, &f.membership_times))
+                    format!(
+                        "created_at {} {}",
+                        rng.pick(OPS),
+                        time(rng, &f.membership_times)
+                    )
                 }
                 _ => "role <> 'org:member'".into(),
             },
@@ -307,11 +397,63 @@ mod tests {
     /// Columns of each table the corpus reads, and its time column.
     fn columns(table: &str) -> (&'static [&'static str], &'static str) {
         match table {
-            "users" => (&["id", "email", "username", "first_name", "banned", "created_at", "last_sign_in_at", "external_id"], "created_at"),
-            "seed_users" => (&["user_id", "email", "first_name", "last_name", "created_at", "phone_numbers", "gender"], "created_at"),
-            "organizations" => (&["id", "name", "slug", "created_by", "max_allowed_memberships", "created_at"], "created_at"),
-            "seed_organizations" => (&["organization_id", "name", "slug", "created_at", "created_by"], "created_at"),
-            "organization_memberships" => (&["id", "user_id", "organization_id", "role", "organization_slug", "created_at"], "created_at"),
+            "users" => (
+                &[
+                    "id",
+                    "email",
+                    "username",
+                    "first_name",
+                    "banned",
+                    "created_at",
+                    "last_sign_in_at",
+                    "external_id",
+                ],
+                "created_at",
+            ),
+            "seed_users" => (
+                &[
+                    "user_id",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "created_at",
+                    "phone_numbers",
+                    "gender",
+                ],
+                "created_at",
+            ),
+            "organizations" => (
+                &[
+                    "id",
+                    "name",
+                    "slug",
+                    "created_by",
+                    "max_allowed_memberships",
+                    "created_at",
+                ],
+                "created_at",
+            ),
+            "seed_organizations" => (
+                &[
+                    "organization_id",
+                    "name",
+                    "slug",
+                    "created_at",
+                    "created_by",
+                ],
+                "created_at",
+            ),
+            "organization_memberships" => (
+                &[
+                    "id",
+                    "user_id",
+                    "organization_id",
+                    "role",
+                    "organization_slug",
+                    "created_at",
+                ],
+                "created_at",
+            ),
             _ => (&["user_id", "organization_id", "role"], "role"),
         }
     }
@@ -319,30 +461,57 @@ mod tests {
     /// A generated statement.
     fn generate(rng: &Rng, f: &Facts) -> Statement {
         const TABLES: &[&str] = &[
-            "users", "users", "users", "seed_users", "organizations", "seed_organizations",
-            "organization_memberships", "organization_memberships", "seed_organization_memberships",
+            "users",
+            "users",
+            "users",
+            "seed_users",
+            "organizations",
+            "seed_organizations",
+            "organization_memberships",
+            "organization_memberships",
+            "seed_organization_memberships",
         ];
         let table = *rng.pick(TABLES);
         let (cols, time) = columns(table);
         let mut params = Vec::new();
-        let conditions: Vec<String> = (0..rng.below(4)).map(|_| predicate(rng, f, table, &mut params)).collect();
+        let conditions: Vec<String> = (0..rng.below(4))
+            .map(|_| predicate(rng, f, table, &mut params))
+            .collect();
         let mut filter = conditions.join(" and ");
         if conditions.len() >= 2 && rng.chance(15) {
             filter = format!("({}) or ({})", conditions[0], conditions[1..].join(" and "));
         }
-        let r#where = if filter.is_empty() { String::new() } else { format!(" where {filter}") };
+        let r#where = if filter.is_empty() {
+            String::new()
+        } else {
+            format!(" where {filter}")
+        };
         let some_cols = |rng: &Rng| -> String {
             let n = 1 + rng.below(3);
-            (0..n).map(|_| *rng.pick(cols)).collect::<Vec<_>>().join(", ")
+            (0..n)
+                .map(|_| *rng.pick(cols))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let (category, sql) = match rng.below(10) {
-            0..=2 => ("filter", format!("select {} from {table}{where}", some_cols(rng))),
+            0..=2 => (
+                "filter",
+                format!("select {} from {table}{where}", some_cols(rng)),
+            ),
             3 => {
                 let outputs = rng.pick(&[
-                    "count(*)", "count(1)", "count(*), count(1)", "count(*) + 1, 'c'",
-                    "count(*), max(created_at)", "7, count(*)",
+                    "count(*)",
+                    "count(1)",
+                    "count(*), count(1)",
+                    "count(*) + 1, 'c'",
+                    "count(*), max(created_at)",
+                    "7, count(*)",
                 ]);
-                let outputs = if table.contains("memberships") && outputs.contains("max") { "count(*)" } else { outputs };
+                let outputs = if table.contains("memberships") && outputs.contains("max") {
+                    "count(*)"
+                } else {
+                    outputs
+                };
                 ("aggregate", format!("select {outputs} from {table}{where}"))
             }
             4 => {
@@ -352,27 +521,50 @@ mod tests {
             5 => {
                 let dir = rng.pick(&["", " desc"]);
                 let limit = [1, 3, 10, 499, 501][rng.below(5)];
-                let offset = if rng.chance(30) { format!(" offset {}", rng.below(20)) } else { String::new() };
+                let offset = if rng.chance(30) {
+                    format!(" offset {}", rng.below(20))
+                } else {
+                    String::new()
+                };
                 // Only the sort key: rows tied on it may come in any order.
                 ("order/limit", format!("select {time} from {table}{where} order by {time}{dir} limit {limit}{offset}"))
             }
             6 => {
                 let col = rng.pick(cols);
-                ("distinct/window", if rng.chance(50) {
-                    format!("select distinct {col} from {table}{where}")
-                } else {
-                    format!("select {col}, count(*) over () from {table}{where}")
-                })
+                (
+                    "distinct/window",
+                    if rng.chance(50) {
+                        format!("select distinct {col} from {table}{where}")
+                    } else {
+                        format!("select {col}, count(*) over () from {table}{where}")
+                    },
+                )
             }
-            7 => ("subquery/CTE", if rng.chance(50) {
-                format!("with q as (select {} from {table}{where}) select count(*) from q", cols[0])
-            } else {
-                format!("select count(*) from (select {} from {table}{where} limit {}) q", cols[0], 1 + rng.below(600))
-            }),
+            7 => (
+                "subquery/CTE",
+                if rng.chance(50) {
+                    format!(
+                        "with q as (select {} from {table}{where}) select count(*) from q",
+                        cols[0]
+                    )
+                } else {
+                    format!(
+                        "select count(*) from (select {} from {table}{where} limit {}) q",
+                        cols[0],
+                        1 + rng.below(600)
+                    )
+                },
+            ),
             8 => {
                 let other = predicate(rng, f, table, &mut params);
                 let op = rng.pick(&["union", "union all", "intersect", "except"]);
-                ("set operation", format!("select {c} from {table}{where} {op} select {c} from {table} where {other}", c = cols[0]))
+                (
+                    "set operation",
+                    format!(
+                        "select {c} from {table}{where} {op} select {c} from {table} where {other}",
+                        c = cols[0]
+                    ),
+                )
             }
             _ => {
                 // The joins below do not use the conditions drawn above.
@@ -386,7 +578,11 @@ mod tests {
                 })
             }
         };
-        Statement { category, sql, params }
+        Statement {
+            category,
+            sql,
+            params,
+        }
     }
 
     /// The hand-written corpus.
@@ -394,7 +590,13 @@ mod tests {
         let (u0, u1) = (&f.user_ids[0], &f.user_ids[1]);
         let org = &f.org_ids[0];
         let t = f.user_times[f.user_times.len() / 2];
-        let ids150 = f.user_ids.iter().take(150).map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+        let ids150 = f
+            .user_ids
+            .iter()
+            .take(150)
+            .map(|s| quote(s))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut list = vec![
             Statement::new("filter", format!("select id, email from users where id = '{u0}'")),
             Statement::new("filter", format!("select count(*) from users where id = '{u0}' and id = '{u1}'")),
@@ -477,21 +679,36 @@ mod tests {
     }
 
     impl Runner {
-        fn expect(&mut self, st: &Statement, mode: &str, expected: &[String], got: Result<Vec<String>, postgres::Error>) {
+        fn expect(
+            &mut self,
+            st: &Statement,
+            mode: &str,
+            expected: &[String],
+            got: Result<Vec<String>, postgres::Error>,
+        ) {
             self.executions += 1;
             let got = match got {
                 Ok(rows) => sorted(rows),
                 Err(e) => {
                     let message = error_message(e);
-                    self.discrepancies.push(format!("[{mode}] {}\n  ERROR {message}", st.literal()));
+                    self.discrepancies
+                        .push(format!("[{mode}] {}\n  ERROR {message}", st.literal()));
                     // A failed transaction block must not fail what follows.
                     let _ = self.foreign.batch_execute("rollback");
                     return;
                 }
             };
             if got != expected {
-                let missing: Vec<_> = expected.iter().filter(|r| !got.contains(r)).take(3).collect();
-                let extra: Vec<_> = got.iter().filter(|r| !expected.contains(r)).take(3).collect();
+                let missing: Vec<_> = expected
+                    .iter()
+                    .filter(|r| !got.contains(r))
+                    .take(3)
+                    .collect();
+                let extra: Vec<_> = got
+                    .iter()
+                    .filter(|r| !expected.contains(r))
+                    .take(3)
+                    .collect();
                 self.discrepancies.push(format!(
                     "[{mode}] {}\n  {} rows, expected {}; missing {missing:?}, extra {extra:?}",
                     st.literal(),
@@ -511,20 +728,29 @@ mod tests {
             let values: Vec<String> = st
                 .params
                 .iter()
-                .map(|(_, v)| match v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-                    Some(inner) => inner.replace("''", "'"),
-                    None => v.clone(),
-                })
+                .map(
+                    |(_, v)| match v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                        Some(inner) => inner.replace("''", "'"),
+                        None => v.clone(),
+                    },
+                )
                 .collect();
-            let args: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                values.iter().map(|v| v as &(dyn postgres::types::ToSql + Sync)).collect();
-            let statement = match self.foreign.prepare(&format!("select q::text from ({sql}) q")) {
+            let args: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+                .iter()
+                .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            let statement = match self
+                .foreign
+                .prepare(&format!("select q::text from ({sql}) q"))
+            {
                 Ok(statement) => statement,
                 Err(e) => return self.expect(st, "client prepare", expected_text, Err(e)),
             };
             for _ in 0..20 {
                 let got = self.foreign.query(&statement, &args).map(|rows| {
-                    rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>()
+                    rows.iter()
+                        .map(|r| r.get::<_, String>(0))
+                        .collect::<Vec<_>>()
                 });
                 self.expect(st, "client prepared", expected_text, got);
             }
@@ -533,10 +759,14 @@ mod tests {
         fn run(&mut self, st: &Statement, index: usize, client_prepares: bool) {
             let literal = st.literal();
             let as_text = format!("select q::text from ({literal}) q");
-            let (expected, expected_text) = match (rows(&mut self.oracle, &literal), rows(&mut self.oracle, &as_text)) {
+            let (expected, expected_text) = match (
+                rows(&mut self.oracle, &literal),
+                rows(&mut self.oracle, &as_text),
+            ) {
                 (Ok(a), Ok(b)) => (sorted(a), sorted(b)),
                 (Err(e), _) | (_, Err(e)) => {
-                    self.discrepancies.push(format!("[oracle] {literal}\n  ERROR {}", error_message(e)));
+                    self.discrepancies
+                        .push(format!("[oracle] {literal}\n  ERROR {}", error_message(e)));
                     return;
                 }
             };
@@ -551,7 +781,10 @@ mod tests {
                 (format!("({types})"), format!("({values})"))
             };
             for mode in ["auto", "force_generic_plan"] {
-                let prepare = format!("set plan_cache_mode = {mode}; prepare p{declared} as {}", st.sql);
+                let prepare = format!(
+                    "set plan_cache_mode = {mode}; prepare p{declared} as {}",
+                    st.sql
+                );
                 if let Err(e) = self.foreign.batch_execute(&prepare) {
                     self.expect(st, "prepare", &expected, Err(e));
                     continue;
@@ -560,7 +793,9 @@ mod tests {
                     let got = rows(&mut self.foreign, &format!("execute p{args}"));
                     self.expect(st, mode, &expected, got);
                 }
-                let _ = self.foreign.batch_execute("deallocate p; reset plan_cache_mode");
+                let _ = self
+                    .foreign
+                    .batch_execute("deallocate p; reset plan_cache_mode");
             }
 
             let body = format!("select q::text from ({}) q", st.sql);
@@ -575,10 +810,15 @@ mod tests {
                     for _ in 0..2 {
                         let got = rows(&mut self.foreign, &format!("select pg_temp.fs({values})"));
                         self.expect(st, "sql function", &expected_text, got);
-                        let got = rows(&mut self.foreign, &format!("select * from pg_temp.fp({values})"));
+                        let got = rows(
+                            &mut self.foreign,
+                            &format!("select * from pg_temp.fp({values})"),
+                        );
                         self.expect(st, "plpgsql function", &expected_text, got);
                     }
-                    let drop = format!("drop function pg_temp.fs({types}); drop function pg_temp.fp({types})");
+                    let drop = format!(
+                        "drop function pg_temp.fs({types}); drop function pg_temp.fp({types})"
+                    );
                     let _ = self.foreign.batch_execute(&drop);
                 }
             }
@@ -610,7 +850,9 @@ mod tests {
 
             if index % 7 == 0 {
                 // An ERROR in the middle of reading, rolled back to a savepoint.
-                let broken = format!("begin; savepoint s; select 1 / (count(*) - count(*)) from ({literal}) q");
+                let broken = format!(
+                    "begin; savepoint s; select 1 / (count(*) - count(*)) from ({literal}) q"
+                );
                 let _ = self.foreign.batch_execute(&broken);
                 let _ = self.foreign.batch_execute("rollback to s");
                 let got = rows(&mut self.foreign, &literal);
@@ -621,7 +863,10 @@ mod tests {
     }
 
     fn setting(name: &str, default: u64) -> u64 {
-        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     }
 
     #[pg_test]
@@ -658,12 +903,22 @@ mod tests {
             .expect("foreign tables");
         let mut oracle = session();
         oracle
-            .batch_execute(&format!("create schema {ORACLE}; set search_path = {ORACLE}, public; {ORACLE_DDL}"))
+            .batch_execute(&format!(
+                "create schema {ORACLE}; set search_path = {ORACLE}, public; {ORACLE_DDL}"
+            ))
             .expect("oracle tables");
         let ds = server.dataset();
         let json = |v: &Vec<Value>| serde_json::to_string(v).unwrap();
-        let (users, orgs, members) = (json(&ds.users), json(&ds.organizations), json(&ds.memberships));
-        for statement in ORACLE_LOAD.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let (users, orgs, members) = (
+            json(&ds.users),
+            json(&ds.organizations),
+            json(&ds.memberships),
+        );
+        for statement in ORACLE_LOAD
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             // Each statement reads at most one of the three lists.
             let list = [("$1", &users), ("$2", &orgs), ("$3", &members)]
                 .into_iter()
@@ -674,7 +929,10 @@ mod tests {
             }
             .expect(statement);
         }
-        assert_eq!(rows(&mut oracle, "select count(*) from users").unwrap(), [ds.users.len().to_string()]);
+        assert_eq!(
+            rows(&mut oracle, "select count(*) from users").unwrap(),
+            [ds.users.len().to_string()]
+        );
 
         let mut corpus = hand_written(&facts);
         let hand_written_count = corpus.len();
@@ -688,8 +946,10 @@ mod tests {
         let mut pairs = vec![(foreign, oracle)];
         for _ in 1..workers {
             let (mut f, mut o) = (session(), session());
-            f.batch_execute(&format!("set search_path = {FOREIGN}, public")).unwrap();
-            o.batch_execute(&format!("set search_path = {ORACLE}, public")).unwrap();
+            f.batch_execute(&format!("set search_path = {FOREIGN}, public"))
+                .unwrap();
+            o.batch_execute(&format!("set search_path = {ORACLE}, public"))
+                .unwrap();
             pairs.push((f, o));
         }
         let done = std::sync::atomic::AtomicUsize::new(0);
@@ -721,7 +981,10 @@ mod tests {
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("worker")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("worker"))
+                .collect()
         });
         let mut statements: BTreeMap<&str, usize> = BTreeMap::new();
         let mut discrepancies = Vec::new();

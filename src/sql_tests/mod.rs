@@ -3,6 +3,7 @@
 
 mod crash_free;
 mod differential;
+mod hostile;
 mod support;
 
 #[pgrx::pg_schema]
@@ -12,7 +13,6 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::{json, Value};
     use std::time::Duration;
-
 
     fn small() -> DataConfig {
         DataConfig {
@@ -178,7 +178,9 @@ mod tests {
             let name = format!("pb{n}");
             create_seed_tables(&server, &name);
             assert_eq!(
-                count(&format!("select count(*) from (select user_id from {name}_users offset 0) s")),
+                count(&format!(
+                    "select count(*) from (select user_id from {name}_users offset 0) s"
+                )),
                 n as i64,
                 "count for {n}"
             );
@@ -963,7 +965,10 @@ mod tests {
             .into(),
             ..Behaviour::default()
         });
-        assert_eq!(count("select count(*) from (select user_id from s7_users offset 0) s"), 1200);
+        assert_eq!(
+            count("select count(*) from (select user_id from s7_users offset 0) s"),
+            1200
+        );
 
         // 5xx until retries are exhausted: an error, not a partial result.
         let bad_gateway = Some(Fault::Status {
@@ -1004,7 +1009,10 @@ mod tests {
 
         // And the session is fine afterwards.
         server.set_behaviour(Behaviour::default());
-        assert_eq!(count("select count(*) from (select user_id from s7_users offset 0) s"), 1200);
+        assert_eq!(
+            count("select count(*) from (select user_id from s7_users offset 0) s"),
+            1200
+        );
     }
 
     #[pg_test]
@@ -1458,12 +1466,18 @@ mod tests {
         Spi::run("create schema clerk; import foreign schema clerk from server e1 into clerk")
             .unwrap();
         let examples = [
-            ("analytics.sql", include_str!("../../examples/analytics.sql")),
+            (
+                "analytics.sql",
+                include_str!("../../examples/analytics.sql"),
+            ),
             (
                 "drop_your_users_table.sql",
                 include_str!("../../examples/drop_your_users_table.sql"),
             ),
-            ("dashboard.sql", include_str!("../../examples/dashboard.sql")),
+            (
+                "dashboard.sql",
+                include_str!("../../examples/dashboard.sql"),
+            ),
             (
                 "cached_dashboard.sql",
                 include_str!("../../examples/cached_dashboard.sql"),

@@ -31,6 +31,13 @@ pub enum Fault {
     Hang(Duration),
     /// Break the connection in the middle of the response body.
     Reset,
+    /// Answer exactly this (redirects, lying totals, huge, broken or
+    /// hostile bodies).
+    Reply {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// Faults and timing, changeable while the server runs.
@@ -55,6 +62,8 @@ pub struct RequestRecord {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub status: u16,
+    /// The request carried an `Authorization` header.
+    pub had_key: bool,
     /// When the request arrived, in milliseconds since the server started.
     pub at_ms: u64,
 }
@@ -245,19 +254,33 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
         thread::sleep(latency);
     }
 
+    let had_key = req.header("Authorization").is_some();
     let authorized =
         req.header("Authorization") == Some(format!("Bearer {}", shared.secret_key).as_str());
+    let record = |path, query, status| record(shared, arrived_ms, path, query, status, had_key);
     let (status, body, retry_after) = match fault {
         Some(Fault::Hang(d)) => {
             let until = Instant::now() + d;
             while Instant::now() < until && !shared.stopping.load(Ordering::Relaxed) {
                 thread::sleep(Duration::from_millis(20));
             }
-            record(shared, arrived_ms, path, query, 0);
+            record(path, query, 0);
             return http::Reply::Close;
         }
+        Some(Fault::Reply {
+            status,
+            headers,
+            body,
+        }) => {
+            record(path, query, status);
+            return http::Reply::Send {
+                status,
+                headers,
+                body,
+            };
+        }
         Some(Fault::Reset) => {
-            record(shared, arrived_ms, path, query, 0);
+            record(path, query, 0);
             return http::Reply::Raw(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\
                   Transfer-Encoding: chunked\r\n\r\n10\r\n[{\"id\": \"user_x\r\nXYZ\r\n"
@@ -303,7 +326,7 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
             (s, b, None)
         }
     };
-    record(shared, arrived_ms, path, query, status);
+    record(path, query, status);
     reply(
         status,
         body,
@@ -311,11 +334,19 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
     )
 }
 
-fn record(shared: &Shared, at_ms: u64, path: String, query: Vec<(String, String)>, status: u16) {
+fn record(
+    shared: &Shared,
+    at_ms: u64,
+    path: String,
+    query: Vec<(String, String)>,
+    status: u16,
+    had_key: bool,
+) {
     lock(&shared.log).push(RequestRecord {
         path,
         query,
         status,
+        had_key,
         at_ms,
     });
 }
