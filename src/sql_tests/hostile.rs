@@ -290,6 +290,26 @@ mod tests {
             .unwrap(),
             ["1200"]
         );
+        // A superuser limits the hosts servers may name.
+        c.batch_execute("set clerk_fdw.allowed_hosts = 'api.clerk.com, example.org:8443'")
+            .unwrap();
+        let scan = "select count(*) from (select id from h_users offset 0) x";
+        let e = error_message(c.simple_query(scan).unwrap_err());
+        assert!(
+            e.contains("\"127.0.0.1\", which clerk_fdw.allowed_hosts does not allow"),
+            "{e}"
+        );
+        let create =
+            "create server s_h2 foreign data wrapper w_h options (api_url 'http://10.1.2.3/v1')";
+        let e = error_message(c.simple_query(create).unwrap_err());
+        assert!(e.contains("allowed_hosts"), "{e}");
+        c.batch_execute(&format!(
+            "set clerk_fdw.allowed_hosts = '127.0.0.1:{}'",
+            server.port()
+        ))
+        .unwrap();
+        assert_eq!(rows(&mut c, scan).unwrap(), ["1200"]);
+        c.batch_execute("reset clerk_fdw.allowed_hosts").unwrap();
         let _ = std::fs::write("/tmp/clerk_fdw-hostile.txt", &report);
         assert!(failures.is_empty(), "{failures:#?}\n{report}");
     }
