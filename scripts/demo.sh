@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The main job: install clerk_fdw into the local PostgreSQL 15, connect it to
-# Clerk and answer the classic questions in SQL.
+# The main job: install clerk_fdw into the local PostgreSQL (15 unless
+# PG_VERSION says otherwise), connect it to Clerk and answer the classic
+# questions in SQL.
 #
 #   CLERK_SECRET_KEY=sk_live_... bash scripts/demo.sh   # your real Clerk instance
 #   bash scripts/demo.sh                                # built-in Clerk-compatible server with sample data
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+source scripts/pg-env.sh
 
 DB=${DEMO_DB:-clerk_demo}
-psql_pg() { sudo -u postgres psql -X -q "$@"; }
+psql_pg() { sudo -u postgres psql -h "$PG_HOST" -p "$PG_PORT" -X -q "$@"; }
 
 if [ -n "${CLERK_SECRET_KEY:-}" ]; then
   api_key=$CLERK_SECRET_KEY

@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
-# Builds clerk_fdw in release mode, installs it into the local PostgreSQL 15
-# and makes sure the cluster runs.
+# Builds clerk_fdw in release mode and installs it into the PostgreSQL major
+# PG_VERSION chooses (15 by default, see scripts/pg-env.sh), and makes sure a
+# cluster of it runs: Debian's 15/main, or for the other majors a cluster
+# under /var/lib/clerk_fdw/pg<major> on port 54<major>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+source scripts/pg-env.sh
 
 bash scripts/setup.sh
 cargo build --release -p clerk-mock
-if [ "$(id -u)" = 0 ]; then
-  cargo pgrx install --release --pg-config "$PG_CONFIG"
+sudo_flag=()
+[ "$(id -u)" = 0 ] || sudo_flag=(--sudo)
+cargo pgrx install --release --pg-config "$PG_CONFIG" --no-default-features \
+  --features "pg$PG_VERSION" "${sudo_flag[@]}"
+as_root cp sql/clerk_fdw--*--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+
+if [ "$PG_VERSION" = 15 ] && [ "$PG_CONFIG" = "$default_pg_config" ]; then
+  if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $2 == "main"' | grep -q .; then
+    as_root pg_createcluster 15 main
+  fi
+  if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main" {print $4}' | grep -q online; then
+    as_root pg_ctlcluster 15 main start
+  fi
 else
-  cargo pgrx install --release --pg-config "$PG_CONFIG" --sudo
+  bin=$("$PG_CONFIG" --bindir)
+  data=/var/lib/clerk_fdw/pg$PG_VERSION
+  as_postgres() { as_root sudo -u postgres "$@"; }
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_root install -d -o postgres -m 700 "$data"
+    as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust >/dev/null
+  fi
+  if ! as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    as_postgres "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+      -o "-p $PG_PORT -k /tmp -c listen_addresses=''" start
+  fi
 fi
-if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $2 == "main"' | grep -q .; then
-  as_root pg_createcluster 15 main
-fi
-if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main" {print $4}' | grep -q online; then
-  as_root pg_ctlcluster 15 main start
-fi
+echo "install: clerk_fdw is installed; psql: sudo -u postgres psql -h $PG_HOST -p $PG_PORT"

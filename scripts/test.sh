@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: pure-Rust unit tests (client, paging, conversion)
-# and SQL-level tests in a throwaway Postgres cluster (cargo pgrx test), both
-# against the built-in Clerk-compatible server. Installs what is missing first.
+# Runs the whole test suite on the PostgreSQL major PG_VERSION chooses (15 by
+# default; see scripts/pg-env.sh): pure-Rust unit tests (client, paging,
+# conversion) and SQL-level tests in a throwaway cluster (cargo pgrx test),
+# both against the built-in Clerk-compatible server. Installs what is
+# missing first. Arguments filter the tests by name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+source scripts/pg-env.sh
 PGDATA_DIR=${PGRX_TEST_PGDATA:-/tmp/clerk_fdw-test-pgdata}
 
 bash scripts/setup.sh
@@ -17,15 +19,11 @@ if [ "$(id -u)" = 0 ]; then
   as_owner=(sudo -u postgres)
 fi
 # A previous run's cluster may still be up, and initdb wants an empty directory.
-if [ -f "$PGDATA_DIR/15/postmaster.pid" ]; then
-  "${as_owner[@]}" "$(dirname "$PG_CONFIG")/pg_ctl" stop -D "$PGDATA_DIR/15" -m fast || true
+if [ -f "$PGDATA_DIR/$PG_VERSION/postmaster.pid" ]; then
+  "${as_owner[@]}" "$("$PG_CONFIG" --bindir)/pg_ctl" stop -D "$PGDATA_DIR/$PG_VERSION" -m fast || true
 fi
 rm -rf "$PGDATA_DIR"
 # Released install scripts, for the upgrade test (see sql/README.md).
-extension_dir="$("$PG_CONFIG" --sharedir)/extension"
-if [ "$(id -u)" = 0 ]; then
-  cp sql/releases/*.sql "$extension_dir/"
-else
-  sudo cp sql/releases/*.sql "$extension_dir/"
-fi
-cargo pgrx test pg15 "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"
+as_root cp sql/releases/*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+echo "test: PostgreSQL $("$PG_CONFIG" --version)"
+cargo pgrx test "pg$PG_VERSION" "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"

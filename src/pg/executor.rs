@@ -276,8 +276,15 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         state.start(request).or_raise();
     }
     let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
-    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+    // A table without columns has no value arrays at all.
+    let (values, nulls): (&mut [pg_sys::Datum], &mut [bool]) = if natts == 0 {
+        (&mut [], &mut [])
+    } else {
+        (
+            std::slice::from_raw_parts_mut((*slot).tts_values, natts),
+            std::slice::from_raw_parts_mut((*slot).tts_isnull, natts),
+        )
+    };
     if state.planned.count {
         if state.count_returned {
             return slot;

@@ -172,17 +172,15 @@ unsafe fn used_columns(rel: *mut pg_sys::RelOptInfo, clauses: *mut pg_sys::List)
 /// # Safety
 /// `desc` is a valid tuple descriptor.
 pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<Declared> {
-    let natts = (*desc).natts.max(0) as usize;
-    let attrs = (*desc).attrs.as_slice(natts);
+    // pgrx's accessor: the attribute array's layout differs between majors.
+    let desc = pgrx::PgTupleDesc::from_pg_unchecked(desc);
     indexes
         .iter()
         .filter_map(|&i| {
-            let attr = attrs.get(i)?;
+            let attr = desc.get(i)?;
             (!attr.attisdropped).then(|| Declared {
                 index: i,
-                name: CStr::from_ptr(attr.attname.data.as_ptr())
-                    .to_string_lossy()
-                    .into_owned(),
+                name: attr.name().to_string(),
                 type_oid: attr.atttypid,
                 typmod: attr.atttypmod,
             })

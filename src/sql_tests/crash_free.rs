@@ -202,6 +202,15 @@ mod tests {
             one(&mut c, "select count(email) from users"),
             with_email.to_string()
         );
+        // A table without columns: rows without values.
+        c.batch_execute("create foreign table no_columns () server s_ag options (object 'users')")
+            .unwrap();
+        for sql in [
+            "select count(*) from (select from no_columns offset 0) x",
+            "select count(*) from no_columns",
+        ] {
+            assert_eq!(one(&mut c, sql), n.to_string(), "{sql}");
+        }
     }
 
     #[pg_test]
