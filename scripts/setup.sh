@@ -81,7 +81,7 @@ case "\$1" in
   --pgxs) echo "$dir/headers/usr/lib/postgresql/17/lib/pgxs/src/makefiles/pgxs.mk" ;;
   --configure) echo "'--prefix=$native'" ;;
   --cppflags) echo "-D_GNU_SOURCE" ;;
-  *) echo "pg_config: $1 is not known here" >&2; exit 1 ;;
+  *) echo "pg_config: \$1 is not known here" >&2; exit 1 ;;
 esac
 PGCONFIG
   as_root chmod -R a+rX "$dir"
