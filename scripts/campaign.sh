@@ -2,6 +2,7 @@
 # A long differential campaign: the corpus of the SQL test
 # differential_corpus_matches_a_local_copy with another seed and size.
 #   bash scripts/campaign.sh [seed] [statements]     (default: random seed, 20000)
+# PG_VERSION chooses the PostgreSQL major, as for scripts/test.sh.
 # Prints the summary (statements per category, discrepancies) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +13,7 @@ echo "campaign: seed $seed, $statements statements"
 status=0
 RUST_CLERK_FDW_DIFF_SEED=$seed RUST_CLERK_FDW_DIFF_STATEMENTS=$statements \
   bash scripts/test.sh differential_corpus_matches_a_local_copy || status=$?
-cat /tmp/clerk_fdw-differential.txt 2>/dev/null || echo "campaign: no summary (the test did not get to the end)"
+source scripts/pg-env.sh
+cat "/tmp/clerk_fdw-differential-pg$PG_VERSION-seed$seed.txt" 2>/dev/null ||
+  echo "campaign: no summary (the test did not get to the end)"
 exit $status

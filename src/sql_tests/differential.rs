@@ -16,7 +16,7 @@
 //! of sessions; the prefix lets them through to the test cluster) choose
 //! another seed, size or parallelism; `scripts/campaign.sh` runs
 //! long campaigns. A summary per category goes to
-//! `/tmp/clerk_fdw-differential.txt`.
+//! `/tmp/clerk_fdw-differential-pg<major>-seed<seed>.txt`.
 
 #[pgrx::pg_schema]
 mod tests {
@@ -567,14 +567,20 @@ mod tests {
                 )
             }
             _ => {
-                // The joins below do not use the conditions drawn above.
+                // The joins below use only their own conditions (and a
+                // prepared statement's parameters must all be used).
                 params.clear();
-                let m_filter = predicate(rng, f, "organization_memberships", &mut params);
                 ("join", match rng.below(4) {
-                    0 => format!("select u.id, u.email, m.role from organization_memberships m join users u on u.id = m.user_id where m.{m_filter}"),
-                    1 => format!("select o.slug, count(m.id) from organizations o left join organization_memberships m on m.organization_id = o.id group by o.slug"),
-                    2 => format!("select p.user_id, u.email from public.diff_picks p left join users u on u.id = p.user_id"),
-                    _ => format!("select count(*) from users u where exists (select 1 from organization_memberships m where m.user_id = u.id and m.{m_filter})"),
+                    0 => {
+                        let m_filter = predicate(rng, f, "organization_memberships", &mut params);
+                        format!("select u.id, u.email, m.role from organization_memberships m join users u on u.id = m.user_id where m.{m_filter}")
+                    }
+                    1 => "select o.slug, count(m.id) from organizations o left join organization_memberships m on m.organization_id = o.id group by o.slug".into(),
+                    2 => "select p.user_id, u.email from public.diff_picks p left join users u on u.id = p.user_id".into(),
+                    _ => {
+                        let m_filter = predicate(rng, f, "organization_memberships", &mut params);
+                        format!("select count(*) from users u where exists (select 1 from organization_memberships m where m.user_id = u.id and m.{m_filter})")
+                    }
                 })
             }
         };
@@ -873,6 +879,10 @@ mod tests {
     fn differential_corpus_matches_a_local_copy() {
         let seed = setting("RUST_CLERK_FDW_DIFF_SEED", 1);
         let total = setting("RUST_CLERK_FDW_DIFF_STATEMENTS", 1000) as usize;
+        let summary_file = format!(
+            "/tmp/clerk_fdw-differential-pg{}-seed{seed}.txt",
+            pg_sys::PG_VERSION_NUM / 10000
+        );
         // Two users per millisecond: ties for ORDER BY and the slices.
         let server = mock(DataConfig {
             users: 700,
@@ -958,7 +968,7 @@ mod tests {
                 .into_iter()
                 .enumerate()
                 .map(|(w, (foreign, oracle))| {
-                    let (corpus, done) = (&corpus, &done);
+                    let (corpus, done, summary_file) = (&corpus, &done, &summary_file);
                     scope.spawn(move || {
                         let mut runner = Runner {
                             foreign,
@@ -974,7 +984,7 @@ mod tests {
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                             if n % 100 == 0 {
                                 let progress = format!("{n} of {} statements\n", corpus.len());
-                                let _ = std::fs::write("/tmp/clerk_fdw-differential.txt", progress);
+                                let _ = std::fs::write(summary_file, progress);
                             }
                         }
                         runner
@@ -1013,7 +1023,7 @@ mod tests {
                 let _ = writeln!(summary, "{d}");
             }
         }
-        let _ = std::fs::write("/tmp/clerk_fdw-differential.txt", &all);
+        let _ = std::fs::write(&summary_file, &all);
         assert!(discrepancies.is_empty(), "{summary}");
     }
 }

@@ -1,7 +1,7 @@
 //! A broken or hostile server: every misbehaviour gives a clear ERROR (or
 //! exact rows), a bounded number of requests, bounded backend memory, and
 //! a scan that stops soon after cancel. Peak memory growth and time per
-//! case go to `/tmp/clerk_fdw-hostile.txt`.
+//! case go to `/tmp/clerk_fdw-hostile-pg<major>.txt`.
 
 #[pgrx::pg_schema]
 mod tests {
@@ -310,7 +310,11 @@ mod tests {
         .unwrap();
         assert_eq!(rows(&mut c, scan).unwrap(), ["1200"]);
         c.batch_execute("reset clerk_fdw.allowed_hosts").unwrap();
-        let _ = std::fs::write("/tmp/clerk_fdw-hostile.txt", &report);
+        let report_file = format!(
+            "/tmp/clerk_fdw-hostile-pg{}.txt",
+            pg_sys::PG_VERSION_NUM / 10000
+        );
+        let _ = std::fs::write(report_file, &report);
         assert!(failures.is_empty(), "{failures:#?}\n{report}");
     }
 }
