@@ -18,11 +18,12 @@ if [ "$(id -u)" = 0 ]; then
   runas=(--runas postgres)
   as_owner=(sudo -u postgres)
 fi
-# A previous run's cluster may still be up, and initdb wants an empty directory.
+# A previous run's cluster may still be up, and initdb wants an empty
+# directory (each major has its own, so majors can be tested side by side).
 if [ -f "$PGDATA_DIR/$PG_VERSION/postmaster.pid" ]; then
   "${as_owner[@]}" "$("$PG_CONFIG" --bindir)/pg_ctl" stop -D "$PGDATA_DIR/$PG_VERSION" -m fast || true
 fi
-rm -rf "$PGDATA_DIR"
+rm -rf "${PGDATA_DIR:?}/$PG_VERSION"
 # Released install scripts, for the upgrade test (see sql/README.md).
 as_root cp sql/releases/*.sql "$("$PG_CONFIG" --sharedir)/extension/"
 echo "test: PostgreSQL $("$PG_CONFIG" --version)"
