@@ -9,8 +9,13 @@ cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
 
 packages=(sudo curl clang libclang-dev python3-pip unzip)
-[ "$PG_VERSION" = 15 ] && [ "$PG_CONFIG" = "$default_pg_config" ] &&
-  packages+=(postgresql-15 postgresql-server-dev-15)
+if [ "$PG_CONFIG" = "$default_pg_config" ]; then
+  case "$PG_VERSION" in
+    15) packages+=(postgresql-15 postgresql-server-dev-15) ;;
+    # The npm binaries have no client tools; pgrx's tests call dropdb.
+    17) packages+=(postgresql-client-15) ;;
+  esac
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -66,13 +71,19 @@ for link in json.load(open(os.path.join(root, "native", "pg-symlinks.json"))):
         os.symlink(os.path.basename(link["source"]), target)
 PY
   local native=$dir/package/native
-  local server=$dir/headers/usr/include/postgresql/17/server version
+  local server=$dir/headers/usr/include/postgresql/17/server version exe
   version=$("$native/bin/postgres" --version | awk '{print $NF}')
+  # Its bindir: the server's programs (which find their files through the
+  # links) and Debian's dropdb.
+  for exe in "$native"/bin/*; do
+    as_root ln -sf "$exe" "$dir/bin/"
+  done
+  as_root ln -sf /usr/lib/postgresql/15/bin/dropdb "$dir/bin/dropdb"
   as_root tee "$dir/bin/pg_config" >/dev/null <<PGCONFIG
 #!/bin/sh
 case "\$1" in
   --version) echo "PostgreSQL $version" ;;
-  --bindir) echo "$native/bin" ;;
+  --bindir) echo "$dir/bin" ;;
   --libdir) echo "$native/lib" ;;
   --pkglibdir) echo "$native/lib/postgresql" ;;
   --sharedir) echo "$native/share/postgresql" ;;
