@@ -23,7 +23,8 @@ DB=clerk_bench
 KEY=sk_live_bench
 
 bash scripts/install.sh >/dev/null
-psql_pg() { sudo -u postgres psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+source scripts/pg-env.sh
+psql_pg() { sudo -u postgres psql -h "$PG_HOST" -p "$PG_PORT" -X -q -v ON_ERROR_STOP=1 "$@"; }
 mock_stats() { curl -sf "http://127.0.0.1:$PORT/__mock/stats"; }
 
 start_mock() {
