@@ -12,7 +12,7 @@ packages=(sudo curl clang libclang-dev python3-pip unzip)
 if [ "$PG_CONFIG" = "$default_pg_config" ]; then
   case "$PG_VERSION" in
     15) packages+=(postgresql-15 postgresql-server-dev-15) ;;
-    # The npm binaries have no client tools; pgrx's tests call dropdb.
+    # The npm binaries have no client programs; pgrx's tests call them.
     17) packages+=(postgresql-client-15) ;;
   esac
 fi
@@ -74,11 +74,13 @@ PY
   local server=$dir/headers/usr/include/postgresql/17/server version exe
   version=$("$native/bin/postgres" --version | awk '{print $NF}')
   # Its bindir: the server's programs (which find their files through the
-  # links) and Debian's dropdb.
+  # links) and Debian's client programs, which pgrx's tests call.
   for exe in "$native"/bin/*; do
     as_root ln -sf "$exe" "$dir/bin/"
   done
-  as_root ln -sf /usr/lib/postgresql/15/bin/dropdb "$dir/bin/dropdb"
+  for exe in createdb dropdb psql; do
+    as_root ln -sf "/usr/lib/postgresql/15/bin/$exe" "$dir/bin/$exe"
+  done
   as_root tee "$dir/bin/pg_config" >/dev/null <<PGCONFIG
 #!/bin/sh
 case "\$1" in
