@@ -314,15 +314,20 @@ pub fn membership(cfg: &DataConfig, org: &Value, k: usize, j: usize, user_index:
     })
 }
 
+/// Sorts by (created_at, id), the order a database gives rows that share
+/// a `created_at` when it also sorts by id.
+fn oldest_first(items: &mut [Value]) {
+    items.sort_by(|a, b| {
+        (a["created_at"].as_i64(), a["id"].as_str()).cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
+    });
+}
+
 /// The whole instance, materialised once at server start.
 pub struct Dataset {
-    /// Oldest first.
+    /// Oldest first (ties by id), like every list below.
     pub users: Vec<Value>,
-    /// Oldest first.
     pub organizations: Vec<Value>,
-    /// Ordered by (created_at, id).
     pub memberships: Vec<Value>,
-    /// Oldest first, each of the lists below.
     pub invitations: Vec<Value>,
     pub organization_invitations: Vec<Value>,
     pub allowlist_identifiers: Vec<Value>,
@@ -493,7 +498,8 @@ fn redirect_urls(cfg: &DataConfig) -> Vec<Value> {
 
 impl Dataset {
     pub fn generate(cfg: &DataConfig) -> Dataset {
-        let users = (0..cfg.users).map(|i| user(cfg, i)).collect();
+        let mut users: Vec<Value> = (0..cfg.users).map(|i| user(cfg, i)).collect();
+        oldest_first(&mut users);
         let mut organizations = Vec::with_capacity(cfg.organizations);
         let mut memberships = Vec::new();
         for k in 0..cfg.organizations {
@@ -504,17 +510,16 @@ impl Dataset {
             }
             organizations.push(org);
         }
-        memberships.sort_by(|a, b| {
-            (a["created_at"].as_i64(), a["id"].as_str())
-                .cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
-        });
-        let invitations = (0..cfg.users / 10).map(|n| invitation(cfg, n)).collect();
-        let organization_invitations = organizations
+        oldest_first(&mut memberships);
+        let mut invitations: Vec<Value> = (0..cfg.users / 10).map(|n| invitation(cfg, n)).collect();
+        oldest_first(&mut invitations);
+        let mut organization_invitations: Vec<Value> = organizations
             .iter()
             .enumerate()
             .flat_map(|(k, org)| (0..k % 3).map(move |j| (k, org, j)))
             .map(|(k, org, j)| organization_invitation(cfg, org, k, j))
             .collect();
+        oldest_first(&mut organization_invitations);
         let allowlist_identifiers = (0..cfg.users / 50)
             .map(|n| {
                 identifier(

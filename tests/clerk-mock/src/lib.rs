@@ -1,12 +1,14 @@
 //! A Clerk Backend API compatible HTTP server for tests, the demo and the
-//! benchmarks: bearer auth, `limit` (1..=500) / `offset` / `starting_after`
-//! pagination, `order_by`, the list filters clerk_fdw uses, Clerk's error body,
-//! deterministic synthetic data, injectable faults (latency, 429 with
-//! `Retry-After`, 5xx, malformed bodies, hangs, connection resets, a
-//! server-side rate limit) and a log of every request it served.
+//! benchmarks, held to Clerk's spec (see [`spec`]): bearer auth, `limit`
+//! (1..=500) / `offset` / `starting_after` pagination, every `order_by` the
+//! spec lists, the list filters, Clerk's error body, gzip when asked,
+//! deterministic synthetic data, injectable faults (latency, 429, 5xx, 402,
+//! 403, malformed bodies, hangs, connection resets, a fixed- or
+//! sliding-window rate limit) and a log of every request it served.
 
 pub mod data;
 mod http;
+pub mod spec;
 
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
@@ -49,11 +51,39 @@ pub struct Behaviour {
     pub script: VecDeque<Option<Fault>>,
     /// Every n-th request (counting from 1) answers 503; 0 disables.
     pub fail_every: u64,
-    /// At most this many requests per window, else 429 with `Retry-After`.
-    pub rate_limit: Option<(u32, Duration)>,
+    pub rate_limit: Option<RateLimit>,
     /// Lists with a `paginated` parameter answer bare arrays even when asked
     /// `paginated=true` (the shape the spec documents).
     pub bare_arrays: bool,
+}
+
+/// A server-side rate limit: at most `max` requests per `window`, else 429.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
+    /// A sliding window (the last `window` before each request) rather
+    /// than fixed windows that start afresh.
+    pub sliding: bool,
+    /// Send `Retry-After` with the 429. Clerk documents none.
+    pub retry_after: bool,
+}
+
+impl RateLimit {
+    pub fn fixed(max: u32, window: Duration) -> RateLimit {
+        RateLimit {
+            max,
+            window,
+            sliding: false,
+            retry_after: false,
+        }
+    }
+    pub fn sliding(max: u32, window: Duration) -> RateLimit {
+        RateLimit {
+            sliding: true,
+            ..RateLimit::fixed(max, window)
+        }
+    }
 }
 
 /// One request the server received.
@@ -64,6 +94,10 @@ pub struct RequestRecord {
     pub status: u16,
     /// The request carried an `Authorization` header.
     pub had_key: bool,
+    /// Its `Clerk-API-Version` header.
+    pub api_version: Option<String>,
+    /// It asked for gzip.
+    pub gzip: bool,
     /// When the request arrived, in milliseconds since the server started.
     pub at_ms: u64,
 }
@@ -85,7 +119,12 @@ struct Shared {
     users_json: Vec<String>,
     behaviour: Mutex<Behaviour>,
     log: Mutex<Vec<RequestRecord>>,
+    /// Requests that broke Clerk's spec, as the check described them.
+    violations: Mutex<Vec<String>>,
+    /// Start and count of the fixed window.
     window: Mutex<(Instant, u32)>,
+    /// Arrivals within the sliding window.
+    recent: Mutex<VecDeque<Instant>>,
     started: Instant,
     /// Requests received, for `fail_every`.
     arrivals: AtomicU64,
@@ -121,7 +160,9 @@ impl MockServer {
             users_json,
             behaviour: Mutex::new(Behaviour::default()),
             log: Mutex::new(Vec::new()),
+            violations: Mutex::new(Vec::new()),
             window: Mutex::new((Instant::now(), 0)),
+            recent: Mutex::new(VecDeque::new()),
             started: Instant::now(),
             arrivals: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
@@ -170,6 +211,11 @@ impl MockServer {
     pub fn clear_log(&self) {
         lock(&self.shared.log).clear();
     }
+
+    /// The requests that broke Clerk's spec (each was answered 400).
+    pub fn spec_violations(&self) -> Vec<String> {
+        lock(&self.shared.violations).clone()
+    }
 }
 
 impl Drop for MockServer {
@@ -188,6 +234,31 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Clerk's body for an error status the spec documents.
+fn status_error(status: u16) -> (u16, Vec<u8>) {
+    match status {
+        429 => clerk_error(429, "too_many_requests", "Too many requests", "Rate limit exceeded"),
+        402 => clerk_error(
+            402,
+            "payment_required",
+            "Payment required",
+            "This feature is not included in your instance's plan",
+        ),
+        403 => clerk_error(
+            403,
+            "authorization_invalid",
+            "Unauthorized request",
+            "You are not authorized to perform this request: organizations are not enabled for this instance",
+        ),
+        _ => clerk_error(
+            status,
+            "internal_clerk_error",
+            "Oops, an unexpected error occurred",
+            "There was an internal error on our servers.",
+        ),
+    }
+}
+
 fn clerk_error(status: u16, code: &str, message: &str, long_message: &str) -> (u16, Vec<u8>) {
     let body = json!({
         "errors": [{"message": message, "long_message": long_message, "code": code, "meta": {}}],
@@ -196,12 +267,10 @@ fn clerk_error(status: u16, code: &str, message: &str, long_message: &str) -> (u
     (status, body.to_string().into_bytes())
 }
 
-fn reply(status: u16, body: Vec<u8>, extra: Option<(&'static str, String)>) -> http::Reply {
-    let mut headers = vec![("Content-Type", "application/json".to_string())];
-    headers.extend(extra);
+fn reply(status: u16, body: Vec<u8>) -> http::Reply {
     http::Reply::Send {
         status,
-        headers,
+        headers: vec![("Content-Type", "application/json".to_string())],
         body,
     }
 }
@@ -218,7 +287,7 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
 
     if path.starts_with("/__mock/") {
         let (status, body) = control(shared, &path);
-        return reply(status, body, None);
+        return reply(status, body);
     }
 
     let (latency, fault) = {
@@ -232,20 +301,13 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
             });
         }
         if fault.is_none() {
-            if let Some((max, window)) = b.rate_limit {
-                let mut w = lock(&shared.window);
-                if w.0.elapsed() >= window {
-                    *w = (Instant::now(), 0);
-                }
-                if w.1 >= max {
-                    let wait = window.saturating_sub(w.0.elapsed());
-                    fault = Some(Fault::Status {
-                        status: 429,
-                        retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
-                    });
-                } else {
-                    w.1 += 1;
-                }
+            if let Some(limit) = b.rate_limit {
+                fault = throttle(shared, limit).map(|wait| Fault::Status {
+                    status: 429,
+                    retry_after: limit
+                        .retry_after
+                        .then(|| wait.as_secs_f64().ceil().max(1.0) as u64),
+                });
             }
         }
         (b.latency, fault)
@@ -255,9 +317,23 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
     }
 
     let had_key = req.header("Authorization").is_some();
+    let api_version = req.header("Clerk-API-Version").map(String::from);
+    let gzip = req
+        .header("Accept-Encoding")
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let authorized =
         req.header("Authorization") == Some(format!("Bearer {}", shared.secret_key).as_str());
-    let record = |path, query, status| record(shared, arrived_ms, path, query, status, had_key);
+    let record = |path, query, status| {
+        lock(&shared.log).push(RequestRecord {
+            path,
+            query,
+            status,
+            had_key,
+            api_version: api_version.clone(),
+            gzip,
+            at_ms: arrived_ms,
+        })
+    };
     let (status, body, retry_after) = match fault {
         Some(Fault::Hang(d)) => {
             let until = Instant::now() + d;
@@ -292,21 +368,7 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
             status,
             retry_after,
         }) => {
-            let (s, b) = if status == 429 {
-                clerk_error(
-                    429,
-                    "too_many_requests",
-                    "Too many requests",
-                    "Rate limit exceeded",
-                )
-            } else {
-                clerk_error(
-                    status,
-                    "internal_clerk_error",
-                    "Oops, an unexpected error occurred",
-                    "There was an internal error on our servers.",
-                )
-            };
+            let (s, b) = status_error(status);
             (s, b, retry_after)
         }
         None if !authorized => {
@@ -318,37 +380,92 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
             );
             (s, b, None)
         }
+        None if api_version.as_deref().is_some_and(|v| v != spec::API_VERSION) => {
+            let (s, b) = clerk_error(
+                400,
+                "api_version_invalid",
+                "Invalid API version",
+                "This server speaks only Clerk API version 2026-05-12",
+            );
+            (s, b, None)
+        }
         None => {
-            let (s, b) = match route(shared, &path, &query) {
-                Ok(body) => (200, body.into_bytes()),
-                Err((s, b)) => (s, b),
+            let (s, b) = match conforming(&path, &query) {
+                Err(violation) => {
+                    let (s, b) = clerk_error(400, "mock_spec_violation", "Not in Clerk's spec", &violation);
+                    lock(&shared.violations).push(violation);
+                    (s, b)
+                }
+                Ok(segments) => match route(shared, &segments, &query) {
+                    Ok(body) => (200, body.into_bytes()),
+                    Err((s, b)) => (s, b),
+                },
             };
             (s, b, None)
         }
     };
     record(path, query, status);
-    reply(
+    let mut headers = vec![("Content-Type", "application/json".to_string())];
+    headers.extend(retry_after.map(|s| ("Retry-After", s.to_string())));
+    let body = if gzip && !body.is_empty() {
+        headers.push(("Content-Encoding", "gzip".to_string()));
+        gzipped(&body)
+    } else {
+        body
+    };
+    http::Reply::Send {
         status,
+        headers,
         body,
-        retry_after.map(|s| ("Retry-After", s.to_string())),
-    )
+    }
 }
 
-fn record(
-    shared: &Shared,
-    at_ms: u64,
-    path: String,
-    query: Vec<(String, String)>,
-    status: u16,
-    had_key: bool,
-) {
-    lock(&shared.log).push(RequestRecord {
-        path,
-        query,
-        status,
-        had_key,
-        at_ms,
-    });
+fn gzipped(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
+}
+
+/// How long until a request may pass, when `limit` refuses this one.
+fn throttle(shared: &Shared, limit: RateLimit) -> Option<Duration> {
+    let now = Instant::now();
+    if limit.sliding {
+        let mut recent = lock(&shared.recent);
+        while recent.front().is_some_and(|t| now.duration_since(*t) >= limit.window) {
+            recent.pop_front();
+        }
+        if recent.len() >= limit.max as usize {
+            return recent.front().map(|t| limit.window.saturating_sub(now.duration_since(*t)));
+        }
+        recent.push_back(now);
+        return None;
+    }
+    let mut w = lock(&shared.window);
+    if w.0.elapsed() >= limit.window {
+        *w = (now, 0);
+    }
+    if w.1 >= limit.max {
+        return Some(limit.window.saturating_sub(w.0.elapsed()));
+    }
+    w.1 += 1;
+    None
+}
+
+/// The decoded segments of `path` below `/v1`, when `path` and `query`
+/// are a request Clerk's spec documents.
+fn conforming(path: &str, query: &[(String, String)]) -> Result<Vec<String>, String> {
+    let Some(below) = path.strip_prefix("/v1/") else {
+        // Not the API at all (an api_url without /v1): Clerk's 404.
+        return Ok(vec![String::new()]);
+    };
+    let segments: Vec<String> = below
+        .split('/')
+        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .collect();
+    spec::bapi().check_get(&segments, query)?;
+    Ok(segments)
 }
 
 /// `/__mock/stats` and `/__mock/reset`, for scripts that run the binary.
@@ -447,17 +564,77 @@ impl<'a> ListParams<'a> {
         }
         Ok((limit as usize, offset as usize))
     }
-    /// `None` = ascending by created_at, `Some(true)` = descending.
-    fn created_at_descending(&self, default_desc: bool) -> Result<bool, (u16, Vec<u8>)> {
-        match self.one("order_by") {
-            None => Ok(default_desc),
-            Some("created_at" | "+created_at") => Ok(false),
-            Some("-created_at") => Ok(true),
-            Some(other) => Err(invalid(
+    /// The field and direction (`true` = descending) of `order_by`, one
+    /// of `allowed`; `default` without one.
+    fn order(&self, allowed: &[&str], default: &str) -> Result<(String, bool), (u16, Vec<u8>)> {
+        let value = self.one("order_by").unwrap_or(default);
+        let (field, desc) = match value.strip_prefix('-') {
+            Some(f) => (f, true),
+            None => (value.strip_prefix('+').unwrap_or(value), false),
+        };
+        if !allowed.contains(&field) {
+            return Err(invalid(
                 "order_by",
-                &format!("order_by {other} is not supported by this server"),
-            )),
+                &format!("order_by {value} is not one of {}", allowed.join(", ")),
+            ));
         }
+        Ok((field.to_string(), desc))
+    }
+}
+
+/// A sort key: numbers, then text, then NULL (Postgres' ascending order).
+fn sort_key(v: &Value) -> (u8, i64, String) {
+    match v {
+        Value::Number(n) => (0, n.as_i64().unwrap_or(0), String::new()),
+        Value::String(t) => (1, 0, t.to_lowercase()),
+        Value::Bool(b) => (0, i64::from(*b), String::new()),
+        _ => (2, 0, String::new()),
+    }
+}
+
+/// `items` (given oldest first, ties by id) ordered by `field` of each as
+/// `key` reads it, ties by id, reversed when descending.
+fn ordered<'a>(
+    mut items: Vec<&'a Value>,
+    (field, desc): &(String, bool),
+    key: impl Fn(&Value, &str) -> Value,
+) -> Vec<&'a Value> {
+    if field != "created_at" {
+        items.sort_by_cached_key(|v| (sort_key(&key(v, field)), v["id"].as_str().unwrap_or("").to_string()));
+    }
+    if *desc {
+        items.reverse();
+    }
+    items
+}
+
+fn top_level(v: &Value, field: &str) -> Value {
+    v[field].clone()
+}
+
+/// Membership lists sort by the member's fields.
+fn member_field(v: &Value, field: &str) -> Value {
+    match field {
+        "created_at" => v["created_at"].clone(),
+        "email_address" | "phone_number" => v["public_user_data"]["identifier"].clone(),
+        _ => v["public_user_data"][field].clone(),
+    }
+}
+
+/// A user's field as `order_by` sorts it.
+fn user_field(v: &Value, field: &str) -> Value {
+    let primary = |list: &str, id_key: &str, value: &str| {
+        v[list]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["id"] == v[id_key]))
+            .map(|e| e[value].clone())
+            .unwrap_or(Value::Null)
+    };
+    match field {
+        "email_address" => primary("email_addresses", "primary_email_address_id", "email_address"),
+        "phone_number" => primary("phone_numbers", "primary_phone_number_id", "phone_number"),
+        "web3wallet" => primary("web3_wallets", "primary_web3_wallet_id", "web3_wallet"),
+        _ => v[field].clone(),
     }
 }
 
@@ -470,24 +647,43 @@ fn page(items: Vec<&Value>, offset: usize, limit: usize) -> Vec<Value> {
         .collect()
 }
 
-fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
+const USER_ORDERS: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "email_address",
+    "web3wallet",
+    "first_name",
+    "last_name",
+    "phone_number",
+    "username",
+    "last_active_at",
+    "last_sign_in_at",
+];
+const MEMBER_ORDERS: &[&str] = &[
+    "phone_number",
+    "email_address",
+    "created_at",
+    "first_name",
+    "last_name",
+    "username",
+];
+
+fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Routed {
     let p = ListParams { query };
-    let decoded: Vec<String> = path
-        .trim_start_matches("/v1/")
-        .split('/')
-        .map(|seg| {
-            percent_encoding::percent_decode_str(seg)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
-    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let ds = &shared.dataset;
     match segments.as_slice() {
         ["users"] => {
             let mut matching = filter_users(shared, &p)?;
-            let desc = p.created_at_descending(true)?;
+            let (field, desc) = p.order(USER_ORDERS, "-created_at")?;
             let (limit, offset) = p.limit_offset()?;
+            let by_creation = field == "created_at";
+            if !by_creation {
+                matching.sort_by_cached_key(|&i| {
+                    let u = &ds.users[i];
+                    (sort_key(&user_field(u, &field)), u["id"].as_str().unwrap_or("").to_string())
+                });
+            }
             if desc {
                 matching.reverse();
             }
@@ -497,6 +693,12 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
                     return Err(invalid(
                         "offset",
                         "starting_after cannot be combined with offset",
+                    ))
+                }
+                Some(_) if !by_creation => {
+                    return Err(invalid(
+                        "starting_after",
+                        "starting_after requires ordering by created_at",
                     ))
                 }
                 Some(cursor) => {
@@ -541,44 +743,100 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
                 .iter()
                 .filter(|m| m["public_user_data"]["user_id"] == *id)
                 .collect();
-            list(&p, items, false)
+            list(&p, items)
         }
         ["organizations"] => {
             let ids = p.all("organization_id");
+            let members = p.all("user_id");
+            let text = p.one("query").map(str::to_lowercase);
             let items: Vec<&Value> = ds
                 .organizations
                 .iter()
                 .filter(|o| signed_match(&ids, o["id"].as_str()))
+                .filter(|o| {
+                    members.is_empty()
+                        || ds.memberships.iter().any(|m| {
+                            m["organization"]["id"] == o["id"]
+                                && signed_match(&members, m["public_user_data"]["user_id"].as_str())
+                        })
+                })
+                .filter(|o| {
+                    text.as_ref().is_none_or(|q| {
+                        o["id"] == q.as_str()
+                            || ["name", "slug"].iter().any(|f| {
+                                o[*f].as_str().is_some_and(|v| v.to_lowercase().contains(q.as_str()))
+                            })
+                    })
+                })
                 .collect();
-            list(&p, items, true)
+            let order = p.order(&["name", "created_at", "members_count"], "-created_at")?;
+            let (limit, offset) = p.limit_offset()?;
+            let total = items.len();
+            let rows: Vec<Value> = page(ordered(items, &order, top_level), offset, limit)
+                .into_iter()
+                .map(|o| with_members_count(&p, o))
+                .collect();
+            Ok(json!({"data": rows, "total_count": total}).to_string())
         }
         ["organizations", id_or_slug] => ds
             .organizations
             .iter()
             .find(|o| o["id"] == *id_or_slug || o["slug"] == *id_or_slug)
-            .map(Value::to_string)
+            .map(|o| with_members_count(&p, o.clone()).to_string())
             .ok_or_else(|| not_found("organization")),
         ["organizations", id, "memberships"] => {
             let roles = p.all("role");
             let users = p.all("user_id");
+            let after = p.int("created_at_after")?;
+            let before = p.int("created_at_before")?;
             let items: Vec<&Value> = ds
                 .memberships
                 .iter()
                 .filter(|m| m["organization"]["id"] == *id)
                 .filter(|m| roles.is_empty() || roles.iter().any(|r| m["role"] == *r))
                 .filter(|m| signed_match(&users, m["public_user_data"]["user_id"].as_str()))
+                .filter(|m| {
+                    let at = m["created_at"].as_i64().unwrap_or(0);
+                    after.is_none_or(|a| at > a) && before.is_none_or(|b| at < b)
+                })
                 .collect();
-            list(&p, items, false)
+            let order = p.order(MEMBER_ORDERS, "+created_at")?;
+            list(&p, ordered(items, &order, member_field))
         }
-        ["organization_memberships"] => list(&p, ds.memberships.iter().collect(), false),
-        ["invitations"] => paginated(shared, &p, with_status(&p, &ds.invitations), true),
-        ["organization_invitations"] => list(&p, with_status(&p, &ds.organization_invitations), true),
-        ["allowlist_identifiers"] => {
-            paginated(shared, &p, ds.allowlist_identifiers.iter().collect(), false)
+        ["organization_memberships"] => {
+            let order = p.order(MEMBER_ORDERS, "+created_at")?;
+            list(&p, ordered(ds.memberships.iter().collect(), &order, member_field))
         }
-        ["jwt_templates"] => paginated(shared, &p, ds.jwt_templates.iter().collect(), false),
-        ["redirect_urls"] => paginated(shared, &p, ds.redirect_urls.iter().collect(), false),
-        ["oauth_applications"] => list(&p, ds.oauth_applications.iter().collect(), false),
+        ["invitations"] => {
+            let text = p.one("query").map(str::to_lowercase);
+            let items = with_status(&p, &ds.invitations)
+                .into_iter()
+                .filter(|i| {
+                    text.as_ref().is_none_or(|q| {
+                        i["id"] == q.as_str()
+                            || i["email_address"].as_str().is_some_and(|e| e.to_lowercase().contains(q.as_str()))
+                    })
+                })
+                .collect();
+            let order = p.order(&["created_at", "email_address", "expires_at"], "-created_at")?;
+            paginated(shared, &p, ordered(items, &order, top_level))
+        }
+        ["organization_invitations"] => {
+            let order = p.order(&["created_at", "email_address"], "-created_at")?;
+            let items = ds
+                .organization_invitations
+                .iter()
+                .filter(|i| p.one("status").is_none_or(|s| i["status"] == s))
+                .collect();
+            list(&p, ordered(items, &order, top_level))
+        }
+        ["allowlist_identifiers"] => paginated(shared, &p, ds.allowlist_identifiers.iter().collect()),
+        ["jwt_templates"] => paginated(shared, &p, ds.jwt_templates.iter().collect()),
+        ["redirect_urls"] => paginated(shared, &p, ds.redirect_urls.iter().collect()),
+        ["oauth_applications"] => {
+            let order = p.order(&["created_at", "name"], "+created_at")?;
+            list(&p, ordered(ds.oauth_applications.iter().collect(), &order, top_level))
+        }
         ["saml_connections"] => {
             let orgs = p.all("organization_id");
             let items = ds
@@ -586,20 +844,24 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
                 .iter()
                 .filter(|c| signed_match(&orgs, c["organization_id"].as_str()))
                 .collect();
-            list(&p, items, true)
+            let order = p.order(MEMBER_ORDERS, "-created_at")?;
+            list(&p, ordered(items, &order, top_level))
         }
         ["sessions"] => {
-            let by = |key: &'static str| p.one(key).map(|v| (key, v));
-            let Some((key, value)) = by("user_id").or_else(|| by("client_id")) else {
+            let (user, client) = (p.one("user_id"), p.one("client_id"));
+            if user.is_none() && client.is_none() {
                 return Err(invalid("user_id", "one of user_id or client_id is required"));
-            };
+            }
             let status = p.one("status");
-            let items = ds
+            let items: Vec<&Value> = ds
                 .sessions
                 .iter()
-                .filter(|s| s[key] == value && status.is_none_or(|st| s["status"] == st))
+                .filter(|s| user.is_none_or(|u| s["user_id"] == u))
+                .filter(|s| client.is_none_or(|c| s["client_id"] == c))
+                .filter(|s| status.is_none_or(|st| s["status"] == st))
                 .collect();
-            paginated(shared, &p, items, true)
+            // Newest first.
+            paginated(shared, &p, ordered(items, &("created_at".into(), true), top_level))
         }
         // Neither takes paging parameters: the whole list at once.
         ["blocklist_identifiers"] => Ok(
@@ -611,42 +873,45 @@ fn route(shared: &Shared, path: &str, query: &[(String, String)]) -> Routed {
     }
 }
 
-/// A `{data, total_count}` page of `items` (given oldest first).
-fn list(p: &ListParams, mut items: Vec<&Value>, default_desc: bool) -> Routed {
-    let desc = p.created_at_descending(default_desc)?;
-    let (limit, offset) = p.limit_offset()?;
-    if desc {
-        items.reverse();
+/// An organization as listed: `members_count` only when asked for.
+fn with_members_count(p: &ListParams, mut org: Value) -> Value {
+    if p.one("include_members_count") != Some("true") {
+        if let Some(o) = org.as_object_mut() {
+            o.remove("members_count");
+        }
     }
+    org
+}
+
+/// A `{data, total_count}` page of `items`, in the order given.
+fn list(p: &ListParams, items: Vec<&Value>) -> Routed {
+    let (limit, offset) = p.limit_offset()?;
     let total = items.len();
     Ok(json!({"data": page(items, offset, limit), "total_count": total}).to_string())
 }
 
-/// The invitations with the `status` parameter's status (all when there is
-/// none). Clerk's `status` is one string, not a list: like a Go handler's
-/// `Query().Get`, a repeated parameter counts with its first value only.
+/// The invitations with the `status` parameter's status; without one,
+/// Clerk lists every invitation but the revoked ones.
 fn with_status<'a>(p: &ListParams, items: &'a [Value]) -> Vec<&'a Value> {
     let status = p.one("status");
     items
         .iter()
-        .filter(|i| status.is_none_or(|s| i["status"] == s))
+        .filter(|i| match status {
+            Some(s) => i["status"] == s,
+            None => i["status"] != "revoked",
+        })
         .collect()
 }
 
-/// A page of a list with Clerk's `paginated` parameter (`items` given
-/// oldest first): `{data, total_count}` with `paginated=true`, else a bare
+/// A page of a list with Clerk's `paginated` parameter (`items` in the
+/// order given): `{data, total_count}` with `paginated=true`, else a bare
 /// array.
-fn paginated(shared: &Shared, p: &ListParams, items: Vec<&Value>, default_desc: bool) -> Routed {
+fn paginated(shared: &Shared, p: &ListParams, items: Vec<&Value>) -> Routed {
     let bare = lock(&shared.behaviour).bare_arrays;
     if p.one("paginated") == Some("true") && !bare {
-        return list(p, items, default_desc);
+        return list(p, items);
     }
-    let desc = p.created_at_descending(default_desc)?;
     let (limit, offset) = p.limit_offset()?;
-    let mut items = items;
-    if desc {
-        items.reverse();
-    }
     Ok(Value::Array(page(items, offset, limit)).to_string())
 }
 
@@ -669,8 +934,15 @@ fn signed_match(values: &[&str], candidate: Option<&str>) -> bool {
 /// Indexes (oldest first) of the users matching the list filters.
 fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec<u8>)> {
     let ids = p.all("user_id");
-    let emails = p.all("email_address");
-    let usernames = p.all("username");
+    // Clerk matches addresses and usernames whatever their case.
+    let lower = |name: &str| -> Vec<String> { p.all(name).iter().map(|v| v.to_lowercase()).collect() };
+    let emails_lower = lower("email_address");
+    let usernames_lower = lower("username");
+    let emails: Vec<&str> = emails_lower.iter().map(String::as_str).collect();
+    let usernames: Vec<&str> = usernames_lower.iter().map(String::as_str).collect();
+    let organizations = p.all("organization_id");
+    let email_query = p.one("email_address_query").map(str::to_lowercase);
+    let text_query = p.one("query").map(str::to_lowercase);
     let external_ids = p.all("external_id");
     let phones = p.all("phone_number");
     for (name, values) in [
@@ -679,6 +951,7 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
         ("username", &usernames),
         ("external_id", &external_ids),
         ("phone_number", &phones),
+        ("organization_id", &organizations),
     ] {
         if values.len() > 100 {
             return Err(invalid(name, &format!("{name} accepts up to 100 values")));
@@ -726,9 +999,11 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     } else {
         (first..last.max(first)).collect()
     };
-    let only_created_at = [&ids, &emails, &usernames, &external_ids, &phones]
+    let only_created_at = [&ids, &emails, &usernames, &external_ids, &phones, &organizations]
         .iter()
         .all(|v| v.is_empty())
+        && email_query.is_none()
+        && text_query.is_none()
         && banned.is_none()
         && ranges.iter().all(|(field, _, _)| *field == "created_at");
     if only_created_at {
@@ -737,9 +1012,25 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     let matches_any = |values: &[&str], list: &Value, key: &str| {
         values.is_empty()
             || list.as_array().is_some_and(|a| {
-                a.iter()
-                    .any(|e| e[key].as_str().is_some_and(|c| values.contains(&c)))
+                a.iter().any(|e| {
+                    e[key]
+                        .as_str()
+                        .is_some_and(|c| values.contains(&c.to_lowercase().as_str()))
+                })
             })
+    };
+    let member_of: Option<std::collections::HashSet<&str>> = (!organizations.is_empty()).then(|| {
+        shared
+            .dataset
+            .memberships
+            .iter()
+            .filter(|m| organizations.contains(&m["organization"]["id"].as_str().unwrap_or("")))
+            .filter_map(|m| m["public_user_data"]["user_id"].as_str())
+            .collect()
+    });
+    let contains = |v: &Value, q: &str| v.as_str().is_some_and(|t| t.to_lowercase().contains(q));
+    let any_contains = |list: &Value, key: &str, q: &str| {
+        list.as_array().is_some_and(|a| a.iter().any(|e| contains(&e[key], q)))
     };
     Ok(candidates
         .into_iter()
@@ -750,7 +1041,19 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                 && (usernames.is_empty()
                     || u["username"]
                         .as_str()
-                        .is_some_and(|n| usernames.contains(&n)))
+                        .is_some_and(|n| usernames.contains(&n.to_lowercase().as_str())))
+                && member_of
+                    .as_ref()
+                    .is_none_or(|m| u["id"].as_str().is_some_and(|id| m.contains(id)))
+                && email_query
+                    .as_deref()
+                    .is_none_or(|q| any_contains(&u["email_addresses"], "email_address", q))
+                && text_query.as_deref().is_none_or(|q| {
+                    u["id"] == q
+                        || any_contains(&u["email_addresses"], "email_address", q)
+                        || any_contains(&u["phone_numbers"], "phone_number", q)
+                        || ["username", "first_name", "last_name"].iter().any(|f| contains(&u[*f], q))
+                })
                 && signed_match(&external_ids, u["external_id"].as_str())
                 && matches_any(&phones, &u["phone_numbers"], "phone_number")
                 && banned.is_none_or(|b| u["banned"] == b)

@@ -2,12 +2,12 @@
 //!
 //! ```text
 //! clerk-mock [--port 8787] [--users 1200] [--organizations 40] [--big-org-members 600]
-//!            [--members-per-org 5] [--same-time 1] [--skewed 0|1] [--latency-ms 0] [--rate-limit N/SECONDS] [--fail-every N] [--secret-key sk_test_mock]
+//!            [--members-per-org 5] [--same-time 1] [--skewed 0|1] [--latency-ms 0] [--rate-limit N/SECONDS (sliding)] [--fail-every N] [--secret-key sk_test_mock]
 //! ```
 //! The newest synthetic user is created "now", so relative-time queries
 //! ("signed up in the last 30 days") have answers. Prints the API URL on start.
 
-use clerk_mock::{Behaviour, DataConfig, MockServer};
+use clerk_mock::{Behaviour, DataConfig, MockServer, RateLimit};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn main() {
@@ -51,7 +51,8 @@ fn main() {
                     eprintln!("clerk-mock: --rate-limit wants REQUESTS/SECONDS, e.g. 100/10");
                     std::process::exit(2)
                 };
-                behaviour.rate_limit = Some((n, Duration::from_secs(secs)));
+                // Clerk's limits are sliding windows.
+                behaviour.rate_limit = Some(RateLimit::sliding(n, Duration::from_secs(secs)));
             }
             other => {
                 eprintln!("clerk-mock: unknown flag {other}");
