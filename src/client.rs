@@ -17,6 +17,11 @@ use url::Url;
 
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com/v1";
 
+/// The Backend API version clerk_fdw follows (`starting_after`, the
+/// `paginated` lists, the date filters), sent as `Clerk-API-Version` so the
+/// instance's default version does not decide.
+pub const API_VERSION: &str = "2026-05-12";
+
 /// Timeout of [`ClerkClient::get_quick`].
 const QUICK_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -24,8 +29,16 @@ const QUICK_TIMEOUT: Duration = Duration::from_secs(3);
 /// secret key: it travels only in the `Authorization` header.
 #[derive(Debug, thiserror::Error)]
 pub enum ClerkError {
-    #[error("Clerk rejected the secret key (HTTP {status})")]
-    Unauthorized { status: u16 },
+    #[error("Clerk rejected the secret key from {key_source} (HTTP {status}): {message}")]
+    Unauthorized {
+        status: u16,
+        key_source: String,
+        message: String,
+    },
+    /// 402 (the feature is not on the instance's plan) or 403 (the
+    /// instance does not allow it, e.g. organizations are disabled).
+    #[error("Clerk refused the request (HTTP {status}): {message}")]
+    Refused { status: u16, message: String },
     #[error("Clerk answered HTTP {status}: {message}")]
     Api { status: u16, message: String },
     /// A 404 where Clerk's spec does not document one for a missing key:
@@ -48,6 +61,8 @@ pub enum ClerkError {
     Inconsistent(String),
     #[error("invalid api_url {0:?}: it must be an http:// or https:// URL")]
     BadUrl(String),
+    #[error("invalid api_version {0:?}")]
+    BadApiVersion(String),
     #[error("invalid api_url: it must not contain a user name or password (clerk_fdw sends the secret key itself)")]
     UrlWithCredentials,
     #[error("Clerk answered HTTP {status}, a redirect to {to}: clerk_fdw follows no redirects, which would carry the secret key along")]
@@ -98,6 +113,11 @@ pub struct ClientConfig {
     pub budget_file: Option<PathBuf>,
     /// The largest response body read; a larger one is an error.
     pub max_response_bytes: u64,
+    /// Sent as `Clerk-API-Version`.
+    pub api_version: String,
+    /// Where the key came from, for errors (`the user mapping for PUBLIC on
+    /// server clerk`); never the key.
+    pub key_source: String,
 }
 
 /// Far above any real Clerk page (500 users with metadata are a few MB).
@@ -114,6 +134,8 @@ impl ClientConfig {
             rate: None,
             budget_file: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            api_version: API_VERSION.to_string(),
+            key_source: "the api_key given".to_string(),
         }
     }
 }
@@ -122,6 +144,7 @@ pub struct ClerkClient {
     http: reqwest::Client,
     base: Url,
     api_key: String,
+    key_source: String,
     retry: RetryPolicy,
     max_response_bytes: u64,
     budget: Budget,
@@ -206,6 +229,18 @@ impl ClerkClient {
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
+            // Accept-Encoding: gzip, decoded before `max_response_bytes`
+            // counts the body.
+            .gzip(true)
+            .default_headers(
+                [(
+                    reqwest::header::HeaderName::from_static("clerk-api-version"),
+                    reqwest::header::HeaderValue::from_str(&config.api_version)
+                        .map_err(|_| ClerkError::BadApiVersion(config.api_version.clone()))?,
+                )]
+                .into_iter()
+                .collect(),
+            )
             .user_agent(concat!("clerk_fdw/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClerkError::Unreachable {
@@ -222,6 +257,7 @@ impl ClerkClient {
             http,
             base,
             api_key: config.api_key.clone(),
+            key_source: config.key_source.clone(),
             retry: config.retry,
             max_response_bytes: config.max_response_bytes,
             budget,
@@ -406,7 +442,19 @@ impl ClerkClient {
                                 .unwrap_or_else(|| "nowhere".into());
                             return Err(ClerkError::Redirected { status, to });
                         }
-                        401 | 403 => return Err(ClerkError::Unauthorized { status }),
+                        401 => {
+                            return Err(ClerkError::Unauthorized {
+                                status,
+                                key_source: self.key_source.clone(),
+                                message: self.error_body(resp).await,
+                            })
+                        }
+                        402 | 403 => {
+                            return Err(ClerkError::Refused {
+                                status,
+                                message: self.error_body(resp).await,
+                            })
+                        }
                         404 => {
                             return Err(ClerkError::NotFound {
                                 path: url.path().to_string(),
@@ -740,13 +788,58 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_api_version_is_pinned_and_bodies_come_gzipped() {
+        let server = MockServer::start(&small(), "sk", 0).unwrap();
+        let c = client(&server, "sk");
+        let body = rt()
+            .block_on(c.get(&c.url(&["users"], &[("limit", "3".into())]).unwrap()))
+            .unwrap();
+        let users: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+        assert_eq!(users.len(), 3);
+        let log = server.requests();
+        assert_eq!(log[0].api_version.as_deref(), Some(API_VERSION));
+        assert!(log[0].gzip);
+        assert_eq!(API_VERSION, clerk_mock::spec::API_VERSION);
+    }
+
+    #[test]
+    fn refusals_report_clerks_message_not_a_bad_key() {
+        for (status, words) in [
+            (403, "organizations are not enabled"),
+            (402, "not included in your instance's plan"),
+        ] {
+            let server = scripted(vec![Some(Fault::Status {
+                status,
+                retry_after: None,
+            })]);
+            let c = client(&server, "sk");
+            let err = rt()
+                .block_on(c.get(&c.url(&["organizations"], &[]).unwrap()))
+                .unwrap_err();
+            assert!(matches!(err, ClerkError::Refused { .. }), "{err:?}");
+            assert!(err.to_string().contains(words), "{err}");
+            assert_eq!(server.request_count(), 1, "not retried");
+        }
+        let server = MockServer::start(&small(), "sk_test_right", 0).unwrap();
+        let mut config = ClientConfig::new(&server.url(), "sk_test_wrong");
+        config.key_source = "the user mapping for PUBLIC on server clerk".into();
+        let c = ClerkClient::new(&config).unwrap();
+        let err = rt()
+            .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
+            .unwrap_err();
+        assert!(err.to_string().starts_with(
+            "Clerk rejected the secret key from the user mapping for PUBLIC on server clerk (HTTP 401)"
+        ), "{err}");
+    }
+
+    #[test]
     fn bad_key_is_unauthorized_without_the_key_in_the_message() {
         let server = MockServer::start(&small(), "sk_test_right", 0).unwrap();
         let c = client(&server, "sk_test_wrong_secret");
         let err = rt()
             .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
             .unwrap_err();
-        assert!(matches!(err, ClerkError::Unauthorized { status: 401 }));
+        assert!(matches!(err, ClerkError::Unauthorized { status: 401, .. }));
         assert!(!format!("{err} {err:?} {c:?}").contains("sk_test_wrong_secret"));
     }
 
@@ -843,11 +936,19 @@ pub(crate) mod tests {
         assert!(err.to_string().contains("timed out"), "{err}");
 
         let err = rt()
-            .block_on(c.get(&c.url(&["users"], &[("limit", "501".into())]).unwrap()))
+            .block_on(
+                c.get(
+                    &c.url(
+                        &["users"],
+                        &[("offset", "5".into()), ("starting_after", "user_1".into())],
+                    )
+                    .unwrap(),
+                ),
+            )
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Clerk answered HTTP 422: limit must be between 1 and 500 (form_param_value_invalid)"
+            "Clerk answered HTTP 422: starting_after cannot be combined with offset (form_param_value_invalid)"
         );
     }
 

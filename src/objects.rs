@@ -108,6 +108,9 @@ pub struct Filter {
     pub how: Match,
     /// Each value selects at most one row (for row estimates).
     pub unique: bool,
+    /// The values Clerk's spec allows (an enum), empty for any: no row has
+    /// another value, so one is answered without a request.
+    pub allowed: &'static [&'static str],
 }
 
 /// How Clerk counts what an endpoint lists without sending the rows.
@@ -151,6 +154,15 @@ pub struct Endpoint {
     /// Clerk's spec documents 404 for a key that does not exist: it means
     /// no rows. Anywhere else a 404 is an error (a wrong `api_url`, say).
     pub not_found_means_no_rows: bool,
+    /// Rows Clerk leaves out unless a filter asks for them, as
+    /// `(param, value)`: without that filter they are read in a request
+    /// series of their own (`/invitations` lists no revoked invitation
+    /// unless asked `status=revoked`).
+    pub unlisted_by_default: Option<(&'static str, &'static str)>,
+    /// Columns Clerk sends only when a flag asks for them, as
+    /// `(column, flag)`: the flag is sent `true` when the query reads the
+    /// column (or the whole object) or sorts by it.
+    pub included_on_request: &'static [(&'static str, &'static str)],
 }
 
 #[derive(Debug)]
@@ -291,6 +303,16 @@ macro_rules! filter {
             param: $param,
             how: Match::$how,
             unique: false,
+            allowed: &[],
+        }
+    };
+    ($column:literal, $param:literal, $how:ident, [$($value:literal),*]) => {
+        Filter {
+            column: $column,
+            param: $param,
+            how: Match::$how,
+            unique: false,
+            allowed: &[$($value),*],
         }
     };
 }
@@ -303,6 +325,7 @@ macro_rules! unique_filter {
             param: $param,
             how: Match::$how,
             unique: true,
+            allowed: &[],
         }
     };
 }
@@ -506,6 +529,8 @@ const fn list_endpoint(
         count,
         rows_per_key: 0.0,
         not_found_means_no_rows: false,
+        unlisted_by_default: None,
+        included_on_request: &[],
     }
 }
 
@@ -519,12 +544,40 @@ const fn session_endpoint(key: &'static str, rows_per_key: f64) -> Endpoint {
             &["sessions"],
             Envelope::Paginated,
             Paging::Offset,
-            &[filter!("status", "status", One)],
+            &[filter!(
+                "status",
+                "status",
+                One,
+                [
+                    "abandoned",
+                    "active",
+                    "ended",
+                    "expired",
+                    "removed",
+                    "replaced",
+                    "revoked"
+                ]
+            )],
             &[],
             Count::Unsupported,
         )
     }
 }
+
+const INVITATION_STATUS: &[Filter] = &[filter!(
+    "status",
+    "status",
+    One,
+    ["pending", "accepted", "revoked", "expired"]
+)];
+
+/// Clerk sends `members_count` only when asked.
+const MEMBERS_COUNT: &[(&str, &str)] = &[("members_count", "include_members_count")];
+
+/// Sort keys other than these are pushed only when the whole answer fits
+/// one page: they are not unique, so rows sharing a value could shift
+/// between the pages of an offset walk.
+pub const MULTI_PAGE_ORDER_KEYS: &[&str] = &["created_at"];
 
 pub static OBJECTS: &[ObjectSpec] = &[
     ObjectSpec {
@@ -542,6 +595,8 @@ pub static OBJECTS: &[ObjectSpec] = &[
             count: Count::Endpoint(&["users", "count"]),
             rows_per_key: 0.0,
             not_found_means_no_rows: false,
+            unlisted_by_default: None,
+            included_on_request: &[],
         }],
         columns: USERS,
         needs_key: false,
@@ -556,11 +611,14 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
                 filters: &[unique_filter!("id", "organization_id", ExactSigned)],
-                order_by: &["created_at"],
+                // members_count only for what fits one page (see [`MULTI_PAGE_ORDER_KEYS`]).
+                order_by: &["created_at", "members_count"],
                 default_order: Some("+created_at"),
                 count: Count::TotalCount,
                 rows_per_key: 0.0,
                 not_found_means_no_rows: false,
+                unlisted_by_default: None,
+                included_on_request: MEMBERS_COUNT,
             },
             Endpoint {
                 // Takes an id or a slug.
@@ -575,6 +633,8 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 count: Count::Unsupported,
                 rows_per_key: 1.0,
                 not_found_means_no_rows: true,
+                unlisted_by_default: None,
+                included_on_request: MEMBERS_COUNT,
             },
         ],
         columns: ORGANIZATIONS,
@@ -595,6 +655,8 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 count: Count::TotalCount,
                 rows_per_key: 0.0,
                 not_found_means_no_rows: false,
+                unlisted_by_default: None,
+                included_on_request: &[],
             },
             Endpoint {
                 path: &["organizations", KEY, "memberships"],
@@ -611,6 +673,8 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 count: Count::TotalCount,
                 rows_per_key: 20.0,
                 not_found_means_no_rows: false,
+                unlisted_by_default: None,
+                included_on_request: &[],
             },
             Endpoint {
                 path: &["users", KEY, "organization_memberships"],
@@ -624,6 +688,8 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 count: Count::TotalCount,
                 rows_per_key: 3.0,
                 not_found_means_no_rows: false,
+                unlisted_by_default: None,
+                included_on_request: &[],
             },
         ],
         columns: MEMBERSHIPS,
@@ -631,14 +697,17 @@ pub static OBJECTS: &[ObjectSpec] = &[
     },
     ObjectSpec {
         name: "invitations",
-        endpoints: &[list_endpoint(
-            &["invitations"],
-            Envelope::Paginated,
-            Paging::Offset,
-            &[filter!("status", "status", One)],
-            &["created_at"],
-            Count::Unsupported,
-        )],
+        endpoints: &[Endpoint {
+            unlisted_by_default: Some(("status", "revoked")),
+            ..list_endpoint(
+                &["invitations"],
+                Envelope::Paginated,
+                Paging::Offset,
+                INVITATION_STATUS,
+                &["created_at"],
+                Count::Unsupported,
+            )
+        }],
         columns: INVITATIONS,
         needs_key: false,
     },
@@ -648,7 +717,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
             &["organization_invitations"],
             Envelope::Data,
             Paging::Offset,
-            &[filter!("status", "status", One)],
+            INVITATION_STATUS,
             &["created_at"],
             Count::TotalCount,
         )],

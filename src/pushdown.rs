@@ -10,7 +10,8 @@
 use crate::client::request_target;
 use crate::convert::pg_micros_to_unix_ms;
 use crate::objects::{
-    Count, Endpoint, Envelope, Kind, Match, ObjectSpec, Paging, KEY, MAX_PAGE_SIZE,
+    Count, Endpoint, Envelope, Kind, Match, ObjectSpec, Paging, Source, KEY, MAX_PAGE_SIZE,
+    MULTI_PAGE_ORDER_KEYS,
 };
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +69,9 @@ pub struct Request {
     /// LIMIT + OFFSET of the query, given only when nothing above the scan
     /// (a join, an aggregate, a filter) can drop or need more rows.
     pub limit: Option<u64>,
+    /// The columns the query reads (for fields Clerk sends only on request).
+    #[serde(default)]
+    pub reads: Vec<String>,
 }
 
 impl Request {
@@ -123,6 +127,9 @@ pub struct ScanPlan {
     /// The object can only be listed by key ([`ObjectSpec::needs_key`]) and
     /// the conditions give none: the plan must not be run.
     pub missing_key: bool,
+    /// When `sorted`: the field the rows are sorted by, and whether
+    /// descending, for checking that Clerk kept the order.
+    pub sort: Option<(&'static str, bool)>,
 }
 
 impl ScanPlan {
@@ -448,6 +455,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         sorted: false,
         max_rows: Some(0),
         missing_key: false,
+        sort: None,
     };
     let Some((mut columns, mut partial)) = fold(object, &request.conditions) else {
         return empty;
@@ -521,9 +529,13 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
                 exact &= filter.how != Match::Wider;
                 let values: Vec<String> = match allowed {
                     Allowed::Runtime(i) => vec![runtime_placeholder(i)],
+                    // A value outside the spec's enum matches no row.
                     Allowed::Values(vs) => vs
                         .iter()
                         .filter_map(|v| param_value(v, filter.how))
+                        .filter(|v| {
+                            filter.allowed.is_empty() || filter.allowed.contains(&v.as_str())
+                        })
                         .collect(),
                 };
                 if values.is_empty() {
@@ -592,10 +604,39 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
     }
     exact &= !partial;
 
+    if let Some((param, value)) = endpoint.unlisted_by_default {
+        if !series
+            .iter()
+            .any(|s| s.params.iter().any(|(k, _)| *k == param))
+        {
+            let unlisted: Vec<Series> = series
+                .iter()
+                .map(|s| {
+                    let mut s = s.clone();
+                    s.params.push((param, value.to_string()));
+                    s
+                })
+                .collect();
+            series.extend(unlisted);
+        }
+    }
+
+    let one_page = request
+        .limit
+        .is_some_and(|n| exact && n <= MAX_PAGE_SIZE as u64);
     let mut ordered = request.order.is_none();
+    let mut sort = None;
     let order = match &request.order {
-        Some(o) if series.len() == 1 && endpoint.order_by.contains(&o.column.as_str()) => {
+        Some(o)
+            if series.len() == 1
+                && endpoint.order_by.contains(&o.column.as_str())
+                && (MULTI_PAGE_ORDER_KEYS.contains(&o.column.as_str()) || one_page) =>
+        {
             ordered = true;
+            sort = object.column(&o.column).and_then(|c| match c.source {
+                Source::Path([field]) => Some((*field, o.descending)),
+                _ => None,
+            });
             Some(format!(
                 "{}{}",
                 if o.descending { "-" } else { "+" },
@@ -604,6 +645,18 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         }
         _ => endpoint.default_order.map(String::from),
     };
+    for (column, flag) in endpoint.included_on_request {
+        let wanted = request.reads.iter().any(|r| {
+            object
+                .column(r)
+                .is_some_and(|c| c.name == *column || c.source == Source::Whole)
+        }) || request.order.as_ref().is_some_and(|o| o.column == *column);
+        if wanted {
+            series
+                .iter_mut()
+                .for_each(|s| s.params.push((flag, "true".into())));
+        }
+    }
     if let Some(order) = order {
         series
             .iter_mut()
@@ -629,6 +682,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         sorted: ordered && request.order.is_some(),
         max_rows,
         missing_key: object.needs_key && endpoint.key.is_none(),
+        sort: sort.filter(|_| ordered && request.order.is_some()),
     }
 }
 
@@ -1017,6 +1071,7 @@ mod tests {
                 descending: true,
             }),
             limit,
+            reads: vec![],
         };
         let p = plan(users, &req(vec![], "created_at", Some(10)));
         assert!(p.ordered);
@@ -1132,5 +1187,111 @@ mod tests {
         );
         let p = plan_of("organizations", vec![cond("slug", Op::Eq, text("acme"))]);
         assert!(p.count_requests().is_none());
+    }
+    #[test]
+    fn values_outside_the_specs_enum_send_no_request() {
+        for value in ["bogus", "Pending", "PENDING"] {
+            let p = plan_of("invitations", vec![cond("status", Op::Eq, text(value))]);
+            assert!(p.series.is_empty(), "{value}");
+        }
+        let p = plan_of(
+            "organization_invitations",
+            vec![cond(
+                "status",
+                Op::Eq,
+                Operand::List(vec![text("pending"), text("bogus")]),
+            )],
+        );
+        assert_eq!(p.series.len(), 1);
+        assert!(p.series[0].params.contains(&("status", "pending".into())));
+        let p = plan_of(
+            "sessions",
+            vec![
+                cond("user_id", Op::Eq, text("user_1")),
+                cond("status", Op::Eq, text("signed_in")),
+            ],
+        );
+        assert!(p.series.is_empty());
+    }
+
+    #[test]
+    fn revoked_invitations_are_asked_for_separately() {
+        let p = ScanPlan::full(object("invitations").unwrap());
+        let statuses: Vec<_> = p
+            .series
+            .iter()
+            .map(|s| {
+                s.params
+                    .iter()
+                    .find(|(k, _)| *k == "status")
+                    .map(|(_, v)| v.clone())
+            })
+            .collect();
+        assert_eq!(statuses, [None, Some("revoked".to_string())]);
+        let p = plan_of(
+            "invitations",
+            vec![cond("status", Op::Eq, text("accepted"))],
+        );
+        assert_eq!(p.series.len(), 1);
+        // organization_invitations lists every status by default.
+        assert_eq!(
+            ScanPlan::full(object("organization_invitations").unwrap())
+                .series
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn members_count_is_asked_for_when_read_or_sorted_by() {
+        let orgs = object("organizations").unwrap();
+        let flag = ("include_members_count", "true".to_string());
+        let reads = |columns: &[&str]| Request {
+            reads: columns.iter().map(|c| c.to_string()).collect(),
+            ..Request::default()
+        };
+        assert!(!plan(orgs, &reads(&["id", "name"])).series[0]
+            .params
+            .contains(&flag));
+        assert!(plan(orgs, &reads(&["id", "members_count"])).series[0]
+            .params
+            .contains(&flag));
+        assert!(plan(orgs, &reads(&["attrs"])).series[0]
+            .params
+            .contains(&flag));
+        let by_slug = plan(
+            orgs,
+            &Request {
+                conditions: vec![cond("slug", Op::Eq, text("org-1"))],
+                ..reads(&["members_count"])
+            },
+        );
+        assert_eq!(by_slug.series[0].path, ["organizations", "org-1"]);
+        assert!(by_slug.series[0].params.contains(&flag));
+
+        let top = |limit| Request {
+            order: Some(OrderBy {
+                column: "members_count".into(),
+                descending: true,
+            }),
+            limit,
+            ..reads(&["id"])
+        };
+        let p = plan(orgs, &top(Some(10)));
+        assert!(p.ordered && p.sorted);
+        assert_eq!(p.max_rows, Some(10));
+        assert_eq!(p.sort, Some(("members_count", true)));
+        assert!(p.series[0]
+            .params
+            .contains(&("order_by", "-members_count".into())));
+        assert!(p.series[0].params.contains(&flag));
+        // Not unique: more than one page could shift between offsets.
+        for limit in [None, Some(501)] {
+            let p = plan(orgs, &top(limit));
+            assert!(!p.ordered, "{limit:?}");
+            assert!(p.series[0]
+                .params
+                .contains(&("order_by", "+created_at".into())));
+        }
     }
 }

@@ -83,7 +83,15 @@ impl From<FdwError> for ErrorReport {
             FdwError::Clerk { source, .. } | FdwError::Config(source) => match source {
                 ClerkError::Unauthorized { .. } => (
                     ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-                    "Check the server's api_key option: it must be a current Clerk secret key (sk_live_... or sk_test_...) of this instance.".to_string(),
+                    "Put a current secret key of this Clerk instance there (sk_live_... or sk_test_..., from the API keys page of the Clerk dashboard).".to_string(),
+                ),
+                ClerkError::Refused { status: 402, .. } => (
+                    ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    "Clerk's plan for this instance does not include this feature.".to_string(),
+                ),
+                ClerkError::Refused { .. } => (
+                    ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    "Clerk does not allow this request for the instance: check that the feature is enabled in the Clerk dashboard (organizations, say).".to_string(),
                 ),
                 ClerkError::RateLimited { .. } => (
                     ERRCODE_FDW_ERROR,

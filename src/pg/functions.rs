@@ -2,7 +2,7 @@
 
 use crate::client::{ClerkClient, ClientConfig};
 use crate::pg::error::FdwError;
-use crate::pg::options::{client_config, option_map, with_api_key};
+use crate::pg::options::{option_map, server_client};
 use pgrx::prelude::*;
 use std::sync::Arc;
 
@@ -106,12 +106,7 @@ fn clerk_servers(only: Option<&str>) -> Vec<(String, ServerClient)> {
     servers
         .into_iter()
         .map(|(oid, name, options)| {
-            let client = with_api_key(oid, &name, &option_map(&options))
-                .and_then(|options| client_config(&options))
-                .and_then(|config| {
-                    let client = ClerkClient::shared(&config).map_err(FdwError::Config)?;
-                    Ok((config, client))
-                });
+            let client = server_client(oid, &name, &option_map(&options));
             (name, client)
         })
         .collect()

@@ -2,7 +2,7 @@
 //! foreign table a scan reads.
 
 use crate::budget::{Rate, MAX_BUDGET};
-use crate::client::{ClerkClient, ClientConfig, DEFAULT_API_URL};
+use crate::client::{ClerkClient, ClientConfig, API_VERSION, DEFAULT_API_URL};
 use crate::convert::{allowed_targets, Target};
 use crate::objects::{self, ColumnSpec, ObjectSpec};
 use crate::pg::error::FdwError;
@@ -45,6 +45,7 @@ impl Level {
                 "api_key_id",
                 "api_key_name",
                 "api_url",
+                "api_version",
                 "connect_timeout_ms",
                 "request_timeout_ms",
                 "max_retries",
@@ -113,26 +114,33 @@ pub fn option_map<S: AsRef<str>>(options: impl IntoIterator<Item = S>) -> HashMa
 /// Vault secret the server's `api_key_id` / `api_key_name` names, else the
 /// server's own `api_key` option (readable by every role; the validator
 /// warns).
+///
+/// Also says where the key came from, for errors (never the key itself).
 pub fn with_api_key(
     server_oid: pg_sys::Oid,
     server_name: &str,
     server_options: &HashMap<String, String>,
-) -> Result<HashMap<String, String>, FdwError> {
+) -> Result<(HashMap<String, String>, String), FdwError> {
     let mut options = server_options.clone();
-    if let Some(key) = user_mapping_key(server_oid) {
+    let source = if let Some((key, whose)) = user_mapping_key(server_oid) {
         options.insert("api_key".into(), key);
-    } else if let Some(key) = vault_key(server_options)? {
+        format!("the user mapping for {whose} on server {server_name}")
+    } else if let Some((key, which)) = vault_key(server_options)? {
         options.insert("api_key".into(), key);
-    }
+        format!("the Vault secret with {which} of server {server_name}")
+    } else {
+        format!("the api_key option of server {server_name}")
+    };
     if options.get("api_key").is_none_or(|k| k.trim().is_empty()) {
         return Err(FdwError::NoKey(server_name.to_string()));
     }
-    Ok(options)
+    Ok((options, source))
 }
 
 /// The Vault secret named by the server's `api_key_id` (a uuid) or
 /// `api_key_name`, read from `vault.decrypted_secrets`.
-fn vault_key(options: &HashMap<String, String>) -> Result<Option<String>, FdwError> {
+/// Also returns which option named it.
+fn vault_key(options: &HashMap<String, String>) -> Result<Option<(String, String)>, FdwError> {
     let (column, option) = match (options.get("api_key_id"), options.get("api_key_name")) {
         (Some(id), _) => ("id::text", id),
         (None, Some(name)) => ("name", name),
@@ -160,14 +168,23 @@ fn vault_key(options: &HashMap<String, String>) -> Result<Option<String>, FdwErr
         Err(pgrx::spi::SpiError::InvalidPosition) => None,
         Err(e) => return Err(vault_error(e.to_string())),
     };
+    let which = format!(
+        "{} {option:?}",
+        if column == "name" {
+            "api_key_name"
+        } else {
+            "api_key_id"
+        }
+    );
     secret
         .filter(|s| !s.trim().is_empty())
-        .map(Some)
+        .map(|s| Some((s, which)))
         .ok_or_else(|| vault_error("Vault has no such secret".into()))
 }
 
-/// `api_key` of the user mapping that applies to the current user, if any.
-fn user_mapping_key(server_oid: pg_sys::Oid) -> Option<String> {
+/// `api_key` of the user mapping that applies to the current user, if any,
+/// and whose mapping it is (a role's or PUBLIC).
+fn user_mapping_key(server_oid: pg_sys::Oid) -> Option<(String, String)> {
     // SAFETY: catalog lookups in a transaction; GetUserMapping is called only
     // when a mapping exists (it raises an ERROR otherwise), and its options
     // list holds DefElems with string values.
@@ -182,12 +199,36 @@ fn user_mapping_key(server_oid: pg_sys::Oid) -> Option<String> {
                 pg_sys::Datum::from(0),
             )
         };
-        if !exists(user) && !exists(pg_sys::InvalidOid) {
+        let whose = if exists(user) {
+            let name = pg_sys::GetUserNameFromId(user, true);
+            if name.is_null() {
+                "the current role".to_string()
+            } else {
+                format!("role {:?}", CStr::from_ptr(name).to_string_lossy())
+            }
+        } else if exists(pg_sys::InvalidOid) {
+            "PUBLIC".to_string()
+        } else {
             return None;
-        }
+        };
         let mapping = pg_sys::GetUserMapping(user, server_oid);
-        def_elems((*mapping).options).remove("api_key")
+        def_elems((*mapping).options)
+            .remove("api_key")
+            .map(|key| (key, whose))
     }
+}
+
+/// The client of a server for the current user, and its configuration.
+pub fn server_client(
+    server_oid: pg_sys::Oid,
+    server_name: &str,
+    server_options: &HashMap<String, String>,
+) -> Result<(ClientConfig, Arc<ClerkClient>), FdwError> {
+    let (options, key_source) = with_api_key(server_oid, server_name, server_options)?;
+    let mut config = client_config(&options)?;
+    config.key_source = key_source;
+    let client = ClerkClient::shared(&config).map_err(FdwError::Config)?;
+    Ok((config, client))
 }
 
 /// The client configuration a server's options describe.
@@ -239,6 +280,16 @@ pub fn client_config(options: &HashMap<String, String>) -> Result<ClientConfig, 
                     "{v:?} is not a number of bytes from {MIN_RESPONSE_BYTES} to {MAX_RESPONSE_BYTES}"
                 ),
             })?;
+    }
+    if let Some(v) = options.get("api_version") {
+        let v = v.trim();
+        if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() || v.len() != 10 {
+            return Err(FdwError::BadOptionValue {
+                option: "api_version".into(),
+                reason: format!("{v:?} is not a Clerk API version, a date like '{API_VERSION}'"),
+            });
+        }
+        config.api_version = v.to_string();
     }
     check_allowed_host(api_url)?;
     config.budget_file = budget_file();
@@ -481,8 +532,8 @@ impl Table {
 
     /// The server's client, with the current user's key.
     pub fn client(&self) -> Result<Arc<ClerkClient>, FdwError> {
-        let options = with_api_key(self.server_oid, &self.server_name, &self.server_options)?;
-        ClerkClient::shared(&client_config(&options)?).map_err(FdwError::Config)
+        server_client(self.server_oid, &self.server_name, &self.server_options)
+            .map(|(_, client)| client)
     }
 }
 

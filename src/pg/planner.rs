@@ -188,6 +188,20 @@ pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Ve
         .collect()
 }
 
+/// The catalogue names of the table's columns at `indexes`.
+unsafe fn read_column_names(table: &Table, indexes: &[usize]) -> Vec<String> {
+    let relation = pg_sys::RelationIdGetRelation(table.oid);
+    if relation.is_null() {
+        return Vec::new();
+    }
+    let declared = declared_columns((*relation).rd_att, indexes);
+    pg_sys::RelationClose(relation);
+    declared
+        .iter()
+        .filter_map(|d| table.object.column(&d.name).map(|c| c.name.to_string()))
+        .collect()
+}
+
 /// Checks the columns a scan reads, before any request: an unknown column
 /// or a type that cannot hold its field is an ERROR now.
 unsafe fn check_columns(table: &Table, columns: &[usize]) -> Result<(), FdwError> {
@@ -257,20 +271,36 @@ unsafe fn pushable_order(
         .into_iter()
         .filter(|em| pg_sys::bms_equal((**em).em_relids, (*target.rel).relids))
         .find_map(|em| target.column((*em).em_expr.cast()))?;
-    // Clerk sorts by time: the declared type must sort the same way (text
-    // sorts by collation).
-    use pg_sys::{FLOAT8OID, INT8OID, TIMESTAMPOID, TIMESTAMPTZOID};
-    if ![TIMESTAMPTZOID, TIMESTAMPOID, INT8OID, FLOAT8OID].contains(&column.2) {
+    // Clerk sorts by time or by a count: the declared type must sort the
+    // same way (text sorts by collation).
+    use pg_sys::{FLOAT8OID, INT2OID, INT4OID, INT8OID, NUMERICOID, TIMESTAMPOID, TIMESTAMPTZOID};
+    let numeric = [
+        TIMESTAMPTZOID,
+        TIMESTAMPOID,
+        INT8OID,
+        INT4OID,
+        INT2OID,
+        NUMERICOID,
+        FLOAT8OID,
+    ];
+    if !numeric.contains(&column.2) {
         return None;
     }
     let order = OrderBy {
         column: column.0.into(),
         descending: compat::descending(*key),
     };
+    // Some sort keys are pushed only with a LIMIT of at most one page.
+    let limit = if extracted.unpushed == 0 {
+        safe_limit(target.root, true)
+    } else {
+        None
+    };
     let request = Request {
         conditions: extracted.conditions.clone(),
         order: Some(order.clone()),
-        limit: None,
+        limit,
+        reads: Vec::new(),
     };
     pushdown::plan(target.object, &request)
         .ordered
@@ -530,15 +560,17 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     } else {
         None
     };
+    let columns = used_columns(rel, scan_clauses);
     let planned = Planned {
         table: table_oid.into(),
         request: Request {
             conditions: extracted.conditions,
             order,
             limit,
+            reads: read_column_names(&table, &columns),
         },
         value_types: extracted.types,
-        columns: used_columns(rel, scan_clauses),
+        columns,
         count: false,
         expected_rows: (*best_path).path.rows,
     };

@@ -158,7 +158,7 @@ mod tests {
                 name: "cursor page repeated",
                 sql: "select count(*) from (select id from h_users offset 0) x",
                 script: vec![None, None, json_reply(first_page)],
-                error: "went back in created_at order",
+                error: "not in the created_at order asked for",
                 max_requests: 3,
             },
             Case {

@@ -1149,11 +1149,16 @@ mod tests {
             create_seed_tables(&server, name);
             Spi::run(&format!("alter server {name} options (set request_budget '20/1s', set max_retries '5', set max_retry_wait_ms '30000')")).unwrap();
             let users = query_json(&format!("select user_id from {name}_users"));
-            assert_eq!(sorted_ids(&users, "user_id"), dataset_ids(&server), "{limit:?}");
+            assert_eq!(
+                sorted_ids(&users, "user_id"),
+                dataset_ids(&server),
+                "{limit:?}"
+            );
             let log = server.requests();
             let throttled = log.iter().filter(|r| r.status == 429).count();
             let served = log.iter().filter(|r| r.status == 200).count();
-            let seconds = (log.iter().map(|r| r.at_ms).max().unwrap() - log[0].at_ms).div_ceil(1000);
+            let seconds =
+                (log.iter().map(|r| r.at_ms).max().unwrap() - log[0].at_ms).div_ceil(1000);
             // The first burst meets 429s (at most the 8 requests in flight);
             // then the learned budget probes upwards slowly, costing about
             // one 429 per window of the server: no storm. Requests sent a

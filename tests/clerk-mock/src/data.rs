@@ -318,7 +318,8 @@ pub fn membership(cfg: &DataConfig, org: &Value, k: usize, j: usize, user_index:
 /// a `created_at` when it also sorts by id.
 fn oldest_first(items: &mut [Value]) {
     items.sort_by(|a, b| {
-        (a["created_at"].as_i64(), a["id"].as_str()).cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
+        (a["created_at"].as_i64(), a["id"].as_str())
+            .cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
     });
 }
 

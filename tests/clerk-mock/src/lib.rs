@@ -121,6 +121,10 @@ struct Shared {
     log: Mutex<Vec<RequestRecord>>,
     /// Requests that broke Clerk's spec, as the check described them.
     violations: Mutex<Vec<String>>,
+    /// For each user id that ended a users page, the other parameters of
+    /// the requests that listed it last: a `starting_after` walk must keep
+    /// them (Clerk's spec).
+    cursors: Mutex<HashMap<String, Vec<Vec<(String, String)>>>>,
     /// Start and count of the fixed window.
     window: Mutex<(Instant, u32)>,
     /// Arrivals within the sliding window.
@@ -161,6 +165,7 @@ impl MockServer {
             behaviour: Mutex::new(Behaviour::default()),
             log: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
+            cursors: Mutex::new(HashMap::new()),
             window: Mutex::new((Instant::now(), 0)),
             recent: Mutex::new(VecDeque::new()),
             started: Instant::now(),
@@ -380,7 +385,10 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
             );
             (s, b, None)
         }
-        None if api_version.as_deref().is_some_and(|v| v != spec::API_VERSION) => {
+        None if api_version
+            .as_deref()
+            .is_some_and(|v| v != spec::API_VERSION) =>
+        {
             let (s, b) = clerk_error(
                 400,
                 "api_version_invalid",
@@ -392,12 +400,21 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
         None => {
             let (s, b) = match conforming(&path, &query) {
                 Err(violation) => {
-                    let (s, b) = clerk_error(400, "mock_spec_violation", "Not in Clerk's spec", &violation);
+                    let (s, b) = clerk_error(
+                        400,
+                        "mock_spec_violation",
+                        "Not in Clerk's spec",
+                        &violation,
+                    );
                     lock(&shared.violations).push(violation);
                     (s, b)
                 }
                 Ok(segments) => match route(shared, &segments, &query) {
                     Ok(body) => (200, body.into_bytes()),
+                    Err((400, b)) => {
+                        lock(&shared.violations).push(String::from_utf8_lossy(&b).into_owned());
+                        (400, b)
+                    }
                     Err((s, b)) => (s, b),
                 },
             };
@@ -433,11 +450,16 @@ fn throttle(shared: &Shared, limit: RateLimit) -> Option<Duration> {
     let now = Instant::now();
     if limit.sliding {
         let mut recent = lock(&shared.recent);
-        while recent.front().is_some_and(|t| now.duration_since(*t) >= limit.window) {
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= limit.window)
+        {
             recent.pop_front();
         }
         if recent.len() >= limit.max as usize {
-            return recent.front().map(|t| limit.window.saturating_sub(now.duration_since(*t)));
+            return recent
+                .front()
+                .map(|t| limit.window.saturating_sub(now.duration_since(*t)));
         }
         recent.push_back(now);
         return None;
@@ -462,7 +484,11 @@ fn conforming(path: &str, query: &[(String, String)]) -> Result<Vec<String>, Str
     };
     let segments: Vec<String> = below
         .split('/')
-        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .map(|seg| {
+            percent_encoding::percent_decode_str(seg)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     spec::bapi().check_get(&segments, query)?;
     Ok(segments)
@@ -600,7 +626,12 @@ fn ordered<'a>(
     key: impl Fn(&Value, &str) -> Value,
 ) -> Vec<&'a Value> {
     if field != "created_at" {
-        items.sort_by_cached_key(|v| (sort_key(&key(v, field)), v["id"].as_str().unwrap_or("").to_string()));
+        items.sort_by_cached_key(|v| {
+            (
+                sort_key(&key(v, field)),
+                v["id"].as_str().unwrap_or("").to_string(),
+            )
+        });
     }
     if *desc {
         items.reverse();
@@ -631,7 +662,11 @@ fn user_field(v: &Value, field: &str) -> Value {
             .unwrap_or(Value::Null)
     };
     match field {
-        "email_address" => primary("email_addresses", "primary_email_address_id", "email_address"),
+        "email_address" => primary(
+            "email_addresses",
+            "primary_email_address_id",
+            "email_address",
+        ),
         "phone_number" => primary("phone_numbers", "primary_phone_number_id", "phone_number"),
         "web3wallet" => primary("web3_wallets", "primary_web3_wallet_id", "web3_wallet"),
         _ => v[field].clone(),
@@ -701,6 +736,14 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                         "starting_after requires ordering by created_at",
                     ))
                 }
+                Some(cursor) if !cursor_params_kept(shared, cursor, query) => {
+                    return Err(clerk_error(
+                        400,
+                        "mock_spec_violation",
+                        "starting_after walk changed its parameters",
+                        &format!("the page that ended with {cursor} was asked with other parameters than {query:?}"),
+                    ))
+                }
                 Some(cursor) => {
                     let found = shared.users_by_id.get(cursor).and_then(|i| {
                         if desc {
@@ -718,12 +761,17 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                     pos + 1
                 }
             };
-            let items: Vec<&str> = matching
-                .iter()
-                .skip(start)
-                .take(limit)
-                .map(|&i| shared.users_json[i].as_str())
-                .collect();
+            let shown: Vec<usize> = matching.iter().skip(start).take(limit).copied().collect();
+            if let Some(&last) = shown.last() {
+                let id = ds.users[last]["id"].as_str().unwrap_or_default().to_string();
+                let params = walk_params(query);
+                let mut cursors = lock(&shared.cursors);
+                let known = cursors.entry(id).or_default();
+                if !known.contains(&params) {
+                    known.push(params);
+                }
+            }
+            let items: Vec<&str> = shown.iter().map(|&i| shared.users_json[i].as_str()).collect();
             Ok(format!("[{}]", items.join(",")))
         }
         ["users", "count"] => {
@@ -873,6 +921,26 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
     }
 }
 
+/// A request's parameters but the cursor, in a fixed order.
+fn walk_params(query: &[(String, String)]) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, _)| k != "starting_after")
+        .cloned()
+        .collect();
+    params.sort();
+    params
+}
+
+/// Whether a page that ended with `cursor` was asked with the same
+/// parameters (but the cursor) as this request.
+fn cursor_params_kept(shared: &Shared, cursor: &str, query: &[(String, String)]) -> bool {
+    let params = walk_params(query);
+    lock(&shared.cursors)
+        .get(cursor)
+        .is_some_and(|known| known.contains(&params))
+}
+
 /// An organization as listed: `members_count` only when asked for.
 fn with_members_count(p: &ListParams, mut org: Value) -> Value {
     if p.one("include_members_count") != Some("true") {
@@ -935,7 +1003,8 @@ fn signed_match(values: &[&str], candidate: Option<&str>) -> bool {
 fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec<u8>)> {
     let ids = p.all("user_id");
     // Clerk matches addresses and usernames whatever their case.
-    let lower = |name: &str| -> Vec<String> { p.all(name).iter().map(|v| v.to_lowercase()).collect() };
+    let lower =
+        |name: &str| -> Vec<String> { p.all(name).iter().map(|v| v.to_lowercase()).collect() };
     let emails_lower = lower("email_address");
     let usernames_lower = lower("username");
     let emails: Vec<&str> = emails_lower.iter().map(String::as_str).collect();
@@ -999,9 +1068,16 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     } else {
         (first..last.max(first)).collect()
     };
-    let only_created_at = [&ids, &emails, &usernames, &external_ids, &phones, &organizations]
-        .iter()
-        .all(|v| v.is_empty())
+    let only_created_at = [
+        &ids,
+        &emails,
+        &usernames,
+        &external_ids,
+        &phones,
+        &organizations,
+    ]
+    .iter()
+    .all(|v| v.is_empty())
         && email_query.is_none()
         && text_query.is_none()
         && banned.is_none()
@@ -1019,18 +1095,20 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                 })
             })
     };
-    let member_of: Option<std::collections::HashSet<&str>> = (!organizations.is_empty()).then(|| {
-        shared
-            .dataset
-            .memberships
-            .iter()
-            .filter(|m| organizations.contains(&m["organization"]["id"].as_str().unwrap_or("")))
-            .filter_map(|m| m["public_user_data"]["user_id"].as_str())
-            .collect()
-    });
+    let member_of: Option<std::collections::HashSet<&str>> =
+        (!organizations.is_empty()).then(|| {
+            shared
+                .dataset
+                .memberships
+                .iter()
+                .filter(|m| organizations.contains(&m["organization"]["id"].as_str().unwrap_or("")))
+                .filter_map(|m| m["public_user_data"]["user_id"].as_str())
+                .collect()
+        });
     let contains = |v: &Value, q: &str| v.as_str().is_some_and(|t| t.to_lowercase().contains(q));
     let any_contains = |list: &Value, key: &str, q: &str| {
-        list.as_array().is_some_and(|a| a.iter().any(|e| contains(&e[key], q)))
+        list.as_array()
+            .is_some_and(|a| a.iter().any(|e| contains(&e[key], q)))
     };
     Ok(candidates
         .into_iter()
@@ -1052,7 +1130,9 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                     u["id"] == q
                         || any_contains(&u["email_addresses"], "email_address", q)
                         || any_contains(&u["phone_numbers"], "phone_number", q)
-                        || ["username", "first_name", "last_name"].iter().any(|f| contains(&u[*f], q))
+                        || ["username", "first_name", "last_name"]
+                            .iter()
+                            .any(|f| contains(&u[*f], q))
                 })
                 && signed_match(&external_ids, u["external_id"].as_str())
                 && matches_any(&phones, &u["phone_numbers"], "phone_number")

@@ -133,14 +133,21 @@ impl Spec {
                 .iter()
                 .find(|p| !p.in_path && p.name == *name)
                 .ok_or_else(|| format!("GET {} has no query parameter {name:?}", op.template))?;
-            check_value(param, value).map_err(|e| format!("GET {}: {name}={value:?}: {e}", op.template))?;
+            check_value(param, value)
+                .map_err(|e| format!("GET {}: {name}={value:?}: {e}", op.template))?;
             if !param.repeated && query.iter().filter(|(k, _)| k == name).count() > 1 {
-                return Err(format!("GET {}: {name} is not an array but repeats", op.template));
+                return Err(format!(
+                    "GET {}: {name} is not an array but repeats",
+                    op.template
+                ));
             }
         }
         for p in op.params.iter().filter(|p| p.required && !p.in_path) {
             if !query.iter().any(|(k, _)| *k == p.name) {
-                return Err(format!("GET {}: required parameter {} missing", op.template, p.name));
+                return Err(format!(
+                    "GET {}: required parameter {} missing",
+                    op.template, p.name
+                ));
             }
         }
         Ok(())
@@ -234,10 +241,20 @@ mod tests {
     #[test]
     fn requests_are_held_to_the_spec() {
         let spec = bapi();
-        assert!(spec.check_get(&segs("users"), &q(&[("limit", "500"), ("order_by", "-created_at")])).is_ok());
-        assert!(spec.check_get(&segs("users"), &q(&[("user_id", "a"), ("user_id", "b")])).is_ok());
+        assert!(spec
+            .check_get(
+                &segs("users"),
+                &q(&[("limit", "500"), ("order_by", "-created_at")])
+            )
+            .is_ok());
+        assert!(spec
+            .check_get(&segs("users"), &q(&[("user_id", "a"), ("user_id", "b")]))
+            .is_ok());
         assert_eq!(spec.template(&segs("users/count")), Some("/users/count"));
-        assert_eq!(spec.template(&segs("users/user_1")), Some("/users/{user_id}"));
+        assert_eq!(
+            spec.template(&segs("users/user_1")),
+            Some("/users/{user_id}")
+        );
         let bad = [
             ("users", vec![("limit", "501")]),
             ("users", vec![("limit", "0")]),
@@ -245,12 +262,21 @@ mod tests {
             ("users", vec![("banned", "yes")]),
             ("users", vec![("no_such", "1")]),
             ("invitations", vec![("status", "Pending")]),
-            ("invitations", vec![("status", "pending"), ("status", "revoked")]),
-            ("organizations/org_1/memberships", vec![("paginated", "true")]),
+            (
+                "invitations",
+                vec![("status", "pending"), ("status", "revoked")],
+            ),
+            (
+                "organizations/org_1/memberships",
+                vec![("paginated", "true")],
+            ),
             ("nothing_here", vec![]),
         ];
         for (path, query) in bad {
-            assert!(spec.check_get(&segs(path), &q(&query)).is_err(), "{path} {query:?}");
+            assert!(
+                spec.check_get(&segs(path), &q(&query)).is_err(),
+                "{path} {query:?}"
+            );
         }
     }
 }
