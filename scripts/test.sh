@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on the PostgreSQL major PG_VERSION chooses (15 by
-# default; see scripts/pg-env.sh): pure-Rust unit tests (client, paging,
-# conversion) and SQL-level tests in a throwaway cluster (cargo pgrx test),
-# both against the built-in Clerk-compatible server. Installs what is
+# default; see scripts/pg-env.sh): the test server's own check against
+# Clerk's spec, pure-Rust unit tests (client, paging, conversion) and
+# SQL-level tests in a throwaway cluster (cargo pgrx test), both against the
+# built-in Clerk-compatible server. Installs what is
 # missing first. Arguments filter the tests by name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +27,10 @@ fi
 rm -rf "${PGDATA_DIR:?}/$PG_VERSION"
 # Released install scripts, for the upgrade test (see sql/README.md).
 as_root cp sql/releases/*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+# The test server against Clerk's spec (its responses, the requests it
+# accepts); needs no Postgres.
+if [ $# -eq 0 ]; then
+  cargo test -p clerk-mock
+fi
 echo "test: PostgreSQL $("$PG_CONFIG" --version)"
 cargo pgrx test "pg$PG_VERSION" "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"

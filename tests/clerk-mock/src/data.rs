@@ -348,15 +348,19 @@ const STATUSES: [&str; 4] = ["pending", "accepted", "revoked", "expired"];
 fn invitation(cfg: &DataConfig, n: usize) -> Value {
     let created_at = user_created_at(cfg, n * 10) + 7;
     let status = STATUSES[n % 4];
-    json!({
+    let mut v = json!({
         "object": "invitation", "id": clerk_id("inv", n as u64),
         "email_address": format!("invitee{n}@example.com"),
         "public_metadata": if n.is_multiple_of(3) { json!({"plan": "pro"}) } else { json!({}) },
         "revoked": status == "revoked", "status": status,
-        "url": if status == "pending" { json!(format!("https://accounts.example.com/invite/{n}")) } else { Value::Null },
         "expires_at": if status == "accepted" { Value::Null } else { json!(created_at + 30 * 86_400_000) },
         "created_at": created_at, "updated_at": created_at + 1,
-    })
+    });
+    // Not nullable in the spec: absent when there is none.
+    if status == "pending" {
+        v["url"] = json!(format!("https://accounts.example.com/invite/{n}"));
+    }
+    v
 }
 
 /// `k % 3` invitations for organization `k`.
@@ -372,7 +376,8 @@ fn organization_invitation(cfg: &DataConfig, org: &Value, k: usize, j: usize) ->
         "status": status, "public_metadata": {}, "private_metadata": {},
         "url": Value::Null, "expires_at": created_at + 30 * 86_400_000,
         "created_at": created_at, "updated_at": created_at,
-        "public_organization_data": {"id": org["id"], "name": org["name"], "slug": org["slug"]},
+        "public_organization_data": {"id": org["id"], "name": org["name"], "slug": org["slug"],
+                                     "image_url": org["image_url"], "has_image": org["has_image"]},
     })
 }
 
@@ -387,12 +392,9 @@ fn identifier(kind: &str, n: usize, created_at: i64) -> Value {
         "identifier": identifier, "identifier_type": identifier_type, "instance_id": "ins_mock",
         "created_at": created_at, "updated_at": created_at,
     });
-    if kind == "allowlist" {
-        v["invitation_id"] = if n.is_multiple_of(2) {
-            json!(clerk_id("inv", n as u64))
-        } else {
-            Value::Null
-        };
+    // Not nullable in the spec: absent when there is none.
+    if kind == "allowlist" && n.is_multiple_of(2) {
+        v["invitation_id"] = json!(clerk_id("inv", n as u64));
     }
     v
 }
@@ -476,6 +478,7 @@ fn saml_connections(cfg: &DataConfig) -> Vec<Value> {
                    "sync_user_attributes": true, "allow_subdomains": false, "allow_idp_initiated": n == 1,
                    "disable_additional_identifications": false, "allow_organization_account_linking": false,
                    "force_authn": false, "authenticatable": true, "enterprise_connection_id": Value::Null,
+                   "login_hint": {"mode": "email_address"}, "disable_jit_provisioning": false,
                    "created_at": at, "updated_at": at})
         })
         .collect()

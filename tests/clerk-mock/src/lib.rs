@@ -217,6 +217,23 @@ impl MockServer {
         lock(&self.shared.log).clear();
     }
 
+    /// Answers GET `target` (path and query) with the secret key, as over
+    /// HTTP but in this thread: the status and the body.
+    pub fn respond(&self, target: &str) -> (u16, Vec<u8>) {
+        let incoming = http::Incoming {
+            target: target.to_string(),
+            headers: vec![(
+                "Authorization".to_string(),
+                format!("Bearer {}", self.shared.secret_key),
+            )],
+        };
+        match handle(&self.shared, &incoming) {
+            http::Reply::Send { status, body, .. } => (status, body),
+            http::Reply::Raw(bytes) => (0, bytes),
+            http::Reply::Close => (0, Vec::new()),
+        }
+    }
+
     /// The requests that broke Clerk's spec (each was answered 400).
     pub fn spec_violations(&self) -> Vec<String> {
         lock(&self.shared.violations).clone()
