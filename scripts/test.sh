@@ -33,4 +33,10 @@ if [ $# -eq 0 ]; then
   cargo test -p clerk-mock
 fi
 echo "test: PostgreSQL $("$PG_CONFIG" --version)"
+# Each test server appends how many requests it checked against Clerk's spec.
+checked_log=${TMPDIR:-/tmp}/clerk-mock-spec-checked.log
+rm -f "$checked_log"
 cargo pgrx test "pg$PG_VERSION" "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"
+if [ -f "$checked_log" ]; then
+  awk '{ n += $1; v += $2 } END { printf "test: %d requests checked against Clerk'"'"'s spec by the test servers, %d outside it\n", n, v }' "$checked_log"
+fi

@@ -3,6 +3,8 @@
 
 mod crash_free;
 mod differential;
+mod fidelity;
+mod prism;
 mod hostile;
 mod support;
 
@@ -944,7 +946,7 @@ mod tests {
         .unwrap();
         let e = error_of("select * from s7b_users").unwrap();
         assert!(
-            e.contains("Clerk rejected the secret key (HTTP 401)"),
+            e.contains("Clerk rejected the secret key from the api_key option of server s7b (HTTP 401)"),
             "{e}"
         );
         assert!(e.contains("s7b_users"), "{e}");

@@ -8,6 +8,8 @@
 
 pub mod data;
 mod http;
+pub mod proxy;
+pub use proxy::{ProxiedRequest, Proxy};
 pub mod spec;
 
 use serde_json::{json, Value};
@@ -121,6 +123,8 @@ struct Shared {
     log: Mutex<Vec<RequestRecord>>,
     /// Requests that broke Clerk's spec, as the check described them.
     violations: Mutex<Vec<String>>,
+    /// Requests checked against the spec.
+    checked: AtomicU64,
     /// For each user id that ended a users page, the other parameters of
     /// the requests that listed it last: a `starting_after` walk must keep
     /// them (Clerk's spec).
@@ -165,6 +169,7 @@ impl MockServer {
             behaviour: Mutex::new(Behaviour::default()),
             log: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
+            checked: AtomicU64::new(0),
             cursors: Mutex::new(HashMap::new()),
             window: Mutex::new((Instant::now(), 0)),
             recent: Mutex::new(VecDeque::new()),
@@ -240,8 +245,24 @@ impl MockServer {
     }
 }
 
+/// Where each server, when it stops, appends how many requests it checked
+/// against the spec (the test scripts add them up).
+pub fn checked_log() -> std::path::PathBuf {
+    std::env::temp_dir().join("clerk-mock-spec-checked.log")
+}
+
 impl Drop for MockServer {
     fn drop(&mut self) {
+        let checked = self.shared.checked.load(Ordering::Relaxed);
+        let violations = lock(&self.shared.violations).len();
+        if let Ok(mut log) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(checked_log())
+        {
+            use std::io::Write;
+            let _ = writeln!(log, "{checked} {violations}");
+        }
         self.shared.stopping.store(true, Ordering::Relaxed);
         self.stop.store(true, Ordering::Relaxed);
         if let Some(acceptor) = self.acceptor.take() {
@@ -415,6 +436,7 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
             (s, b, None)
         }
         None => {
+            shared.checked.fetch_add(1, Ordering::Relaxed);
             let (s, b) = match conforming(&path, &query) {
                 Err(violation) => {
                     let (s, b) = clerk_error(
