@@ -33,10 +33,10 @@ if [ $# -eq 0 ]; then
   cargo test -p clerk-mock
 fi
 echo "test: PostgreSQL $("$PG_CONFIG" --version)"
-# Each test server appends how many requests it checked against Clerk's spec.
-checked_log=${TMPDIR:-/tmp}/clerk-mock-spec-checked.log
-rm -f "$checked_log"
+# Each test server appends how many requests it checked against Clerk's
+# spec (one file per user: the tests run as root, the cluster as postgres).
+checked_logs=(/tmp/clerk-mock-spec-checked-*.log)
+rm -f "${checked_logs[@]}"
 cargo pgrx test "pg$PG_VERSION" "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"
-if [ -f "$checked_log" ]; then
-  awk '{ n += $1; v += $2 } END { printf "test: %d requests checked against Clerk'"'"'s spec by the test servers, %d outside it\n", n, v }' "$checked_log"
-fi
+cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null |
+  awk '{ n += $1; v += $2 } END { printf "test: %d requests checked against Clerk'"'"'s spec by the test servers, %d outside it\n", n, v }'

@@ -148,6 +148,22 @@ mod tests {
                 max_requests: 1,
             },
             Case {
+                // 200 MB of spaces in about 200 kB: the limit counts the
+                // decoded body.
+                name: "gzip bomb",
+                sql: "select count(*) from (select id from h_users offset 0) x",
+                script: vec![reply(
+                    200,
+                    vec![
+                        ("Content-Type", "application/json".into()),
+                        ("Content-Encoding", "gzip".into()),
+                    ],
+                    clerk_mock::gzipped(&vec![b' '; 200_000_000]),
+                )],
+                error: "max_response_bytes (1000000 bytes)",
+                max_requests: 1,
+            },
+            Case {
                 name: "NUL in a string",
                 sql: "select first_name from h_users",
                 script: vec![json_reply(nul)],

@@ -246,9 +246,13 @@ impl MockServer {
 }
 
 /// Where each server, when it stops, appends how many requests it checked
-/// against the spec (the test scripts add them up).
+/// against the spec and how many broke it (the test scripts add them up):
+/// one file per user, as the test process and the test cluster's backends
+/// run as different users.
 pub fn checked_log() -> std::path::PathBuf {
-    std::env::temp_dir().join("clerk-mock-spec-checked.log")
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    std::env::temp_dir().join(format!("clerk-mock-spec-checked-{uid}.log"))
 }
 
 impl Drop for MockServer {
@@ -476,7 +480,8 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
     }
 }
 
-fn gzipped(body: &[u8]) -> Vec<u8> {
+/// `body` compressed as a gzip `Content-Encoding`.
+pub fn gzipped(body: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing to a Vec cannot fail.
