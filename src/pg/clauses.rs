@@ -269,6 +269,31 @@ impl Extracted {
             }
             value_type = pg_sys::get_element_type(value_type);
         }
+        let mut value = value;
+        if kind == Kind::TimestampMs
+            && declared == pg_sys::TIMESTAMPTZOID
+            && !is_any
+            && (value_type == pg_sys::TIMESTAMPOID || value_type == pg_sys::DATEOID)
+        {
+            // `timestamptz op timestamp|date` (what BI tools write) converts
+            // the value in the session's time zone, exactly as a cast does:
+            // the cast is evaluated when the query runs.
+            let cast = pg_sys::coerce_to_target_type(
+                ptr::null_mut(),
+                value,
+                value_type,
+                pg_sys::TIMESTAMPTZOID,
+                -1,
+                pg_sys::CoercionContext::COERCION_EXPLICIT,
+                pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
+                -1,
+            );
+            if cast.is_null() {
+                return false;
+            }
+            value = cast;
+            value_type = pg_sys::TIMESTAMPTZOID;
+        }
         if !operand_fits(kind, declared, value_type) || !target.is_scan_constant(value) {
             return false;
         }

@@ -1,11 +1,12 @@
 //! SQL-level tests: a real Postgres backend reads from the Clerk-compatible
 //! server, which runs inside the backend's process on a free 127.0.0.1 port.
 
+mod bi_filters;
 mod crash_free;
 mod differential;
 mod fidelity;
-mod prism;
 mod hostile;
+mod prism;
 mod support;
 
 #[pgrx::pg_schema]
@@ -946,7 +947,9 @@ mod tests {
         .unwrap();
         let e = error_of("select * from s7b_users").unwrap();
         assert!(
-            e.contains("Clerk rejected the secret key from the api_key option of server s7b (HTTP 401)"),
+            e.contains(
+                "Clerk rejected the secret key from the api_key option of server s7b (HTTP 401)"
+            ),
             "{e}"
         );
         assert!(e.contains("s7b_users"), "{e}");

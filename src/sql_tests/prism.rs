@@ -60,7 +60,10 @@ mod tests {
         let started = Instant::now();
         // Reading the spec takes Prism several seconds.
         while TcpStream::connect(addr).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(120), "Prism did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "Prism did not start"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         Prism { child, addr }
@@ -183,7 +186,11 @@ mod tests {
                     r.status
                 );
             }
-            assert!(log.len() <= MAX_REQUESTS, "{mode}: {sql}: {} requests", log.len());
+            assert!(
+                log.len() <= MAX_REQUESTS,
+                "{mode}: {sql}: {} requests",
+                log.len()
+            );
             outcome.requests += log.len();
             outcome.most_requests = outcome.most_requests.max(log.len());
         }

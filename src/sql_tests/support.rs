@@ -58,3 +58,40 @@ pub fn error_message(e: postgres::Error) -> String {
         .map(|db| db.message().to_string())
         .unwrap_or_else(|| e.to_string())
 }
+
+/// Server `name` with the key in the PUBLIC user mapping and every
+/// object imported into schema `name`, made by (and committed in) a
+/// session of its own.
+pub fn imported(server: &MockServer, name: &str) -> postgres::Client {
+    imported_with(server, name, "")
+}
+
+/// [`imported`], with more server options (`, pushdown 'false'`).
+pub fn imported_with(server: &MockServer, name: &str, options: &str) -> postgres::Client {
+    let url = server.url();
+    let mut c = session();
+    c.batch_execute(&format!(
+        "create foreign data wrapper {name}_w handler clerk_fdw_handler validator clerk_fdw_validator;
+         create server {name} foreign data wrapper {name}_w options (api_url '{url}', max_retries '1'{options});
+         create user mapping for public server {name} options (api_key '{KEY}');
+         create schema {name};
+         import foreign schema clerk from server {name} into {name};"
+    ))
+    .expect("imported schema");
+    c
+}
+
+/// Runs `sql` in `client`, which must fail; its SQLSTATE and message.
+/// The failure is caught by a savepoint and the session goes on.
+pub fn failure(client: &mut postgres::Client, sql: &str) -> (String, String) {
+    client.batch_execute("begin; savepoint before").unwrap();
+    let err = client
+        .simple_query(sql)
+        .expect_err("the statement should fail");
+    let code = err.code().map(|c| c.code().to_string()).unwrap_or_default();
+    client
+        .batch_execute("rollback to savepoint before; commit")
+        .unwrap();
+    assert_eq!(rows(client, "select 1").unwrap(), ["1"]);
+    (code, error_message(err))
+}

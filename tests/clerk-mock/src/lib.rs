@@ -251,7 +251,9 @@ impl MockServer {
 /// run as different users.
 pub fn checked_log() -> std::path::PathBuf {
     use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0);
     std::env::temp_dir().join(format!("clerk-mock-spec-checked-{uid}.log"))
 }
 

@@ -110,7 +110,10 @@ impl Drop for Proxy {
 fn forward(upstream: SocketAddr, req: &http::Incoming) -> std::io::Result<Vec<u8>> {
     let mut stream = TcpStream::connect_timeout(&upstream, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut head = format!("GET {} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n", req.target);
+    let mut head = format!(
+        "GET {} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n",
+        req.target
+    );
     for (name, value) in &req.headers {
         // The answer goes back as it came: no compression, no keep-alive.
         let skip = ["host", "connection", "accept-encoding", "keep-alive"];
