@@ -57,7 +57,8 @@ mod tests {
                 let log = server.requests();
                 let bounded = log
                     .iter()
-                    .filter(|r| r.param("limit") != Some("1"))
+                    // Not the planner's estimate of the whole list.
+                    .filter(|r| r.path != "/v1/users/count")
                     .all(|r| {
                         r.query
                             .iter()

@@ -72,7 +72,7 @@ pub fn imported_with(server: &MockServer, name: &str, options: &str) -> postgres
     let mut c = session();
     c.batch_execute(&format!(
         "create foreign data wrapper {name}_w handler clerk_fdw_handler validator clerk_fdw_validator;
-         create server {name} foreign data wrapper {name}_w options (api_url '{url}', max_retries '1'{options});
+         create server {name} foreign data wrapper {name}_w options (api_url '{url}', max_retries '1', request_budget '2000/1s'{options});
          create user mapping for public server {name} options (api_key '{KEY}');
          create schema {name};
          import foreign schema clerk from server {name} into {name};"
