@@ -98,6 +98,9 @@ pub enum Match {
     Flag,
     /// `{param}_after` / `{param}_before`, Unix milliseconds, both exclusive.
     Range,
+    /// Clerk's case-insensitive substring match (`email_address_query`):
+    /// narrows `LIKE`/`ILIKE` by the pattern's literal part.
+    Contains,
 }
 
 /// A column Clerk can filter an endpoint by.
@@ -336,6 +339,8 @@ const USER_FILTERS: &[Filter] = &[
     unique_filter!("email", "email_address", Wider),
     unique_filter!("username", "username", Wider),
     unique_filter!("phone_number", "phone_number", Wider),
+    filter!("email", "email_address_query", Contains),
+    filter!("username", "username_query", Contains),
     filter!("banned", "banned", Flag),
     filter!("created_at", "created_at", Range),
     filter!("last_sign_in_at", "last_sign_in_at", Range),
@@ -667,6 +672,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 filters: &[
                     unique_filter!("user_id", "user_id", ExactSigned),
                     filter!("role", "role", Exact),
+                    filter!("created_at", "created_at", Range),
                 ],
                 order_by: &["created_at"],
                 default_order: Some("+created_at"),

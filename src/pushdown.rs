@@ -45,6 +45,13 @@ pub enum Op {
     Le,
     Gt,
     Ge,
+    /// `lower(column) = value` (or `upper`): the column equals the value
+    /// but for case. Only a case-insensitive filter can narrow by it.
+    EqFolded,
+    /// `column LIKE/ILIKE pattern`: the column contains the value (the
+    /// pattern's longest literal part), ignoring case. Only a substring
+    /// filter can narrow by it.
+    Contains,
 }
 
 /// `column op value`, with `column` a column name of the object.
@@ -314,6 +321,10 @@ struct ColumnConstraint {
     allowed: Option<Allowed>,
     after: Option<Bound>,
     before: Option<Bound>,
+    /// Values the column equals but for case.
+    folded: Option<Allowed>,
+    /// A text the column contains, ignoring case.
+    contains: Option<String>,
 }
 
 /// Folds the conditions per column. Returns `None` when no row can match,
@@ -337,6 +348,32 @@ fn fold(
             }
         };
         match c.op {
+            Op::EqFolded => {
+                let new = match &c.value {
+                    Operand::Null => return None,
+                    Operand::Runtime(i) => Allowed::Runtime(*i),
+                    Operand::List(items) => Allowed::Values(
+                        items
+                            .iter()
+                            .filter(|v| **v != Operand::Null)
+                            .cloned()
+                            .collect(),
+                    ),
+                    v => Allowed::Values(vec![v.clone()]),
+                };
+                if new == Allowed::Values(vec![]) {
+                    return None;
+                }
+                // Two of them: one narrows, Postgres checks both.
+                partial |= slot.folded.is_some();
+                slot.folded.get_or_insert(new);
+            }
+            Op::Contains => match &c.value {
+                Operand::Text(t) if !t.is_empty() && slot.contains.is_none() => {
+                    slot.contains = Some(t.clone())
+                }
+                _ => partial = true,
+            },
             Op::Eq => {
                 let new = match &c.value {
                     Operand::Null => return None,
@@ -422,7 +459,7 @@ fn exclusive_ms(value: &Operand, op: Op) -> Option<i64> {
         Op::Ge => ceil.checked_sub(1),
         Op::Lt => Some(ceil),
         Op::Le => floor.checked_add(1),
-        Op::Eq => None,
+        Op::Eq | Op::EqFolded | Op::Contains => None,
     }
 }
 
@@ -439,6 +476,31 @@ fn param_value(v: &Operand, how: Match) -> Option<String> {
         Match::ExactSigned if text.starts_with(['+', '-']) => format!("+{text}"),
         _ => text,
     })
+}
+
+/// The longest literal part of a LIKE pattern (`%` and `_` are
+/// wildcards, `\` escapes), when it is ASCII: Clerk's case-insensitive
+/// substring match and Postgres' ILIKE then agree on what matches.
+pub fn like_literal(pattern: &str) -> Option<String> {
+    let mut best = String::new();
+    let mut run = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' | '_' => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+            '\\' => run.push(chars.next()?),
+            c => run.push(c),
+        }
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    (!best.is_empty() && best.is_ascii()).then_some(best)
 }
 
 fn runtime_placeholder(i: usize) -> String {
@@ -515,12 +577,51 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         }
     };
 
-    for (column, constraint) in columns {
-        let Some(filter) = endpoint.filters.iter().find(|f| f.column == column) else {
+    for (column, mut constraint) in columns {
+        // Case-folded equality and substring conditions only narrow: a
+        // case-insensitive filter (Wider) or a substring one (Contains)
+        // fetches a superset, and Postgres re-checks.
+        let folded = constraint.folded.take();
+        if let Some(text) = constraint.contains.take() {
+            let substring = endpoint
+                .filters
+                .iter()
+                .find(|f| f.column == column && f.how == Match::Contains);
+            match substring {
+                Some(f) if constraint.allowed.is_none() && folded.is_none() => {
+                    exact = false;
+                    series
+                        .iter_mut()
+                        .for_each(|s| s.params.push((f.param, text.clone())));
+                }
+                _ => partial = true,
+            }
+        }
+        if let Some(folded) = folded {
+            let case_insensitive = endpoint
+                .filters
+                .iter()
+                .any(|f| f.column == column && f.how == Match::Wider);
+            if case_insensitive && constraint.allowed.is_none() {
+                constraint.allowed = Some(folded);
+            } else {
+                partial = true;
+            }
+        }
+        if constraint.allowed.is_none() && constraint.after.is_none() && constraint.before.is_none()
+        {
+            continue;
+        }
+        let Some(filter) = endpoint
+            .filters
+            .iter()
+            .find(|f| f.column == column && f.how != Match::Contains)
+        else {
             partial = true;
             continue;
         };
         match filter.how {
+            Match::Contains => unreachable!("substring filters are handled above"),
             Match::Exact | Match::ExactSigned | Match::Wider | Match::One => {
                 partial |= constraint.after.is_some() || constraint.before.is_some();
                 let Some(allowed) = constraint.allowed else {
@@ -1293,5 +1394,97 @@ mod tests {
                 .params
                 .contains(&("order_by", "+created_at".into())));
         }
+    }
+    #[test]
+    fn like_patterns_narrow_by_their_longest_literal_part() {
+        assert_eq!(like_literal("%@acme.com").as_deref(), Some("@acme.com"));
+        assert_eq!(like_literal("ann.%").as_deref(), Some("ann."));
+        assert_eq!(like_literal("a%bcd_e").as_deref(), Some("bcd"));
+        assert_eq!(like_literal("100\\%%").as_deref(), Some("100%"));
+        for nothing in ["%", "_%_", "", "%zoë%", "x\\"] {
+            assert_eq!(like_literal(nothing), None, "{nothing}");
+        }
+    }
+
+    #[test]
+    fn case_folded_and_substring_conditions_narrow_but_are_never_exact() {
+        let p = plan_of(
+            "users",
+            vec![cond("email", Op::EqFolded, text("ann@x.com"))],
+        );
+        assert_eq!(
+            p.series[0].params,
+            [
+                ("email_address", "ann@x.com".to_string()),
+                ("order_by", "-created_at".to_string())
+            ]
+        );
+        assert!(!p.exact);
+        let p = plan_of(
+            "users",
+            vec![cond("email", Op::Contains, text("@acme.com"))],
+        );
+        assert!(p.series[0]
+            .params
+            .contains(&("email_address_query", "@acme.com".to_string())));
+        assert!(!p.exact && p.count_requests().is_none());
+        let p = plan_of("users", vec![cond("username", Op::Contains, text("ann"))]);
+        assert!(p.series[0]
+            .params
+            .contains(&("username_query", "ann".to_string())));
+        // An exact equality wins; the other conditions are left to Postgres.
+        let p = plan_of(
+            "users",
+            vec![
+                cond("email", Op::Contains, text("acme")),
+                cond("email", Op::EqFolded, text("b@acme.com")),
+                cond("email", Op::Eq, text("A@acme.com")),
+            ],
+        );
+        assert_eq!(
+            p.series[0].params,
+            [
+                ("email_address", "A@acme.com".to_string()),
+                ("order_by", "-created_at".to_string())
+            ]
+        );
+        // Neither equality nor substring on a column without such filters.
+        let p = plan_of(
+            "users",
+            vec![
+                cond("first_name", Op::EqFolded, text("ann")),
+                cond("first_name", Op::Contains, text("nn")),
+            ],
+        );
+        assert_eq!(
+            p.series[0].params,
+            [("order_by", "-created_at".to_string())]
+        );
+        assert!(!p.exact);
+        // lower(email) = NULL matches nothing.
+        assert!(
+            plan_of("users", vec![cond("email", Op::EqFolded, Operand::Null)])
+                .series
+                .is_empty()
+        );
+    }
+    #[test]
+    fn memberships_of_an_organization_in_a_time_range() {
+        let p = plan_of(
+            "organization_memberships",
+            vec![
+                cond("organization_id", Op::Eq, text("org_1")),
+                cond("created_at", Op::Ge, Operand::Int(1_000)),
+                cond("created_at", Op::Lt, Operand::Int(2_000)),
+            ],
+        );
+        assert_eq!(p.series[0].path, ["organizations", "org_1", "memberships"]);
+        assert!(p.series[0]
+            .params
+            .contains(&("created_at_after", "999".to_string())));
+        assert!(p.series[0]
+            .params
+            .contains(&("created_at_before", "2000".to_string())));
+        assert!(p.exact);
     }
 }

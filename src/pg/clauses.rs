@@ -249,16 +249,23 @@ impl Extracted {
         if args.len() != 2 {
             return false;
         }
+        let name_ptr = pg_sys::get_opname(opno);
+        if name_ptr.is_null() {
+            return false;
+        }
+        let opname = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
+        if let Some(pushed) = self.try_add_text_match(target, &opname, &args, is_any) {
+            return pushed;
+        }
+        if let Some(pushed) = self.try_add_time_function(target, &opname, &args, is_any) {
+            return pushed;
+        }
         let (column, value, commuted) = match (target.column(args[0]), target.column(args[1])) {
             (Some(c), None) => (c, args[1], false),
             (None, Some(c)) if !is_any => (c, args[0], true),
             _ => return false,
         };
-        let name_ptr = pg_sys::get_opname(opno);
-        if name_ptr.is_null() {
-            return false;
-        }
-        let Some(op) = op_of(&CStr::from_ptr(name_ptr).to_string_lossy(), commuted) else {
+        let Some(op) = op_of(&opname, commuted) else {
             return false;
         };
         let (name, kind, declared) = column;
@@ -306,6 +313,299 @@ impl Extracted {
             value: operand,
         });
         true
+    }
+}
+
+impl Extracted {
+    /// `lower(col) = v` / `upper(col) = v` (and `= ANY`), and `col LIKE p`
+    /// / `col ILIKE p` with a constant pattern, for a text column: `None`
+    /// when the clause is not one of these.
+    unsafe fn try_add_text_match(
+        &mut self,
+        target: &Target,
+        opname: &str,
+        args: &[*mut pg_sys::Node],
+        is_any: bool,
+    ) -> Option<bool> {
+        let text_column = |node: *mut pg_sys::Node| match target.column(node) {
+            Some((name, Kind::Text, declared))
+                if declared == pg_sys::TEXTOID || declared == pg_sys::VARCHAROID =>
+            {
+                Some(name)
+            }
+            _ => None,
+        };
+        let (op, column, value) = match opname {
+            "=" => {
+                let func = strip_relabel(args[0]);
+                if !is_a(func.cast(), pg_sys::NodeTag::T_FuncExpr) {
+                    return None;
+                }
+                let f = func as *mut pg_sys::FuncExpr;
+                let fargs = list_items::<pg_sys::Node>((*f).args);
+                let fname = pg_sys::get_func_name((*f).funcid);
+                if fname.is_null() || fargs.len() != 1 {
+                    return None;
+                }
+                if !matches!(CStr::from_ptr(fname).to_bytes(), b"lower" | b"upper") {
+                    return None;
+                }
+                let column = text_column(fargs[0])?;
+                let mut value_type = pg_sys::exprType(args[1]);
+                if is_any {
+                    value_type = pg_sys::get_element_type(value_type);
+                }
+                if !(value_type == pg_sys::TEXTOID || value_type == pg_sys::VARCHAROID)
+                    || !target.is_scan_constant(args[1])
+                {
+                    return Some(false);
+                }
+                let Some(value) = self.operand(args[1]) else {
+                    return Some(false);
+                };
+                (Op::EqFolded, column, value)
+            }
+            "~~" | "~~*" if !is_any => {
+                let column = text_column(args[0])?;
+                let pattern = strip_relabel(args[1]);
+                if !is_a(pattern.cast(), pg_sys::NodeTag::T_Const) {
+                    return Some(false);
+                }
+                let c = pattern as *mut pg_sys::Const;
+                if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
+                    return Some(false);
+                }
+                let Some(pattern) = std::string::String::from_datum((*c).constvalue, false) else {
+                    return Some(false);
+                };
+                match crate::pushdown::like_literal(&pattern) {
+                    Some(run) => (Op::Contains, column, Operand::Text(run)),
+                    None => return Some(false),
+                }
+            }
+            _ => return None,
+        };
+        self.conditions.push(Condition {
+            column: column.into(),
+            op,
+            value,
+        });
+        Some(true)
+    }
+}
+
+/// A `timestamptz` column under a function that keeps its order: its local
+/// date (`created_at::date`) or `date_trunc(unit, created_at)`.
+struct TimeFunction {
+    column: &'static str,
+    /// The truncation unit as an interval (`1 day`); `None` for the date.
+    unit: Option<&'static str>,
+}
+
+unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<TimeFunction> {
+    let node = strip_relabel(node);
+    if !is_a(node.cast(), pg_sys::NodeTag::T_FuncExpr) {
+        return None;
+    }
+    let f = node as *mut pg_sys::FuncExpr;
+    let args = list_items::<pg_sys::Node>((*f).args);
+    let name = pg_sys::get_func_name((*f).funcid);
+    if name.is_null() {
+        return None;
+    }
+    let timestamptz_column = |node| match target.column(node) {
+        Some((column, Kind::TimestampMs, pg_sys::TIMESTAMPTZOID)) => Some(column),
+        _ => None,
+    };
+    match (CStr::from_ptr(name).to_bytes(), args.as_slice()) {
+        (b"date", [arg]) => Some(TimeFunction {
+            column: timestamptz_column(*arg)?,
+            unit: None,
+        }),
+        (b"date_trunc", [unit, arg]) => {
+            let unit = strip_relabel(*unit);
+            if !is_a(unit.cast(), pg_sys::NodeTag::T_Const) {
+                return None;
+            }
+            let c = unit as *mut pg_sys::Const;
+            if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
+                return None;
+            }
+            let unit = std::string::String::from_datum((*c).constvalue, false)?;
+            let interval = match unit.to_ascii_lowercase().as_str() {
+                "second" => "1 second",
+                "minute" => "1 minute",
+                "hour" => "1 hour",
+                "day" => "1 day",
+                "week" => "7 days",
+                "month" => "1 month",
+                "quarter" => "3 months",
+                "year" => "1 year",
+                _ => return None,
+            };
+            Some(TimeFunction {
+                column: timestamptz_column(*arg)?,
+                unit: Some(interval),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `left name right`, resolved as the parser resolves an operator.
+unsafe fn operator(
+    name: &'static std::ffi::CStr,
+    left: *mut pg_sys::Node,
+    right: *mut pg_sys::Node,
+) -> *mut pg_sys::Node {
+    let opname = pg_sys::lappend(
+        ptr::null_mut(),
+        pg_sys::makeString(pg_sys::pstrdup(name.as_ptr())).cast(),
+    );
+    pg_sys::make_op(
+        pg_sys::make_parsestate(ptr::null_mut()),
+        opname,
+        left,
+        right,
+        ptr::null_mut(),
+        -1,
+    )
+    .cast()
+}
+
+/// `node::target`, evaluated when the query runs.
+unsafe fn cast(node: *mut pg_sys::Node, target: pg_sys::Oid) -> *mut pg_sys::Node {
+    pg_sys::coerce_to_target_type(
+        ptr::null_mut(),
+        node,
+        pg_sys::exprType(node),
+        target,
+        -1,
+        pg_sys::CoercionContext::COERCION_EXPLICIT,
+        pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
+        -1,
+    )
+}
+
+/// A copy of `node`, so that no two expressions share a subtree.
+unsafe fn copy(node: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    pg_sys::copyObjectImpl(node.cast()).cast()
+}
+
+/// An interval constant such as `1 day`.
+unsafe fn interval(text: &CStr) -> *mut pg_sys::Node {
+    let value = pg_sys::makeConst(
+        pg_sys::TEXTOID,
+        -1,
+        pg_sys::DEFAULT_COLLATION_OID,
+        -1,
+        pg_sys::Datum::from(pg_sys::cstring_to_text(text.as_ptr())),
+        false,
+        false,
+    );
+    cast(value.cast(), pg_sys::INTERVALOID)
+}
+
+impl Extracted {
+    /// `created_at::date op d` and `date_trunc(unit, created_at) op t`:
+    /// bounds on the column itself, computed when the query runs in the
+    /// session's time zone. They are necessary conditions, not the clause
+    /// (a lower bound of a date is widened by 3 hours, for zones whose
+    /// midnight a DST change makes ambiguous), so Postgres still applies
+    /// the clause: `Some(false)` after adding them.
+    unsafe fn try_add_time_function(
+        &mut self,
+        target: &Target,
+        opname: &str,
+        args: &[*mut pg_sys::Node],
+        is_any: bool,
+    ) -> Option<bool> {
+        if is_any {
+            return None;
+        }
+        let (function, value, commuted) = match (
+            time_function(target, args[0]),
+            time_function(target, args[1]),
+        ) {
+            (Some(f), None) => (f, args[1], false),
+            (None, Some(f)) => (f, args[0], true),
+            _ => return None,
+        };
+        let Some(op) = op_of(opname, commuted) else {
+            return Some(false);
+        };
+        if !target.is_scan_constant(value) {
+            return Some(false);
+        }
+        let value_type = pg_sys::exprType(value);
+        let bounds: Vec<(Op, *mut pg_sys::Node)> = match function.unit {
+            None => {
+                if value_type != pg_sys::DATEOID {
+                    return Some(false);
+                }
+                let one = pg_sys::makeConst(
+                    pg_sys::INT4OID,
+                    -1,
+                    pg_sys::InvalidOid,
+                    4,
+                    pg_sys::Datum::from(1i32),
+                    false,
+                    true,
+                );
+                let start = cast(copy(value), pg_sys::TIMESTAMPTZOID);
+                let next = cast(
+                    operator(c"+", copy(value), one.cast()),
+                    pg_sys::TIMESTAMPTZOID,
+                );
+                let widened = |t| operator(c"-", t, interval(c"3 hours"));
+                match op {
+                    Op::Ge => vec![(Op::Ge, widened(start))],
+                    Op::Gt => vec![(Op::Ge, widened(next))],
+                    Op::Lt => vec![(Op::Lt, start)],
+                    Op::Le => vec![(Op::Lt, next)],
+                    Op::Eq => vec![(Op::Ge, widened(start)), (Op::Lt, next)],
+                    Op::EqFolded | Op::Contains => return Some(false),
+                }
+            }
+            Some(unit) => {
+                let bound = || match value_type {
+                    pg_sys::TIMESTAMPTZOID => copy(value),
+                    _ => cast(copy(value), pg_sys::TIMESTAMPTZOID),
+                };
+                if ![
+                    pg_sys::TIMESTAMPTZOID,
+                    pg_sys::TIMESTAMPOID,
+                    pg_sys::DATEOID,
+                ]
+                .contains(&value_type)
+                {
+                    return Some(false);
+                }
+                let unit = std::ffi::CString::new(unit).ok()?;
+                // `trunc(c) <= c < trunc(c) + unit`.
+                let end = || operator(c"+", bound(), interval(&unit));
+                match op {
+                    Op::Ge => vec![(Op::Ge, bound())],
+                    Op::Gt => vec![(Op::Gt, bound())],
+                    Op::Lt | Op::Le => vec![(Op::Lt, end())],
+                    Op::Eq => vec![(Op::Ge, bound()), (Op::Lt, end())],
+                    Op::EqFolded | Op::Contains => return Some(false),
+                }
+            }
+        };
+        for (op, bound) in bounds {
+            if bound.is_null() {
+                continue;
+            }
+            if let Some(operand) = self.operand(bound) {
+                self.conditions.push(Condition {
+                    column: function.column.into(),
+                    op,
+                    value: operand,
+                });
+            }
+        }
+        Some(false)
     }
 }
 

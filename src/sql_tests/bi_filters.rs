@@ -22,10 +22,26 @@ mod tests {
         "created_at >= '2026-05-01'::date",
         "created_at >= CAST((now() + interval '-9000 day') AS date) and created_at < date '2026-01-10'",
         "last_sign_in_at >= timestamp '2026-05-01 00:00:00'",
+        // Metabase's "on day" and "before/after", Superset's and Grafana's
+        // time grains.
+        "created_at::date = date '2026-03-08'",
+        "CAST(created_at AS date) >= date '2026-05-20'",
+        "created_at::date < date '2026-01-12'",
+        "created_at::date > date '2026-05-26'",
+        "date '2026-01-10' >= created_at::date",
+        "created_at::date >= CAST((now() + interval '-9000 day') AS date) and created_at::date < date '2026-01-10'",
+        "date_trunc('day', created_at) >= date '2026-05-25'",
+        "date_trunc('DAY', created_at) = timestamp '2026-03-08 00:00:00'",
+        "date_trunc('week', created_at) < timestamp '2026-01-19 00:00'",
+        "date_trunc('hour', created_at) <= timestamptz '2026-01-09 12:00:00+00'",
+        "date_trunc('month', created_at) = date_trunc('month', timestamptz '2026-04-15 12:00:00+00')",
     ];
+    /// Havana's DST starts at midnight (the day begins at 01:00); Lord
+    /// Howe's moves by 30 minutes.
     const ZONES: &[&str] = &[
         "UTC",
         "America/New_York",
+        "America/Havana",
         "Asia/Kolkata",
         "Australia/Lord_Howe",
     ];
@@ -98,7 +114,7 @@ mod tests {
             }
             pushed.batch_execute("reset plan_cache_mode").unwrap();
         }
-        assert!(narrowed >= 20, "{narrowed}");
+        assert!(narrowed >= 60, "{narrowed}");
         let plan = rows(
             &mut pushed,
             "explain (verbose, costs off) select id from b1.users where created_at >= date '2026-03-08'",
@@ -108,6 +124,143 @@ mod tests {
         assert!(
             plan.contains("created_at_after=$1") && plan.contains("'2026-03-08'::date"),
             "{plan}"
+        );
+    }
+    /// Case-folded equality and LIKE/ILIKE on emails and usernames, with
+    /// the request each must narrow to.
+    const TEXT_MATCHES: &[(&str, &str)] = &[
+        ("lower(email) = 'user17@example.com'", "email_address"),
+        ("upper(email) = 'USER17@EXAMPLE.COM'", "email_address"),
+        (
+            "lower(email) in ('user17@example.com', 'primary.9@example.org')",
+            "email_address",
+        ),
+        (
+            "lower(email) = lower('User18@Example.com')",
+            "email_address",
+        ),
+        ("email ilike '%7@EXAMPLE.org'", "email_address_query"),
+        ("email like 'user11%'", "email_address_query"),
+        ("email like '%13@exa%'", "email_address_query"),
+        ("username ilike 'USER\\_2%'", "username_query"),
+        ("username like '%_99'", "username_query"),
+    ];
+
+    #[pg_test]
+    fn case_folded_and_like_matches_narrow_and_stay_exact() {
+        let server = mock(DataConfig {
+            users: 2000,
+            organizations: 0,
+            ..DataConfig::default()
+        });
+        let mut pushed = imported(&server, "b2");
+        let mut plain = imported_with(&server, "b2off", ", pushdown 'false'");
+        for (condition, param) in TEXT_MATCHES {
+            let sql = |schema: &str| {
+                format!(
+                    "select id, email, username from {schema}.users where {condition} order by id"
+                )
+            };
+            let want = rows(&mut plain, &sql("b2off")).unwrap();
+            assert!(!want.is_empty(), "{condition} should match someone");
+            server.clear_log();
+            assert_eq!(rows(&mut pushed, &sql("b2")).unwrap(), want, "{condition}");
+            let data: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path != "/v1/users/count")
+                .collect();
+            assert!(
+                data.iter().all(|r| r.param(param).is_some()),
+                "{condition}: {data:?}"
+            );
+            assert!(data.len() <= 2, "{condition}: {} requests", data.len());
+        }
+        // Run-time values, under generic plans.
+        pushed
+            .batch_execute(
+                "set plan_cache_mode = force_generic_plan;
+                 prepare by_email(text) as select id from b2.users where lower(email) = lower($1);",
+            )
+            .unwrap();
+        let want = rows(
+            &mut plain,
+            "select id from b2off.users where email = 'user17@example.com'",
+        )
+        .unwrap();
+        for _ in 0..6 {
+            server.clear_log();
+            assert_eq!(
+                rows(&mut pushed, "execute by_email('USER17@example.COM')").unwrap(),
+                want
+            );
+            assert!(server
+                .requests()
+                .iter()
+                .all(|r| r.param("email_address") == Some("USER17@example.COM")));
+        }
+        // Not narrowed, still exact: a pattern without an ASCII literal.
+        let want = rows(
+            &mut plain,
+            "select count(*) from b2off.users where email ilike '%ë%'",
+        )
+        .unwrap();
+        assert_eq!(
+            rows(
+                &mut pushed,
+                "select count(*) from b2.users where email ilike '%ë%'"
+            )
+            .unwrap(),
+            want
+        );
+        let plan = rows(
+            &mut pushed,
+            "explain (verbose, costs off) select id from b2.users where email ilike '%@acme.com'",
+        )
+        .unwrap()
+        .join("\n");
+        assert!(
+            plan.contains("email_address_query=") && plan.contains("Postgres re-checks"),
+            "{plan}"
+        );
+    }
+    #[pg_test]
+    fn memberships_of_an_organization_in_a_time_range() {
+        let server = mock(DataConfig {
+            users: 1500,
+            organizations: 5,
+            big_org_members: 1200,
+            ..DataConfig::default()
+        });
+        let org = server.dataset().organizations[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut pushed = imported(&server, "b3");
+        let mut plain = imported_with(&server, "b3off", ", pushdown 'false'");
+        let first = "(select min(created_at) from b3off.organization_memberships)";
+        let condition = format!(
+            "organization_id = '{org}' and created_at >= {first} + interval '300 ms' \
+             and created_at < {first} + interval '700 ms'"
+        );
+        let sql = |schema: &str| {
+            format!("select user_id from {schema}.organization_memberships where {condition} order by user_id")
+        };
+        let want = rows(&mut plain, &sql("b3off")).unwrap();
+        assert_eq!(want.len(), 400);
+        server.clear_log();
+        assert_eq!(rows(&mut pushed, &sql("b3")).unwrap(), want);
+        let scans: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.path.ends_with(&format!("{org}/memberships")) && r.param("limit") != Some("1")
+            })
+            .collect();
+        assert_eq!(scans.len(), 1, "{scans:?}");
+        assert!(
+            scans[0].param("created_at_after").is_some()
+                && scans[0].param("created_at_before").is_some()
         );
     }
 }

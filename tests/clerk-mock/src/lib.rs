@@ -1057,6 +1057,7 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     let usernames: Vec<&str> = usernames_lower.iter().map(String::as_str).collect();
     let organizations = p.all("organization_id");
     let email_query = p.one("email_address_query").map(str::to_lowercase);
+    let username_query = p.one("username_query").map(str::to_lowercase);
     let text_query = p.one("query").map(str::to_lowercase);
     let external_ids = p.all("external_id");
     let phones = p.all("phone_number");
@@ -1125,6 +1126,7 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     .iter()
     .all(|v| v.is_empty())
         && email_query.is_none()
+        && username_query.is_none()
         && text_query.is_none()
         && banned.is_none()
         && ranges.iter().all(|(field, _, _)| *field == "created_at");
@@ -1172,6 +1174,9 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                 && email_query
                     .as_deref()
                     .is_none_or(|q| any_contains(&u["email_addresses"], "email_address", q))
+                && username_query
+                    .as_deref()
+                    .is_none_or(|q| contains(&u["username"], q))
                 && text_query.as_deref().is_none_or(|q| {
                     u["id"] == q
                         || any_contains(&u["email_addresses"], "email_address", q)
