@@ -38,5 +38,6 @@ echo "test: PostgreSQL $("$PG_CONFIG" --version)"
 checked_logs=(/tmp/clerk-mock-spec-checked-*.log)
 rm -f "${checked_logs[@]}"
 cargo pgrx test "pg$PG_VERSION" "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"
-cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null |
+cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null | grep '^!' | sort | uniq -c || true
+cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null | grep -v '^!' |
   awk '{ n += $1; v += $2 } END { printf "test: %d requests checked against Clerk'"'"'s spec by the test servers, %d outside it\n", n, v }'

@@ -260,14 +260,17 @@ pub fn checked_log() -> std::path::PathBuf {
 impl Drop for MockServer {
     fn drop(&mut self) {
         let checked = self.shared.checked.load(Ordering::Relaxed);
-        let violations = lock(&self.shared.violations).len();
+        let violations = lock(&self.shared.violations).clone();
         if let Ok(mut log) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(checked_log())
         {
             use std::io::Write;
-            let _ = writeln!(log, "{checked} {violations}");
+            let _ = writeln!(log, "{checked} {}", violations.len());
+            for v in violations {
+                let _ = writeln!(log, "! {}", v.replace('\n', " "));
+            }
         }
         self.shared.stopping.store(true, Ordering::Relaxed);
         self.stop.store(true, Ordering::Relaxed);
