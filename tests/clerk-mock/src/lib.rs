@@ -400,6 +400,16 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
             headers,
             body,
         }) => {
+            // A scripted users page stands in for the one asked: its last
+            // user may start the next page of the walk.
+            if path == "/v1/users" {
+                let last = serde_json::from_slice::<Vec<Value>>(&body)
+                    .ok()
+                    .and_then(|page| page.last()?["id"].as_str().map(String::from));
+                if let Some(id) = last {
+                    remember_cursor(shared, id, &query);
+                }
+            }
             record(path, query, status);
             return http::Reply::Send {
                 status,
@@ -812,13 +822,8 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
             };
             let shown: Vec<usize> = matching.iter().skip(start).take(limit).copied().collect();
             if let Some(&last) = shown.last() {
-                let id = ds.users[last]["id"].as_str().unwrap_or_default().to_string();
-                let params = walk_params(query);
-                let mut cursors = lock(&shared.cursors);
-                let known = cursors.entry(id).or_default();
-                if !known.contains(&params) {
-                    known.push(params);
-                }
+                let id = ds.users[last]["id"].as_str().unwrap_or_default();
+                remember_cursor(shared, id.to_string(), query);
             }
             let items: Vec<&str> = shown.iter().map(|&i| shared.users_json[i].as_str()).collect();
             Ok(format!("[{}]", items.join(",")))
@@ -979,6 +984,16 @@ fn walk_params(query: &[(String, String)]) -> Vec<(String, String)> {
         .collect();
     params.sort();
     params
+}
+
+/// Notes that a users page asked with `query` ended with user `id`.
+fn remember_cursor(shared: &Shared, id: String, query: &[(String, String)]) {
+    let params = walk_params(query);
+    let mut cursors = lock(&shared.cursors);
+    let known = cursors.entry(id).or_default();
+    if !known.contains(&params) {
+        known.push(params);
+    }
 }
 
 /// Whether a page that ended with `cursor` was asked with the same
