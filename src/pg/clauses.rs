@@ -367,15 +367,7 @@ impl Extracted {
             }
             "~~" | "~~*" if !is_any => {
                 let column = text_column(args[0])?;
-                let pattern = strip_relabel(args[1]);
-                if !is_a(pattern.cast(), pg_sys::NodeTag::T_Const) {
-                    return Some(false);
-                }
-                let c = pattern as *mut pg_sys::Const;
-                if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
-                    return Some(false);
-                }
-                let Some(pattern) = std::string::String::from_datum((*c).constvalue, false) else {
+                let Some(pattern) = const_text(args[1]) else {
                     return Some(false);
                 };
                 match crate::pushdown::like_literal(&pattern) {
@@ -392,6 +384,19 @@ impl Extracted {
         });
         Some(true)
     }
+}
+
+/// The value of a non-null `text` constant.
+unsafe fn const_text(node: *mut pg_sys::Node) -> Option<String> {
+    let node = strip_relabel(node);
+    if !is_a(node.cast(), pg_sys::NodeTag::T_Const) {
+        return None;
+    }
+    let c = node as *mut pg_sys::Const;
+    if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
+        return None;
+    }
+    std::string::String::from_datum((*c).constvalue, false)
 }
 
 /// A `timestamptz` column under a function that keeps its order: its local
@@ -423,15 +428,7 @@ unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<Time
             unit: None,
         }),
         (b"date_trunc", [unit, arg]) => {
-            let unit = strip_relabel(*unit);
-            if !is_a(unit.cast(), pg_sys::NodeTag::T_Const) {
-                return None;
-            }
-            let c = unit as *mut pg_sys::Const;
-            if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
-                return None;
-            }
-            let unit = std::string::String::from_datum((*c).constvalue, false)?;
+            let unit = const_text(*unit)?;
             let interval = match unit.to_ascii_lowercase().as_str() {
                 "second" => "1 second",
                 "minute" => "1 minute",
