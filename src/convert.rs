@@ -13,6 +13,7 @@ pub enum Target {
     Int4,
     Int8,
     Float8,
+    Numeric,
     Timestamptz,
     Timestamp,
     Jsonb,
@@ -28,6 +29,7 @@ impl Target {
             Target::Int4 => "integer",
             Target::Int8 => "bigint",
             Target::Float8 => "double precision",
+            Target::Numeric => "numeric",
             Target::Timestamptz => "timestamptz",
             Target::Timestamp => "timestamp",
             Target::Jsonb => "jsonb",
@@ -45,6 +47,8 @@ pub enum Out {
     I32(i32),
     I64(i64),
     F64(f64),
+    /// An exact integer as `numeric`.
+    Numeric(i64),
     /// Microseconds since 2000-01-01 00:00:00 UTC (Postgres' epoch), for
     /// both `timestamptz` and `timestamp` (the latter in UTC).
     PgMicros(i64),
@@ -58,7 +62,8 @@ pub fn allowed_targets(kind: Kind) -> &'static [Target] {
     match kind {
         Kind::Text => &[Text, Jsonb],
         Kind::Bool => &[Bool, Text],
-        Kind::Int => &[Int8, Int4, Int2, Float8, Text],
+        Kind::Int => &[Int8, Int4, Int2, Numeric, Float8, Text],
+        Kind::Cents => &[Int8, Numeric, Text],
         Kind::TimestampMs => &[Timestamptz, Timestamp, Int8, Float8, Text],
         Kind::Json => &[Jsonb, Text],
         Kind::TextList => &[TextArray, Jsonb, Int8, Int4, Int2],
@@ -70,6 +75,7 @@ pub fn allowed_targets(kind: Kind) -> &'static [Target] {
             Int4,
             Int8,
             Float8,
+            Numeric,
             Timestamptz,
             Timestamp,
             Jsonb,
@@ -148,6 +154,7 @@ fn int(v: &Value, target: Target) -> Result<Out, ConvertError> {
         Target::Int2 => Out::I16(i16::try_from(n).map_err(|_| out_of_range())?),
         Target::Int4 => Out::I32(i32::try_from(n).map_err(|_| out_of_range())?),
         Target::Float8 => Out::F64(n as f64),
+        Target::Numeric => Out::Numeric(n),
         Target::Text => Out::Text(n.to_string()),
         _ => Out::I64(n),
     })
@@ -179,7 +186,7 @@ pub fn convert(v: &Value, kind: Kind, target: Target) -> Result<Option<Out>, Con
                 .ok_or_else(|| mismatch("a boolean", v))?
                 .to_string(),
         ),
-        (Kind::Int, _) => int(v, target)?,
+        (Kind::Int | Kind::Cents, _) => int(v, target)?,
         (Kind::TimestampMs, Target::Timestamptz | Target::Timestamp) => {
             let ms = v
                 .as_i64()

@@ -114,6 +114,24 @@ pub struct Series {
     pub params: Vec<(&'static str, String)>,
 }
 
+impl Series {
+    /// The key value the series was asked for, if its endpoint has a key.
+    pub fn key_value(&self) -> Option<&str> {
+        self.endpoint.key?;
+        match self.endpoint.key_param {
+            Some(param) => self
+                .params
+                .iter()
+                .find(|(k, _)| *k == param)
+                .map(|(_, v)| v.as_str()),
+            None => {
+                let at = self.endpoint.path.iter().position(|s| *s == KEY)?;
+                self.path.get(at).map(String::as_str)
+            }
+        }
+    }
+}
+
 /// The requests that answer a [`Request`].
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
@@ -145,11 +163,18 @@ impl ScanPlan {
         plan(object, &Request::default())
     }
 
+    /// The largest page the plan's endpoint serves.
+    fn max_limit(&self) -> usize {
+        self.series
+            .first()
+            .map_or(MAX_PAGE_SIZE, |s| s.endpoint.max_limit)
+    }
+
     /// `limit` for the next page when `read` rows have been returned.
     pub fn page_size(&self, read: usize) -> usize {
         match self.max_rows {
-            Some(max) => max.saturating_sub(read).clamp(1, MAX_PAGE_SIZE),
-            None => MAX_PAGE_SIZE,
+            Some(max) => max.saturating_sub(read).clamp(1, self.max_limit()),
+            None => self.max_limit(),
         }
     }
 
@@ -532,6 +557,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
             .position(|(n, c)| *n == key && c.allowed.is_some())?;
         Some((e, how, i))
     });
+    let missing_key = object.needs_key && keyed.is_none();
     let (endpoint, mut series) = match keyed {
         None => {
             let e = object.list();
@@ -724,7 +750,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
 
     let one_page = request
         .limit
-        .is_some_and(|n| exact && n <= MAX_PAGE_SIZE as u64);
+        .is_some_and(|n| exact && n <= endpoint.max_limit as u64);
     let mut ordered = request.order.is_none();
     let mut sort = None;
     let order = match &request.order {
@@ -763,6 +789,11 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
             .iter_mut()
             .for_each(|s| s.params.push(("order_by", order.clone())));
     }
+    for (param, value) in endpoint.fixed_params {
+        series
+            .iter_mut()
+            .for_each(|s| s.params.push((param, value.to_string())));
+    }
     if endpoint.envelope == Envelope::Paginated {
         series
             .iter_mut()
@@ -782,7 +813,7 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         ordered,
         sorted: ordered && request.order.is_some(),
         max_rows,
-        missing_key: object.needs_key && endpoint.key.is_none(),
+        missing_key,
         sort: sort.filter(|_| ordered && request.order.is_some()),
     }
 }

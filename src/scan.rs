@@ -154,10 +154,11 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
     }
 }
 
-/// A list page: `{"data": [...], "total_count": n}` or a bare array (no
-/// total). Both are accepted whatever the endpoint's documented shape:
-/// Clerk's `paginated` lists answer either, depending on that parameter.
-struct PageSeed<'a>(&'a Fields);
+/// A list page: `{"data": [...], "total_count": n}` (the rows under the
+/// endpoint's [`Endpoint::list_field`]) or a bare array (no total). Both are
+/// accepted whatever the endpoint's documented shape: Clerk's `paginated`
+/// lists answer either, depending on that parameter.
+struct PageSeed<'a>(&'a Fields, &'static str);
 
 impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
     type Value = (Vec<Value>, Option<i64>);
@@ -177,28 +178,28 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut data, mut total) = (None, None);
         while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                "data" => data = Some(map.next_value_seed(ListSeed(self.0))?),
-                "total_count" => total = map.next_value()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+            if key == self.1 {
+                data = Some(map.next_value_seed(ListSeed(self.0))?);
+            } else if key == "total_count" {
+                total = map.next_value()?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        let data = data.ok_or_else(|| serde::de::Error::missing_field("data"))?;
+        let data = data.ok_or_else(|| serde::de::Error::missing_field(self.1))?;
         Ok((data, total))
     }
 }
 
 fn parse_page(
-    envelope: Envelope,
+    endpoint: &Endpoint,
     fields: &Fields,
     body: &[u8],
 ) -> Result<(Vec<Value>, Option<i64>), ClerkError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed = match envelope {
+    let parsed = match endpoint.envelope {
         Envelope::Array | Envelope::Data | Envelope::Paginated => {
-            PageSeed(fields).deserialize(&mut de)
+            PageSeed(fields, endpoint.list_field).deserialize(&mut de)
         }
         Envelope::Single => ObjectSeed(fields)
             .deserialize(&mut de)
@@ -287,7 +288,15 @@ impl Scan {
         let Some(body) = get(&self.client, series, params).await? else {
             return Ok(None);
         };
-        parse_page(series.endpoint.envelope, &self.fields, &body).map(Some)
+        let (mut rows, total) = parse_page(series.endpoint, &self.fields, &body)?;
+        if let (Some(field), Some(key)) = (series.endpoint.key_in_row, series.key_value()) {
+            for row in &mut rows {
+                if let Value::Object(row) = row {
+                    row.entry(field).or_insert_with(|| Value::from(key));
+                }
+            }
+        }
+        Ok(Some((rows, total)))
     }
 
     /// Hands rows to the reader; `Stopped` when it went away.
@@ -398,7 +407,7 @@ impl Scan {
                 // Clerk's spec: every parameter of a cursor walk but the
                 // cursor stays the same, `limit` included.
                 Paging::Cursor => plan.page_size(0),
-                _ => (plan.page_size(*sent) + overlap).min(MAX_PAGE_SIZE),
+                _ => (plan.page_size(*sent) + overlap).min(series.endpoint.max_limit),
             };
             match paging {
                 Paging::Single => {}
@@ -471,8 +480,9 @@ impl Scan {
     async fn walk_offset_pages(self: Arc<Self>, index: usize) -> Result<(), ClerkError> {
         let series = &self.plan.series[index];
         let name = self.plan.object.name;
+        let max = series.endpoint.max_limit;
         let mut params = series.params.clone();
-        params.push(("limit", MAX_PAGE_SIZE.to_string()));
+        params.push(("limit", max.to_string()));
         let permit = self.permit().await?;
         let Some((rows, total)) = self.fetch(series, &params).await? else {
             return Ok(());
@@ -488,7 +498,7 @@ impl Scan {
                 )));
             }
             // A bare array: the rest one page after another.
-            if first_page < MAX_PAGE_SIZE {
+            if first_page < max {
                 return Ok(());
             }
             return self
@@ -501,7 +511,7 @@ impl Scan {
                 "{name}: total_count {total} cannot be a number of rows"
             ))
         })?;
-        if first_page < MAX_PAGE_SIZE || total <= MAX_PAGE_SIZE {
+        if first_page < max || total <= max {
             return if first_page == total {
                 Ok(())
             } else {
@@ -515,8 +525,8 @@ impl Scan {
         // the total says: a total the list does not have (a lie, or rows
         // deleted meanwhile) ends the scan at the first short page, so no
         // work is ever scheduled in proportion to what the server claims.
-        let step = MAX_PAGE_SIZE - 1;
-        let pages = (total - MAX_PAGE_SIZE).div_ceil(step);
+        let step = max - 1;
+        let pages = (total - max).div_ceil(step);
         let mut seams = BTreeMap::new();
         seams.insert(
             0,
@@ -544,7 +554,7 @@ impl Scan {
                 break;
             };
             let (k, seam) = joined(Some(done))?;
-            let expected = (total - k * step).min(MAX_PAGE_SIZE);
+            let expected = (total - k * step).min(max);
             if seam.rows != expected {
                 return Err(ClerkError::Inconsistent(format!(
                     "{name}: Clerk reports {total} rows, but the page at offset {} has {} rows where {expected} were due",
@@ -567,12 +577,12 @@ impl Scan {
         Ok(())
     }
 
-    /// Page `offset..offset + 500` of an offset-paged series; its rows but
+    /// Page `offset..offset + max_limit` of an offset-paged series; its rows but
     /// the first (the previous page's last) go to the reader.
     async fn offset_page(&self, index: usize, offset: usize) -> Result<PageSeam, ClerkError> {
         let series = &self.plan.series[index];
         let mut params = series.params.clone();
-        params.push(("limit", MAX_PAGE_SIZE.to_string()));
+        params.push(("limit", series.endpoint.max_limit.to_string()));
         params.push(("offset", offset.to_string()));
         let permit = self.permit().await?;
         let (mut rows, total) = self.fetch(series, &params).await?.unwrap_or_default();

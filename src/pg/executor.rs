@@ -174,6 +174,7 @@ fn datum_of(out: Out, target: Declared) -> Result<Option<pg_sys::Datum>, Convert
         Out::I32(v) => v.into_datum(),
         Out::I64(v) => v.into_datum(),
         Out::F64(v) => v.into_datum(),
+        Out::Numeric(v) => AnyNumeric::from(v).into_datum(),
         Out::PgMicros(us) if target == Declared::Timestamp => Timestamp::try_from(us)
             .map_err(|_| out_of_range(us))?
             .into_datum(),

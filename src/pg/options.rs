@@ -386,6 +386,7 @@ fn target_of(type_oid: pg_sys::Oid) -> Option<Target> {
         pg_sys::INT4OID => Target::Int4,
         pg_sys::INT8OID => Target::Int8,
         pg_sys::FLOAT8OID => Target::Float8,
+        pg_sys::NUMERICOID => Target::Numeric,
         pg_sys::TIMESTAMPTZOID => Target::Timestamptz,
         pg_sys::TIMESTAMPOID => Target::Timestamp,
         pg_sys::JSONBOID => Target::Jsonb,

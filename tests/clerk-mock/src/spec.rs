@@ -170,7 +170,7 @@ fn param(document: &Value, p: &Value) -> Option<Param> {
     let repeated = schema["type"] == "array";
     let item = if repeated { &schema["items"] } else { schema };
     let kind = match item["type"].as_str() {
-        Some("integer") => Type::Integer {
+        Some("integer" | "number") => Type::Integer {
             min: item["minimum"].as_i64(),
             max: item["maximum"].as_i64(),
         },
