@@ -4,6 +4,8 @@
 //! Everything is a pure function of [`DataConfig`], so tests can recompute the
 //! expected value of any field.
 
+use crate::billing::Billing;
+use crate::settings::Settings;
 use serde_json::{json, Value};
 
 /// Shape and size of the synthetic instance.
@@ -64,6 +66,9 @@ const LAST_NAMES: &[Option<&str>] = &[
     Some("\"Quoted\""),
 ];
 
+/// The instance every object belongs to.
+pub const INSTANCE_ID: &str = "ins_2bpU6YPvNfkLHS0T6NnuRDx6ufS";
+
 /// splitmix64: a tiny deterministic mixer for ids and pseudo-random choices.
 pub fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -72,7 +77,7 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn clerk_id(prefix: &str, n: u64) -> String {
+pub(crate) fn clerk_id(prefix: &str, n: u64) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut s = String::with_capacity(prefix.len() + 28);
     s.push_str(prefix);
@@ -316,7 +321,7 @@ pub fn membership(cfg: &DataConfig, org: &Value, k: usize, j: usize, user_index:
 
 /// Sorts by (created_at, id), the order a database gives rows that share
 /// a `created_at` when it also sorts by id.
-fn oldest_first(items: &mut [Value]) {
+pub(crate) fn oldest_first(items: &mut [Value]) {
     items.sort_by(|a, b| {
         (a["created_at"].as_i64(), a["id"].as_str())
             .cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
@@ -340,6 +345,8 @@ pub struct Dataset {
     pub oauth_applications: Vec<Value>,
     pub saml_connections: Vec<Value>,
     pub redirect_urls: Vec<Value>,
+    pub billing: Billing,
+    pub settings: Settings,
 }
 
 const STATUSES: [&str; 4] = ["pending", "accepted", "revoked", "expired"];
@@ -523,6 +530,18 @@ impl Dataset {
             .flat_map(|(k, org)| (0..k % 3).map(move |j| (k, org, j)))
             .map(|(k, org, j)| organization_invitation(cfg, org, k, j))
             .collect();
+        // Some invitations go to users' own addresses: a user's
+        // organization invitations.
+        if cfg.organizations > 0 {
+            organization_invitations.extend((5..cfg.users).step_by(100).filter_map(|i| {
+                let email = user_primary_email(i)?;
+                let k = (i / 100) % cfg.organizations;
+                let mut inv = organization_invitation(cfg, &organizations[k], k, 3 + i);
+                inv["email_address"] = json!(email);
+                inv["id"] = json!(clerk_id("orginv", 100_000 + i as u64));
+                Some(inv)
+            }));
+        }
         oldest_first(&mut organization_invitations);
         let allowlist_identifiers = (0..cfg.users / 50)
             .map(|n| {
@@ -547,7 +566,13 @@ impl Dataset {
         let sessions = (0..cfg.users)
             .flat_map(|i| (0..i % 3).map(move |j| session(cfg, i, j)))
             .collect();
+        let user_ids: Vec<String> = users
+            .iter()
+            .filter_map(|u| u["id"].as_str().map(String::from))
+            .collect();
         Dataset {
+            billing: Billing::generate(cfg),
+            settings: Settings::generate(cfg, &user_ids),
             sessions,
             jwt_templates: jwt_templates(cfg),
             oauth_applications: oauth_applications(cfg),

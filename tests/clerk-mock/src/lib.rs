@@ -6,9 +6,11 @@
 //! 403, malformed bodies, hangs, connection resets, a fixed- or
 //! sliding-window rate limit) and a log of every request it served.
 
+pub mod billing;
 pub mod data;
 mod http;
 pub mod proxy;
+pub mod settings;
 pub use proxy::{ProxiedRequest, Proxy};
 pub mod spec;
 
@@ -639,9 +641,15 @@ impl<'a> ListParams<'a> {
         }
     }
     fn limit_offset(&self) -> Result<(usize, usize), (u16, Vec<u8>)> {
+        self.limit_offset_up_to(500)
+    }
+    fn limit_offset_up_to(&self, max: i64) -> Result<(usize, usize), (u16, Vec<u8>)> {
         let limit = self.int("limit")?.unwrap_or(10);
-        if !(1..=500).contains(&limit) {
-            return Err(invalid("limit", "limit must be between 1 and 500"));
+        if !(1..=max).contains(&limit) {
+            return Err(invalid(
+                "limit",
+                &format!("limit must be between 1 and {max}"),
+            ));
         }
         let offset = self.int("offset")?.unwrap_or(0);
         if offset < 0 {
@@ -971,8 +979,198 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                 .to_string(),
         ),
         ["domains"] => Ok(json!({"data": ds.domains, "total_count": ds.domains.len()}).to_string()),
+        ["billing", "plans"] => {
+            let payer = p.one("payer_type");
+            let items = ds.billing.plans.iter().filter(|v| payer.is_none_or(|t| v["for_payer_type"] == t)).collect();
+            list(&p, items)
+        }
+        ["billing", "prices"] => {
+            let plan = p.one("plan_id");
+            if plan.is_some_and(|id| !ds.billing.plans.iter().any(|v| v["id"] == id)) {
+                return Err(not_found("plan"));
+            }
+            let items = ds.billing.prices.iter().filter(|v| plan.is_none_or(|id| v["plan_id"] == id)).collect();
+            list(&p, items)
+        }
+        ["billing", "subscription_items"] => {
+            let (status, payer, plan) = (p.one("status"), p.one("payer_type"), p.one("plan_id"));
+            let include_free = p.one("include_free") == Some("true");
+            let text = p.one("query").map(str::to_lowercase);
+            let items = ds
+                .billing
+                .subscription_items
+                .iter()
+                .filter(|v| include_free || v["plan"]["has_base_fee"] == true)
+                .filter(|v| match status {
+                    None => true,
+                    Some("free_trial") => v["is_free_trial"] == true,
+                    Some(s) => v["status"] == s,
+                })
+                .filter(|v| payer.is_none_or(|t| v["plan"]["for_payer_type"] == t))
+                .filter(|v| plan.is_none_or(|id| v["plan_id"] == id))
+                .filter(|v| {
+                    text.as_ref().is_none_or(|q| {
+                        v["id"] == q.as_str()
+                            || v["payer"]["email"].as_str().is_some_and(|e| e.to_lowercase().contains(q.as_str()))
+                    })
+                })
+                .collect();
+            list(&p, items)
+        }
+        ["billing", "statements"] => list(&p, ds.billing.statements.iter().collect()),
+        ["billing", "statements", id] => ds
+            .billing
+            .statements
+            .iter()
+            .find(|s| s["id"] == *id)
+            .map(Value::to_string)
+            .ok_or_else(|| not_found("statement")),
+        ["billing", "statements", id, "payment_attempts"] => match ds.billing.payment_attempts.get(*id) {
+            Some(attempts) => list(&p, attempts.iter().collect()),
+            None => Err(not_found("statement")),
+        },
+        ["users" | "organizations", id, "billing", "subscription"] => ds
+            .billing
+            .subscriptions
+            .get(*id)
+            .map(Value::to_string)
+            .ok_or_else(|| not_found("subscription")),
+        ["users", id, "organization_invitations"] => {
+            let Some(&i) = shared.users_by_id.get(*id) else {
+                return Err(not_found("user"));
+            };
+            let emails: Vec<String> = ds.users[i]["email_addresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["email_address"].as_str().map(str::to_lowercase))
+                .collect();
+            let status = p.one("status");
+            let items = ds
+                .organization_invitations
+                .iter()
+                .filter(|v| v["email_address"].as_str().is_some_and(|e| emails.contains(&e.to_lowercase())))
+                .filter(|v| status.is_none_or(|s| v["status"] == s))
+                .collect();
+            list(&p, items)
+        }
+        ["waitlist_entries"] => {
+            let status = p.one("status");
+            let text = p.one("query").map(str::to_lowercase);
+            let items = ds
+                .settings
+                .waitlist_entries
+                .iter()
+                .filter(|v| status.is_none_or(|s| v["status"] == s))
+                .filter(|v| {
+                    text.as_ref().is_none_or(|q| {
+                        v["id"] == q.as_str()
+                            || v["email_address"].as_str().is_some_and(|e| e.to_lowercase().contains(q.as_str()))
+                    })
+                })
+                .collect();
+            let order = p.order(&["created_at", "email_address", "invited_at"], "-created_at")?;
+            list(&p, ordered(items, &order, |v, f| match f {
+                "invited_at" => v["invitation"]["created_at"].clone(),
+                _ => v[f].clone(),
+            }))
+        }
+        ["organization_roles"] => named_list(&p, &ds.settings.organization_roles, &["created_at", "name", "key"]),
+        ["organization_permissions"] => named_list(&p, &ds.settings.organization_permissions, &["created_at", "name", "key"]),
+        ["role_sets"] => named_list(&p, &ds.settings.role_sets, &["created_at", "name", "key"]),
+        ["machines"] => named_list(&p, &ds.settings.machines, &["created_at", "name"]),
+        ["enterprise_connections"] => {
+            let (org, active) = (p.one("organization_id"), p.one("active"));
+            let items = ds
+                .settings
+                .enterprise_connections
+                .iter()
+                .filter(|v| org.is_none_or(|o| v["organization_id"] == o))
+                .filter(|v| active.is_none_or(|a| v["active"] == (a == "true")))
+                .collect();
+            list(&p, items)
+        }
+        ["organization_domains"] => {
+            let org = p.one("organization_id");
+            let verified = p.one("verified");
+            let modes = p.all("enrollment_mode");
+            let names = p.all("domains");
+            let text = p.one("query").map(str::to_lowercase);
+            let items = ds
+                .settings
+                .organization_domains
+                .iter()
+                .filter(|v| org.is_none_or(|o| v["organization_id"] == o))
+                .filter(|v| verified.is_none_or(|b| (v["affiliation_verification"]["status"] == "verified") == (b == "true")))
+                .filter(|v| signed_match(&modes, v["enrollment_mode"].as_str()))
+                .filter(|v| names.is_empty() || names.iter().any(|n| v["name"] == *n))
+                .filter(|v| {
+                    text.as_ref().is_none_or(|q| match q.strip_prefix("org_") {
+                        Some(_) => v["organization_id"] == q.as_str(),
+                        None => v["name"].as_str().is_some_and(|n| n.to_lowercase().contains(q.as_str())),
+                    })
+                })
+                .collect();
+            let order = p.order(&["created_at", "name"], "-created_at")?;
+            list(&p, ordered(items, &order, top_level))
+        }
+        ["api_keys"] => {
+            let Some(subject) = p.one("subject") else {
+                return Err(invalid("subject", "subject is required"));
+            };
+            let include_invalid = p.one("include_invalid") == Some("true");
+            let items: Vec<&Value> = ds
+                .settings
+                .api_keys
+                .get(subject)
+                .into_iter()
+                .flatten()
+                .filter(|k| include_invalid || (k["revoked"] == false && k["expired"] == false))
+                .collect();
+            let (limit, offset) = p.limit_offset_up_to(100)?;
+            Ok(json!({"data": page(items.clone(), offset, limit), "total_count": items.len()}).to_string())
+        }
+        ["m2m_tokens"] => {
+            let Some(subject) = p.one("subject") else {
+                return Err(invalid("subject", "subject is required"));
+            };
+            let (revoked, expired) = (p.one("revoked") == Some("true"), p.one("expired") == Some("true"));
+            let items: Vec<&Value> = ds
+                .settings
+                .m2m_tokens
+                .get(subject)
+                .into_iter()
+                .flatten()
+                .filter(|t| (revoked || t["revoked"] == false) && (expired || t["expired"] == false))
+                .collect();
+            let (limit, offset) = p.limit_offset_up_to(100)?;
+            Ok(json!({"m2m_tokens": page(items.clone(), offset, limit), "total_count": items.len()}).to_string())
+        }
+        ["instance"] => Ok(ds.settings.instance.to_string()),
+        ["instance", "organization_settings"] => Ok(ds.settings.organization_settings.to_string()),
         _ => Err(not_found("endpoint")),
     }
+}
+
+/// A `{data, total_count}` list with Clerk's `query` (exact id, or part of
+/// the name or key, any case) and `order_by` (newest first by default).
+fn named_list(p: &ListParams, items: &[Value], orders: &[&str]) -> Routed {
+    let text = p.one("query").map(str::to_lowercase);
+    let matching = items
+        .iter()
+        .filter(|v| {
+            text.as_ref().is_none_or(|q| {
+                v["id"] == q.as_str()
+                    || ["name", "key"].iter().any(|f| {
+                        v[*f]
+                            .as_str()
+                            .is_some_and(|t| t.to_lowercase().contains(q.as_str()))
+                    })
+            })
+        })
+        .collect();
+    let order = p.order(orders, "-created_at")?;
+    list(p, ordered(matching, &order, top_level))
 }
 
 /// A request's parameters but the cursor, in a fixed order.
