@@ -114,9 +114,14 @@ pub struct Filter {
     pub how: Match,
     /// Each value selects at most one row (for row estimates).
     pub unique: bool,
-    /// The values Clerk's spec allows (an enum), empty for any: no row has
-    /// another value, so one is answered without a request.
+    /// The values Clerk's spec allows (an enum), empty for any.
     pub allowed: &'static [&'static str],
+    /// `allowed` is every value a row can have: another value matches no
+    /// row and is answered without a request. Otherwise the parameter
+    /// takes fewer values than rows have (a subscription item can be
+    /// `canceled` but not be listed by that status): other values are
+    /// left to Postgres.
+    pub enum_of_rows: bool,
 }
 
 /// How Clerk counts what an endpoint lists without sending the rows.
@@ -322,6 +327,7 @@ macro_rules! filter {
             how: Match::$how,
             unique: false,
             allowed: &[],
+            enum_of_rows: true,
         }
     };
     ($column:literal, $param:literal, $how:ident, [$($value:literal),*]) => {
@@ -331,6 +337,17 @@ macro_rules! filter {
             how: Match::$how,
             unique: false,
             allowed: &[$($value),*],
+            enum_of_rows: true,
+        }
+    };
+    ($column:literal, $param:literal, $how:ident, accepts [$($value:literal),*]) => {
+        Filter {
+            column: $column,
+            param: $param,
+            how: Match::$how,
+            unique: false,
+            allowed: &[$($value),*],
+            enum_of_rows: false,
         }
     };
 }
@@ -344,6 +361,7 @@ macro_rules! unique_filter {
             how: Match::$how,
             unique: true,
             allowed: &[],
+            enum_of_rows: true,
         }
     };
 }
@@ -1345,7 +1363,7 @@ pub static OBJECTS: &[ObjectSpec] = &[
                         "status",
                         "status",
                         One,
-                        ["active", "ended", "past_due", "upcoming"]
+                        accepts ["active", "ended", "past_due", "upcoming"]
                     ),
                     filter!("payer_type", "payer_type", One, ["user", "org"]),
                     filter!("plan_id", "plan_id", One),

@@ -653,6 +653,16 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
                 let Some(allowed) = constraint.allowed else {
                     continue;
                 };
+                if let Allowed::Values(vs) = &allowed {
+                    let outside = vs.iter().any(|v| {
+                        param_value(v, filter.how)
+                            .is_some_and(|v| !filter.allowed.contains(&v.as_str()))
+                    });
+                    if outside && !filter.enum_of_rows {
+                        partial = true;
+                        continue;
+                    }
+                }
                 exact &= filter.how != Match::Wider;
                 let values: Vec<String> = match allowed {
                     Allowed::Runtime(i) => vec![runtime_placeholder(i)],
@@ -1344,6 +1354,73 @@ mod tests {
             ],
         );
         assert!(p.series.is_empty());
+    }
+
+    #[test]
+    fn statuses_the_filter_does_not_take_are_left_to_postgres() {
+        // A subscription item can be canceled, but Clerk does not list by
+        // that status: Postgres filters the whole list.
+        let p = plan_of(
+            "billing_subscription_items",
+            vec![cond("status", Op::Eq, text("canceled"))],
+        );
+        assert!(!p.exact);
+        assert_eq!(
+            p.describe(),
+            ["GET /billing/subscription_items?include_free=true&paginated=true&limit=500"]
+        );
+        let p = plan_of(
+            "billing_subscription_items",
+            vec![
+                cond("status", Op::Eq, text("past_due")),
+                cond("payer_type", Op::Eq, text("org")),
+            ],
+        );
+        assert!(p.exact);
+        assert_eq!(
+            p.describe(),
+            ["GET /billing/subscription_items?status=past_due&payer_type=org&include_free=true&paginated=true&limit=500"]
+        );
+        let p = plan_of(
+            "billing_plans",
+            vec![cond("for_payer_type", Op::Eq, text("team"))],
+        );
+        assert!(p.series.is_empty());
+    }
+
+    #[test]
+    fn keyed_only_objects_and_their_page_sizes() {
+        for (object_name, key) in [
+            ("billing_payment_attempts", "statement_id"),
+            ("billing_subscriptions", "user_id"),
+            ("user_organization_invitations", "user_id"),
+            ("api_keys", "subject"),
+            ("m2m_tokens", "subject"),
+        ] {
+            let p = ScanPlan::full(object(object_name).unwrap());
+            assert!(p.missing_key, "{object_name}");
+            let p = plan_of(object_name, vec![cond(key, Op::Eq, text("x_1"))]);
+            assert!(!p.missing_key, "{object_name}");
+            assert_eq!(p.series[0].key_value(), Some("x_1"), "{object_name}");
+        }
+        let p = plan_of("m2m_tokens", vec![cond("subject", Op::Eq, text("mch_1"))]);
+        assert_eq!(
+            p.describe(),
+            ["GET /m2m_tokens?subject=mch_1&revoked=true&expired=true&limit=100"]
+        );
+        let p = plan_of(
+            "billing_subscriptions",
+            vec![cond("organization_id", Op::Eq, text("org_1"))],
+        );
+        assert_eq!(
+            p.describe(),
+            ["GET /organizations/org_1/billing/subscription"]
+        );
+        let p = plan_of(
+            "billing_statements",
+            vec![cond("id", Op::Eq, text("stmt_1"))],
+        );
+        assert_eq!(p.describe(), ["GET /billing/statements/stmt_1"]);
     }
 
     #[test]
