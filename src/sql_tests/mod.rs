@@ -2,6 +2,7 @@
 //! server, which runs inside the backend's process on a free 127.0.0.1 port.
 
 mod bi_filters;
+mod catalogue;
 mod crash_free;
 mod differential;
 mod fidelity;

@@ -1,0 +1,846 @@
+//! The objects beyond users and organizations: Clerk Billing, the waitlist,
+//! roles and permissions, enterprise connections, organization domains, a
+//! user's organization invitations, machines, API keys, M2M tokens and the
+//! instance settings. Each is read completely and exactly (the oracle is
+//! the test server's data), its pushdowns send the requests asserted here,
+//! keyed objects run through generic plans, and the examples built on them
+//! answer what the data says.
+
+#[pgrx::pg_schema]
+mod tests {
+    use crate::sql_tests::support::*;
+    use clerk_mock::{DataConfig, MockServer, RequestRecord};
+    use pgrx::prelude::*;
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+
+    fn sorted_by_id<'a>(list: impl IntoIterator<Item = &'a Value>) -> Vec<Value> {
+        let mut list: Vec<Value> = list.into_iter().cloned().collect();
+        list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        list
+    }
+
+    /// The `attrs` of `sql`'s rows, parsed.
+    fn attrs(c: &mut postgres::Client, sql: &str) -> Vec<Value> {
+        rows(c, sql)
+            .unwrap_or_else(|e| panic!("{sql}: {}", error_message(e)))
+            .iter()
+            .map(|r| serde_json::from_str(r).expect("jsonb text"))
+            .collect()
+    }
+
+    /// Requests for rows, leaving out the planner's `limit=1` estimates.
+    fn data_requests(server: &MockServer) -> Vec<RequestRecord> {
+        server
+            .requests()
+            .into_iter()
+            .filter(|r| r.param("limit") != Some("1"))
+            .collect()
+    }
+
+    fn one(c: &mut postgres::Client, sql: &str) -> String {
+        let mut r = rows(c, sql).unwrap_or_else(|e| panic!("{sql}: {}", error_message(e)));
+        assert_eq!(r.len(), 1, "{sql}");
+        r.remove(0)
+    }
+
+    #[pg_test]
+    fn every_object_is_imported_and_read_completely() {
+        let server = mock(DataConfig::default());
+        let mut c = imported(&server, "k1");
+        assert_eq!(
+            one(
+                &mut c,
+                "select count(*) from information_schema.foreign_tables where foreign_table_schema = 'k1'"
+            ),
+            crate::objects::OBJECTS.len().to_string()
+        );
+        let ds = server.dataset();
+        let (b, s) = (&ds.billing, &ds.settings);
+        let lists: [(&str, &[Value]); 11] = [
+            ("billing_plans", &b.plans),
+            ("billing_prices", &b.prices),
+            ("billing_subscription_items", &b.subscription_items),
+            ("billing_statements", &b.statements),
+            ("waitlist_entries", &s.waitlist_entries),
+            ("organization_roles", &s.organization_roles),
+            ("organization_permissions", &s.organization_permissions),
+            ("role_sets", &s.role_sets),
+            ("enterprise_connections", &s.enterprise_connections),
+            ("organization_domains", &s.organization_domains),
+            ("machines", &s.machines),
+        ];
+        for (table, data) in lists {
+            server.clear_log();
+            let got = attrs(
+                &mut c,
+                &format!("select attrs::text from k1.{table} order by id"),
+            );
+            assert_eq!(got, sorted_by_id(data), "{table}");
+            // Every page, each once: pages of 500 after the first start one
+            // row early.
+            let pages = 1 + data.len().saturating_sub(500).div_ceil(499);
+            assert_eq!(data_requests(&server).len(), pages, "{table}");
+        }
+        assert!(b.subscription_items.len() > 500 && s.waitlist_entries.len() > 500);
+
+        // Typed columns against Clerk's JSON, read by Postgres' own operators.
+        let checks = [
+            "select count(*) from k1.billing_plans where fee_amount is distinct from (attrs #>> '{fee,amount}')::bigint
+               or annual_fee_amount is distinct from (attrs #>> '{annual_fee,amount}')::bigint
+               or currency is distinct from attrs #>> '{fee,currency}'
+               or free_trial_days is distinct from (attrs ->> 'free_trial_days')::bigint
+               or features is distinct from array(select f ->> 'slug' from jsonb_array_elements(attrs -> 'features') f)",
+            "select count(*) from k1.billing_subscription_items
+              where fee_amount is distinct from (attrs #>> '{plan,fee,amount}')::bigint
+                 or user_id is distinct from attrs #>> '{payer,user_id}'
+                 or organization_id is distinct from attrs #>> '{payer,organization_id}'
+                 or payer_type is distinct from attrs #>> '{plan,for_payer_type}'
+                 or next_payment_amount is distinct from (attrs #>> '{next_payment,amount,amount}')::bigint
+                 or next_payment_at is distinct from to_timestamp((attrs #>> '{next_payment,date}')::numeric / 1000)
+                 or period_end is distinct from to_timestamp((attrs ->> 'period_end')::numeric / 1000)
+                 or is_free_trial is distinct from (attrs ->> 'is_free_trial')::boolean",
+            "select count(*) from k1.billing_statements
+              where grand_total_amount is distinct from (attrs #>> '{totals,grand_total,amount}')::bigint
+                 or timestamp is distinct from to_timestamp((attrs ->> 'timestamp')::numeric / 1000)
+                 or organization_id is distinct from attrs #>> '{payer,organization_id}'",
+            "select count(*) from k1.waitlist_entries
+              where invitation_id is distinct from attrs #>> '{invitation,id}'
+                 or invited_at is distinct from to_timestamp((attrs #>> '{invitation,created_at}')::numeric / 1000)",
+            "select count(*) from k1.organization_roles
+              where permissions is distinct from array(select p ->> 'key' from jsonb_array_elements(attrs -> 'permissions') p)",
+            "select count(*) from k1.role_sets where default_role is distinct from attrs #>> '{default_role,key}'",
+            "select count(*) from k1.organization_domains
+              where verification_status is distinct from attrs #>> '{affiliation_verification,status}'
+                 or total_pending_invitations is distinct from (attrs ->> 'total_pending_invitations')::bigint",
+            "select count(*) from k1.machines
+              where scoped_machines is distinct from array(select m ->> 'id' from jsonb_array_elements(attrs -> 'scoped_machines') m)",
+        ];
+        for sql in checks {
+            assert_eq!(one(&mut c, sql), "0", "{sql}");
+        }
+
+        // One-row tables.
+        assert_eq!(
+            one(&mut c, "select id || '|' || environment_type || '|' || allowed_origins::text from k1.instance"),
+            format!("{}|production|{{https://app.example.com}}", clerk_mock::data::INSTANCE_ID)
+        );
+        assert_eq!(
+            one(
+                &mut c,
+                "select enabled, creator_role, max_allowed_roles, domains_enrollment_modes from k1.instance_organization_settings"
+            ),
+            "t|org:admin|10|{manual_invitation,automatic_invitation,automatic_suggestion}"
+        );
+
+        // Money as numeric stays exact; as floating point it is refused.
+        c.batch_execute(
+            "create foreign table k1.plan_money (id text, fee_amount numeric, annual_fee_amount numeric)
+               server k1 options (object 'billing_plans');
+             create foreign table k1.plan_float (id text, fee_amount double precision)
+               server k1 options (object 'billing_plans');",
+        )
+        .unwrap();
+        let want: i64 = b
+            .plans
+            .iter()
+            .map(|p| p["annual_fee"]["amount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            one(
+                &mut c,
+                "select sum(annual_fee_amount) / 100 from k1.plan_money"
+            ),
+            format!("{}.0000000000000000", want / 100)
+        );
+        let (_, message) = failure(&mut c, "select fee_amount from k1.plan_float");
+        assert!(message.contains("fee_amount"), "{message}");
+        assert!(message.contains("double precision"), "{message}");
+    }
+
+    /// Asserts `sql` returns `want` (sorted) with exactly the data requests
+    /// `expected` (path and the parameters that matter).
+    fn check(
+        c: &mut postgres::Client,
+        server: &MockServer,
+        sql: &str,
+        mut want: Vec<String>,
+        expected: &[(&str, &[(&str, &str)])],
+    ) {
+        server.clear_log();
+        let mut got = rows(c, sql).unwrap_or_else(|e| panic!("{sql}: {}", error_message(e)));
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{sql}");
+        let sent = data_requests(server);
+        assert_eq!(sent.len(), expected.len(), "{sql}: {sent:?}");
+        for (r, (path, params)) in sent.iter().zip(expected) {
+            assert_eq!(r.path, format!("/v1/{path}"), "{sql}");
+            for (k, v) in *params {
+                assert_eq!(r.param(k), Some(*v), "{sql}: {k} in {r:?}");
+            }
+        }
+        assert!(
+            server.spec_violations().is_empty(),
+            "{:?}",
+            server.spec_violations()
+        );
+    }
+
+    fn ids_where(list: &[Value], keep: impl Fn(&Value) -> bool) -> Vec<String> {
+        list.iter()
+            .filter(|v| keep(v))
+            .map(|v| v["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[pg_test]
+    fn billing_filters_and_keys_become_narrow_requests() {
+        let server = mock(DataConfig::default());
+        let mut c = imported(&server, "k2");
+        let b = &server.dataset().billing;
+        let items = &b.subscription_items;
+        let org_plans = ids_where(&b.plans, |p| p["for_payer_type"] == "org");
+        check(
+            &mut c,
+            &server,
+            "select id from k2.billing_plans where for_payer_type = 'org'",
+            org_plans,
+            &[("billing/plans", &[("payer_type", "org")])],
+        );
+        check(
+            &mut c,
+            &server,
+            "select id from k2.billing_plans where for_payer_type = 'team'",
+            vec![],
+            &[],
+        );
+
+        let pro = b.plans[1]["id"].as_str().unwrap();
+        check(
+            &mut c,
+            &server,
+            &format!("select id from k2.billing_prices where plan_id = '{pro}'"),
+            ids_where(&b.prices, |p| p["plan_id"] == pro),
+            &[("billing/prices", &[("plan_id", pro)])],
+        );
+        // Clerk answers 404 for a plan it does not have: no rows.
+        check(
+            &mut c,
+            &server,
+            "select id from k2.billing_prices where plan_id = 'cplan_nobody'",
+            vec![],
+            &[("billing/prices", &[("plan_id", "cplan_nobody")])],
+        );
+
+        for status in ["past_due", "active", "ended", "upcoming"] {
+            check(
+                &mut c,
+                &server,
+                &format!("select id from k2.billing_subscription_items where status = '{status}'"),
+                ids_where(items, |i| i["status"] == status),
+                &[(
+                    "billing/subscription_items",
+                    &[("status", status), ("include_free", "true")],
+                )],
+            );
+        }
+        // Clerk cannot list by this status: one full read, Postgres filters.
+        check(
+            &mut c,
+            &server,
+            "select id from k2.billing_subscription_items where status = 'canceled'",
+            ids_where(items, |i| i["status"] == "canceled"),
+            &[
+                ("billing/subscription_items", &[("include_free", "true")]),
+                ("billing/subscription_items", &[("offset", "499")]),
+            ],
+        );
+        check(
+            &mut c,
+            &server,
+            &format!(
+                "select id from k2.billing_subscription_items where payer_type = 'org' and plan_id = '{}'",
+                org_plans_of(b, 1)
+            ),
+            ids_where(items, |i| {
+                i["plan"]["for_payer_type"] == "org" && i["plan_id"] == org_plans_of(b, 1)
+            }),
+            &[(
+                "billing/subscription_items",
+                &[("payer_type", "org"), ("plan_id", org_plans_of(b, 1))],
+            )],
+        );
+        // count(*) is Clerk's total_count: one request for one row.
+        server.clear_log();
+        let past_due = items.iter().filter(|i| i["status"] == "past_due").count();
+        assert_eq!(
+            one(
+                &mut c,
+                "select count(*) from k2.billing_subscription_items where status = 'past_due'"
+            ),
+            past_due.to_string()
+        );
+        // The planner's estimate may be the same request.
+        let sent = server.requests();
+        assert!(!sent.is_empty() && sent.len() <= 2, "{sent:?}");
+        assert!(
+            sent.iter().all(|r| r.param("limit") == Some("1")),
+            "{sent:?}"
+        );
+
+        // Statements by id, and the payment attempts of open statements.
+        let statement = b.statements[3]["id"].as_str().unwrap();
+        check(
+            &mut c,
+            &server,
+            &format!("select id, status from k2.billing_statements where id = '{statement}'"),
+            vec![format!(
+                "{statement}|{}",
+                b.statements[3]["status"].as_str().unwrap()
+            )],
+            &[(&format!("billing/statements/{statement}"), &[])],
+        );
+        check(
+            &mut c,
+            &server,
+            "select id from k2.billing_statements where id = 'stmt_nobody'",
+            vec![],
+            &[("billing/statements/stmt_nobody", &[])],
+        );
+        let open: Vec<&Value> = b
+            .statements
+            .iter()
+            .filter(|s| s["status"] == "open")
+            .collect();
+        let want: Vec<String> = open
+            .iter()
+            .flat_map(|s| {
+                let id = s["id"].as_str().unwrap();
+                b.payment_attempts[id]
+                    .iter()
+                    .map(move |a| format!("{id}|{}", a["status"].as_str().unwrap()))
+            })
+            .collect();
+        assert!(!want.is_empty());
+        server.clear_log();
+        let mut got = rows(
+            &mut c,
+            "select s.id, a.status from k2.billing_statements s
+               join k2.billing_payment_attempts a on a.statement_id = s.id where s.status = 'open'",
+        )
+        .unwrap();
+        got.sort();
+        let mut want_sorted = want.clone();
+        want_sorted.sort();
+        assert_eq!(got, want_sorted);
+        let lookups = data_requests(&server)
+            .iter()
+            .filter(|r| r.path.ends_with("/payment_attempts"))
+            .count();
+        assert_eq!(lookups, open.len(), "one request per open statement");
+        let (code, message) = failure(&mut c, "select * from k2.billing_payment_attempts");
+        assert!(message.contains("statement_id"), "{code}: {message}");
+
+        // A subscription per user or organization, by key.
+        let (payer, subscription) = b
+            .subscriptions
+            .iter()
+            .find(|(k, _)| k.starts_with("user_"))
+            .unwrap();
+        check(
+            &mut c,
+            &server,
+            &format!("select id, user_id, organization_id, status from k2.billing_subscriptions where user_id = '{payer}'"),
+            vec![format!(
+                "{}|{payer}|NULL|{}",
+                subscription["id"].as_str().unwrap(),
+                subscription["status"].as_str().unwrap()
+            )],
+            &[(&format!("users/{payer}/billing/subscription"), &[])],
+        );
+        let user_without = server
+            .dataset()
+            .users
+            .iter()
+            .map(|u| u["id"].as_str().unwrap())
+            .find(|u| !b.subscriptions.contains_key(*u))
+            .unwrap();
+        check(
+            &mut c,
+            &server,
+            &format!("select id from k2.billing_subscriptions where user_id = '{user_without}'"),
+            vec![],
+            &[(&format!("users/{user_without}/billing/subscription"), &[])],
+        );
+        server.clear_log();
+        let mut got = rows(
+            &mut c,
+            "select o.id, s.status from k2.organizations o join k2.billing_subscriptions s on s.organization_id = o.id",
+        )
+        .unwrap();
+        got.sort();
+        let mut want: Vec<String> = server
+            .dataset()
+            .organizations
+            .iter()
+            .filter_map(|o| {
+                let id = o["id"].as_str().unwrap();
+                b.subscriptions
+                    .get(id)
+                    .map(|s| format!("{id}|{}", s["status"].as_str().unwrap()))
+            })
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(!want.is_empty());
+    }
+
+    /// The id of the `n`th organization plan.
+    fn org_plans_of(b: &clerk_mock::billing::Billing, n: usize) -> &str {
+        b.plans
+            .iter()
+            .filter(|p| p["for_payer_type"] == "org")
+            .nth(n)
+            .and_then(|p| p["id"].as_str())
+            .unwrap()
+    }
+
+    #[pg_test]
+    fn other_objects_filters_and_keys_become_narrow_requests() {
+        let server = mock(DataConfig::default());
+        let mut c = imported(&server, "k3");
+        let ds = server.dataset();
+        let s = &ds.settings;
+        check(
+            &mut c,
+            &server,
+            "select id from k3.waitlist_entries where status = 'invited'",
+            ids_where(&s.waitlist_entries, |e| e["status"] == "invited"),
+            &[("waitlist_entries", &[("status", "invited")])],
+        );
+        let mut newest: Vec<&Value> = s.waitlist_entries.iter().collect();
+        newest.sort_by_key(|e| std::cmp::Reverse(e["created_at"].as_i64()));
+        check(
+            &mut c,
+            &server,
+            "select id from k3.waitlist_entries order by created_at desc limit 5",
+            newest
+                .iter()
+                .take(5)
+                .map(|e| e["id"].as_str().unwrap().to_string())
+                .collect(),
+            &[(
+                "waitlist_entries",
+                &[("order_by", "-created_at"), ("limit", "5")],
+            )],
+        );
+        let org = ds.organizations[0]["id"].as_str().unwrap();
+        check(
+            &mut c,
+            &server,
+            &format!("select id from k3.enterprise_connections where active and organization_id = '{org}'"),
+            ids_where(&s.enterprise_connections, |e| e["active"] == true && e["organization_id"] == org),
+            &[("enterprise_connections", &[("active", "true"), ("organization_id", org)])],
+        );
+        check(
+            &mut c,
+            &server,
+            &format!("select id from k3.organization_domains where organization_id = '{org}'"),
+            ids_where(&s.organization_domains, |d| d["organization_id"] == org),
+            &[("organization_domains", &[("organization_id", org)])],
+        );
+        check(
+            &mut c,
+            &server,
+            "select id from k3.organization_domains where name = 'org4.example.com'",
+            ids_where(&s.organization_domains, |d| d["name"] == "org4.example.com"),
+            &[("organization_domains", &[("domains", "org4.example.com")])],
+        );
+        server.clear_log();
+        let mut got = rows(
+            &mut c,
+            "select id from k3.organization_domains where enrollment_mode in ('manual_invitation', 'enterprise_sso')",
+        )
+        .unwrap();
+        got.sort();
+        let mut want = ids_where(&s.organization_domains, |d| {
+            d["enrollment_mode"] == "manual_invitation" || d["enrollment_mode"] == "enterprise_sso"
+        });
+        want.sort();
+        assert_eq!(got, want);
+        let sent = data_requests(&server);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0]
+                .query
+                .iter()
+                .filter(|(k, _)| k == "enrollment_mode")
+                .count(),
+            2
+        );
+        check(
+            &mut c,
+            &server,
+            "select id from k3.organization_domains where enrollment_mode = 'sso'",
+            vec![],
+            &[],
+        );
+
+        // A user's organization invitations: those sent to the user's
+        // addresses.
+        let invited = ds
+            .users
+            .iter()
+            .find(|u| {
+                ds.organization_invitations
+                    .iter()
+                    .any(|i| i["email_address"] == u["email_addresses"][0]["email_address"])
+            })
+            .unwrap();
+        let user = invited["id"].as_str().unwrap();
+        let email = &invited["email_addresses"][0]["email_address"];
+        check(
+            &mut c,
+            &server,
+            &format!(
+                "select id, user_id from k3.user_organization_invitations where user_id = '{user}'"
+            ),
+            ds.organization_invitations
+                .iter()
+                .filter(|i| i["email_address"] == *email)
+                .map(|i| format!("{}|{user}", i["id"].as_str().unwrap()))
+                .collect(),
+            &[(&format!("users/{user}/organization_invitations"), &[])],
+        );
+        let (_, message) = failure(&mut c, "select * from k3.user_organization_invitations");
+        assert!(message.contains("user_id"), "{message}");
+
+        // API keys and M2M tokens of a machine, revoked and expired ones too,
+        // 100 a page.
+        let machine = s.machines[0]["id"].as_str().unwrap();
+        check(
+            &mut c,
+            &server,
+            &format!("select id, revoked from k3.api_keys where subject = '{machine}'"),
+            s.api_keys[machine]
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}|{}",
+                        k["id"].as_str().unwrap(),
+                        if k["revoked"] == true { "t" } else { "f" }
+                    )
+                })
+                .collect(),
+            &[(
+                "api_keys",
+                &[("subject", machine), ("include_invalid", "true")],
+            )],
+        );
+        let tokens = &s.m2m_tokens[machine];
+        assert!(tokens.len() > 100);
+        check(
+            &mut c,
+            &server,
+            &format!("select id from k3.m2m_tokens where subject = '{machine}'"),
+            tokens
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_string())
+                .collect(),
+            &[
+                (
+                    "m2m_tokens",
+                    &[
+                        ("subject", machine),
+                        ("limit", "100"),
+                        ("revoked", "true"),
+                        ("expired", "true"),
+                    ],
+                ),
+                ("m2m_tokens", &[("offset", "99"), ("limit", "100")]),
+            ],
+        );
+        // Keys per machine, a join handing the scan one subject at a time.
+        let mut want: Vec<String> = s
+            .machines
+            .iter()
+            .map(|m| {
+                let id = m["id"].as_str().unwrap();
+                format!("{id}|{}", s.m2m_tokens[id].len())
+            })
+            .filter(|r| !r.ends_with("|0"))
+            .collect();
+        want.sort();
+        let mut got = rows(
+            &mut c,
+            "select m.id, count(*) from k3.machines m join k3.m2m_tokens t on t.subject = m.id group by 1",
+        )
+        .unwrap();
+        got.sort();
+        assert_eq!(got, want);
+        let (_, message) = failure(&mut c, "select * from k3.api_keys");
+        assert!(message.contains("subject"), "{message}");
+        let (_, message) = failure(&mut c, "select * from k3.billing_subscriptions");
+        assert!(
+            message.contains("user_id") && message.contains("organization_id"),
+            "{message}"
+        );
+    }
+
+    /// Keyed lookups and enum checks through prepared statements under
+    /// generic plans, functions called again and again, cursors and
+    /// savepoint-caught errors.
+    #[pg_test]
+    fn keyed_objects_through_generic_plans_functions_and_cursors() {
+        let server = mock(DataConfig::default());
+        let mut c = imported(&server, "k4");
+        let b = &server.dataset().billing;
+        c.batch_execute(
+            "set plan_cache_mode = force_generic_plan;
+             prepare sub(text) as select count(*) from k4.billing_subscriptions where user_id = $1;
+             prepare items(text) as select count(*) from k4.billing_subscription_items where status = $1;
+             create function k4.plan_of(u text) returns text language plpgsql as $$
+               declare p text;
+               begin
+                 select i.plan_slug into p from k4.billing_subscriptions s
+                   cross join lateral jsonb_array_elements(s.subscription_items) e
+                   join k4.billing_subscription_items i on i.id = e ->> 'id'
+                  where s.user_id = u order by i.created_at desc limit 1;
+                 return p;
+               end $$;",
+        )
+        .unwrap();
+        let users: Vec<&str> = server
+            .dataset()
+            .users
+            .iter()
+            .take(16)
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        for round in 0..2 {
+            for u in &users {
+                let want = usize::from(b.subscriptions.contains_key(*u));
+                assert_eq!(
+                    one(&mut c, &format!("execute sub('{u}')")),
+                    want.to_string(),
+                    "round {round}"
+                );
+            }
+            for status in ["past_due", "canceled", "bogus", "active", "free_trial"] {
+                let want = b
+                    .subscription_items
+                    .iter()
+                    .filter(|i| i["status"] == status)
+                    .count();
+                assert_eq!(
+                    one(&mut c, &format!("execute items('{status}')")),
+                    want.to_string(),
+                    "{status}"
+                );
+            }
+        }
+        for u in users.iter().step_by(2) {
+            let want = b.subscriptions.get(*u).map(|s| {
+                let items = s["subscription_items"].as_array().unwrap();
+                items
+                    .iter()
+                    .max_by_key(|i| i["created_at"].as_i64())
+                    .map(|i| i["plan"]["slug"].as_str().unwrap().to_string())
+                    .unwrap()
+            });
+            for _ in 0..2 {
+                let got = one(
+                    &mut c,
+                    &format!("select coalesce(k4.plan_of('{u}'), 'NULL')"),
+                );
+                assert_eq!(got, want.clone().unwrap_or_else(|| "NULL".into()));
+            }
+        }
+        // A cursor over two pages of M2M tokens, fetched in steps, after a
+        // savepoint caught a keyless scan.
+        let machine = server.dataset().settings.machines[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        c.batch_execute(&format!(
+            "begin;
+             savepoint s;
+             do $$ begin perform * from k4.m2m_tokens; exception when others then null; end $$;
+             rollback to savepoint s;
+             declare cur scroll cursor for select id from k4.m2m_tokens where subject = '{machine}' order by id;"
+        ))
+        .unwrap();
+        let mut fetched = 0;
+        loop {
+            let got = rows(&mut c, "fetch 40 from cur").unwrap();
+            if got.is_empty() {
+                break;
+            }
+            fetched += got.len();
+        }
+        assert_eq!(rows(&mut c, "fetch absolute 1 from cur").unwrap().len(), 1);
+        c.batch_execute("close cur; commit").unwrap();
+        assert_eq!(
+            fetched,
+            server.dataset().settings.m2m_tokens[&machine].len()
+        );
+    }
+
+    #[pg_test]
+    fn billing_and_waitlist_examples_answer_what_the_data_says() {
+        let server = mock(DataConfig::default());
+        let mut c = imported(&server, "k5");
+        // The examples name schema clerk; here the tables are in k5.
+        c.batch_execute("create schema k5_examples; set search_path = k5_examples")
+            .unwrap();
+        for sql in [
+            include_str!("../../examples/billing.sql"),
+            include_str!("../../examples/waitlist.sql"),
+        ] {
+            c.batch_execute(&sql.replace("clerk.", "k5."))
+                .unwrap_or_else(|e| panic!("{}", error_message(e)));
+        }
+        let b = &server.dataset().billing;
+        let plan_of = |id: &Value| b.plans.iter().find(|p| p["id"] == *id).unwrap();
+
+        // MRR by plan, from the test server's items.
+        let mut mrr: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for i in &b.subscription_items {
+            let plan = plan_of(&i["plan_id"]);
+            let paying = (i["status"] == "active" || i["status"] == "past_due")
+                && i["is_free_trial"] == false
+                && plan["has_base_fee"] == true;
+            if paying {
+                let fee = if i["plan_period"] == "annual" {
+                    &plan["annual_monthly_fee"]
+                } else {
+                    &plan["fee"]
+                };
+                let key = format!(
+                    "{}|{}",
+                    plan["slug"].as_str().unwrap(),
+                    plan["for_payer_type"].as_str().unwrap()
+                );
+                let e = mrr.entry(key).or_default();
+                e.0 += 1;
+                e.1 += fee["amount"].as_i64().unwrap();
+            }
+        }
+        let want: Vec<String> = mrr
+            .iter()
+            .map(|(k, (n, cents))| format!("{k}|{n}|{cents}|{}.{:02}", cents / 100, cents % 100))
+            .collect();
+        let got = rows(&mut c, "select plan, payer_type, subscriptions, mrr_cents, round(mrr, 2) from mrr_by_plan order by 1, 2")
+            .unwrap();
+        assert_eq!(got, want);
+
+        let health = rows(
+            &mut c,
+            "select sum(active), sum(past_due), sum(free_trial) from subscription_health",
+        )
+        .unwrap();
+        let count =
+            |f: &dyn Fn(&Value) -> bool| b.subscription_items.iter().filter(|i| f(i)).count();
+        assert_eq!(
+            health,
+            [format!(
+                "{}|{}|{}",
+                count(&|i| i["status"] == "active" && i["is_free_trial"] == false),
+                count(&|i| i["status"] == "past_due"),
+                count(&|i| i["status"] == "active" && i["is_free_trial"] == true)
+            )]
+        );
+        let conversions = count(&|t| {
+            t["status"] == "ended"
+                && t["is_free_trial"] == true
+                && b.subscription_items.iter().any(|p| {
+                    p["payer_id"] == t["payer_id"]
+                        && p["plan_id"] == t["plan_id"]
+                        && p["is_free_trial"] == false
+                        && p["created_at"].as_i64() >= t["ended_at"].as_i64()
+                })
+        });
+        assert!(conversions > 0);
+        assert_eq!(
+            one(
+                &mut c,
+                "select sum(conversions) from trial_conversions_per_month"
+            ),
+            conversions.to_string()
+        );
+        let paid_orgs: Vec<&Value> = b
+            .subscription_items
+            .iter()
+            .filter(|i| {
+                (i["status"] == "active" || i["status"] == "past_due")
+                    && i["plan"]["fee"]["amount"].as_i64() > Some(0)
+            })
+            .map(|i| &i["payer"]["organization_id"])
+            .collect();
+        let without: usize = server
+            .dataset()
+            .organizations
+            .iter()
+            .filter(|o| !paid_orgs.contains(&&o["id"]))
+            .count();
+        assert_eq!(
+            one(
+                &mut c,
+                "select count(*) from organizations_without_paid_plan"
+            ),
+            without.to_string()
+        );
+        let failed: usize = b
+            .statements
+            .iter()
+            .filter(|s| s["status"] == "open")
+            .map(|s| {
+                b.payment_attempts[s["id"].as_str().unwrap()]
+                    .iter()
+                    .filter(|a| a["status"] == "failed")
+                    .count()
+            })
+            .sum();
+        assert!(failed > 0);
+        assert_eq!(
+            one(&mut c, "select count(*) from failed_payments"),
+            failed.to_string()
+        );
+
+        let entries = &server.dataset().settings.waitlist_entries;
+        let by = |f: &dyn Fn(&Value) -> bool| entries.iter().filter(|e| f(e)).count();
+        assert_eq!(
+            one(&mut c, "select sum(joined) || '|' || sum(invited) || '|' || sum(completed) || '|' || sum(rejected) from waitlist_funnel_per_week"),
+            format!(
+                "{}|{}|{}|{}",
+                entries.len(),
+                by(&|e| e["status"] == "invited" || e["status"] == "completed"),
+                by(&|e| e["status"] == "completed"),
+                by(&|e| e["status"] == "rejected")
+            )
+        );
+        assert!(
+            one(&mut c, "select count(*) from waitlist_funnel_per_week")
+                .parse::<i64>()
+                .unwrap()
+                >= 20
+        );
+        let mut pending: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["status"] == "pending")
+            .collect();
+        pending.sort_by_key(|e| (e["created_at"].as_i64(), e["id"].as_str().map(String::from)));
+        server.clear_log();
+        let got = rows(&mut c, "select email_address from waiting_longest").unwrap();
+        let want: Vec<String> = pending
+            .iter()
+            .take(20)
+            .map(|e| e["email_address"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want);
+        let sent = data_requests(&server);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].param("order_by"), Some("+created_at"));
+    }
+}
