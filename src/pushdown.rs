@@ -653,14 +653,21 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
                 let Some(allowed) = constraint.allowed else {
                     continue;
                 };
-                if let Allowed::Values(vs) = &allowed {
-                    let outside = vs.iter().any(|v| {
-                        param_value(v, filter.how)
-                            .is_some_and(|v| !filter.allowed.contains(&v.as_str()))
-                    });
-                    if outside && !filter.enum_of_rows {
-                        partial = true;
-                        continue;
+                if !filter.enum_of_rows {
+                    match &allowed {
+                        Allowed::Values(vs) => {
+                            let outside = vs.iter().any(|v| {
+                                param_value(v, filter.how)
+                                    .is_some_and(|v| !filter.allowed.contains(&v.as_str()))
+                            });
+                            if outside {
+                                partial = true;
+                                continue;
+                            }
+                        }
+                        // Only known at run time whether Clerk can filter
+                        // by it: nothing may rely on the filter being exact.
+                        Allowed::Runtime(_) => partial = true,
                     }
                 }
                 exact &= filter.how != Match::Wider;

@@ -440,7 +440,7 @@ impl Scan {
             if let Some(order) = &mut order {
                 order.check(name, &rows)?;
             }
-            if let Some(last) = rows.last() {
+            if let Some(last) = rows.last().filter(|_| paging != Paging::Single) {
                 let last = row_id(last)?.to_string();
                 if paging == Paging::Cursor && cursor.as_deref() == Some(last.as_str()) {
                     return Err(ClerkError::Malformed(format!(
