@@ -849,5 +849,27 @@ mod tests {
         let sent = data_requests(&server);
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert_eq!(sent[0].param("order_by"), Some("+created_at"));
+
+        // What the README shows.
+        c.batch_execute("set timezone = 'UTC'").unwrap();
+        let mut shown = String::new();
+        for query in [
+            "select * from mrr_by_plan order by mrr_cents desc",
+            "select * from subscription_health order by 1",
+            "select * from trial_conversions_per_month order by 1",
+            "select * from organizations_without_paid_plan order by members_count desc, id limit 5",
+            "select * from failed_payments order by failed_at limit 5",
+            "select * from waitlist_funnel_per_week order by 1 limit 6",
+        ] {
+            shown += &format!("{query}\n");
+            for row in rows(&mut c, query).unwrap() {
+                shown += &format!("  {row}\n");
+            }
+        }
+        let major = one(
+            &mut c,
+            "select current_setting('server_version_num')::int / 10000",
+        );
+        std::fs::write(format!("/tmp/clerk_fdw-examples-pg{major}.txt"), shown).unwrap();
     }
 }
