@@ -47,11 +47,11 @@ mod tests {
     #[pg_test]
     fn every_object_is_imported_and_read_completely() {
         let server = mock(DataConfig::default());
-        let mut c = imported(&server, "k1");
+        let mut c = imported(&server, "cat1");
         assert_eq!(
             one(
                 &mut c,
-                "select count(*) from information_schema.foreign_tables where foreign_table_schema = 'k1'"
+                "select count(*) from information_schema.foreign_tables where foreign_table_schema = 'cat1'"
             ),
             crate::objects::OBJECTS.len().to_string()
         );
@@ -74,7 +74,7 @@ mod tests {
             server.clear_log();
             let got = attrs(
                 &mut c,
-                &format!("select attrs::text from k1.{table} order by id"),
+                &format!("select attrs::text from cat1.{table} order by id"),
             );
             assert_eq!(got, sorted_by_id(data), "{table}");
             // Every page, each once: pages of 500 after the first start one
@@ -86,12 +86,12 @@ mod tests {
 
         // Typed columns against Clerk's JSON, read by Postgres' own operators.
         let checks = [
-            "select count(*) from k1.billing_plans where fee_amount is distinct from (attrs #>> '{fee,amount}')::bigint
+            "select count(*) from cat1.billing_plans where fee_amount is distinct from (attrs #>> '{fee,amount}')::bigint
                or annual_fee_amount is distinct from (attrs #>> '{annual_fee,amount}')::bigint
                or currency is distinct from attrs #>> '{fee,currency}'
                or free_trial_days is distinct from (attrs ->> 'free_trial_days')::bigint
                or features is distinct from array(select f ->> 'slug' from jsonb_array_elements(attrs -> 'features') f)",
-            "select count(*) from k1.billing_subscription_items
+            "select count(*) from cat1.billing_subscription_items
               where fee_amount is distinct from (attrs #>> '{plan,fee,amount}')::bigint
                  or user_id is distinct from attrs #>> '{payer,user_id}'
                  or organization_id is distinct from attrs #>> '{payer,organization_id}'
@@ -100,20 +100,20 @@ mod tests {
                  or next_payment_at is distinct from to_timestamp((attrs #>> '{next_payment,date}')::numeric / 1000)
                  or period_end is distinct from to_timestamp((attrs ->> 'period_end')::numeric / 1000)
                  or is_free_trial is distinct from (attrs ->> 'is_free_trial')::boolean",
-            "select count(*) from k1.billing_statements
+            "select count(*) from cat1.billing_statements
               where grand_total_amount is distinct from (attrs #>> '{totals,grand_total,amount}')::bigint
                  or timestamp is distinct from to_timestamp((attrs ->> 'timestamp')::numeric / 1000)
                  or organization_id is distinct from attrs #>> '{payer,organization_id}'",
-            "select count(*) from k1.waitlist_entries
+            "select count(*) from cat1.waitlist_entries
               where invitation_id is distinct from attrs #>> '{invitation,id}'
                  or invited_at is distinct from to_timestamp((attrs #>> '{invitation,created_at}')::numeric / 1000)",
-            "select count(*) from k1.organization_roles
+            "select count(*) from cat1.organization_roles
               where permissions is distinct from array(select p ->> 'key' from jsonb_array_elements(attrs -> 'permissions') p)",
-            "select count(*) from k1.role_sets where default_role is distinct from attrs #>> '{default_role,key}'",
-            "select count(*) from k1.organization_domains
+            "select count(*) from cat1.role_sets where default_role is distinct from attrs #>> '{default_role,key}'",
+            "select count(*) from cat1.organization_domains
               where verification_status is distinct from attrs #>> '{affiliation_verification,status}'
                  or total_pending_invitations is distinct from (attrs ->> 'total_pending_invitations')::bigint",
-            "select count(*) from k1.machines
+            "select count(*) from cat1.machines
               where scoped_machines is distinct from array(select m ->> 'id' from jsonb_array_elements(attrs -> 'scoped_machines') m)",
         ];
         for sql in checks {
@@ -122,23 +122,23 @@ mod tests {
 
         // One-row tables.
         assert_eq!(
-            one(&mut c, "select id || '|' || environment_type || '|' || allowed_origins::text from k1.instance"),
+            one(&mut c, "select id || '|' || environment_type || '|' || allowed_origins::text from cat1.instance"),
             format!("{}|production|{{https://app.example.com}}", clerk_mock::data::INSTANCE_ID)
         );
         assert_eq!(
             one(
                 &mut c,
-                "select enabled, creator_role, max_allowed_roles, domains_enrollment_modes from k1.instance_organization_settings"
+                "select enabled, creator_role, max_allowed_roles, domains_enrollment_modes from cat1.instance_organization_settings"
             ),
             "t|org:admin|10|{manual_invitation,automatic_invitation,automatic_suggestion}"
         );
 
         // Money as numeric stays exact; as floating point it is refused.
         c.batch_execute(
-            "create foreign table k1.plan_money (id text, fee_amount numeric, annual_fee_amount numeric)
-               server k1 options (object 'billing_plans');
-             create foreign table k1.plan_float (id text, fee_amount double precision)
-               server k1 options (object 'billing_plans');",
+            "create foreign table cat1.plan_money (id text, fee_amount numeric, annual_fee_amount numeric)
+               server cat1 options (object 'billing_plans');
+             create foreign table cat1.plan_float (id text, fee_amount double precision)
+               server cat1 options (object 'billing_plans');",
         )
         .unwrap();
         let want: i64 = b
@@ -149,11 +149,11 @@ mod tests {
         assert_eq!(
             one(
                 &mut c,
-                "select sum(annual_fee_amount) / 100 from k1.plan_money"
+                "select sum(annual_fee_amount) / 100 from cat1.plan_money"
             ),
             format!("{}.0000000000000000", want / 100)
         );
-        let (_, message) = failure(&mut c, "select fee_amount from k1.plan_float");
+        let (_, message) = failure(&mut c, "select fee_amount from cat1.plan_float");
         assert!(message.contains("fee_amount"), "{message}");
         assert!(message.contains("double precision"), "{message}");
     }
@@ -197,21 +197,21 @@ mod tests {
     #[pg_test]
     fn billing_filters_and_keys_become_narrow_requests() {
         let server = mock(DataConfig::default());
-        let mut c = imported(&server, "k2");
+        let mut c = imported(&server, "cat2");
         let b = &server.dataset().billing;
         let items = &b.subscription_items;
         let org_plans = ids_where(&b.plans, |p| p["for_payer_type"] == "org");
         check(
             &mut c,
             &server,
-            "select id from k2.billing_plans where for_payer_type = 'org'",
+            "select id from cat2.billing_plans where for_payer_type = 'org'",
             org_plans,
             &[("billing/plans", &[("payer_type", "org")])],
         );
         check(
             &mut c,
             &server,
-            "select id from k2.billing_plans where for_payer_type = 'team'",
+            "select id from cat2.billing_plans where for_payer_type = 'team'",
             vec![],
             &[],
         );
@@ -220,7 +220,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            &format!("select id from k2.billing_prices where plan_id = '{pro}'"),
+            &format!("select id from cat2.billing_prices where plan_id = '{pro}'"),
             ids_where(&b.prices, |p| p["plan_id"] == pro),
             &[("billing/prices", &[("plan_id", pro)])],
         );
@@ -228,7 +228,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            "select id from k2.billing_prices where plan_id = 'cplan_nobody'",
+            "select id from cat2.billing_prices where plan_id = 'cplan_nobody'",
             vec![],
             &[("billing/prices", &[("plan_id", "cplan_nobody")])],
         );
@@ -247,7 +247,9 @@ mod tests {
             check(
                 &mut c,
                 &server,
-                &format!("select id from k2.billing_subscription_items where status = '{status}'"),
+                &format!(
+                    "select id from cat2.billing_subscription_items where status = '{status}'"
+                ),
                 want,
                 &pages,
             );
@@ -256,7 +258,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            "select id from k2.billing_subscription_items where status = 'canceled'",
+            "select id from cat2.billing_subscription_items where status = 'canceled'",
             ids_where(items, |i| i["status"] == "canceled"),
             &[
                 ("billing/subscription_items", &[("include_free", "true")]),
@@ -267,7 +269,7 @@ mod tests {
             &mut c,
             &server,
             &format!(
-                "select id from k2.billing_subscription_items where payer_type = 'org' and plan_id = '{}'",
+                "select id from cat2.billing_subscription_items where payer_type = 'org' and plan_id = '{}'",
                 org_plans_of(b, 1)
             ),
             ids_where(items, |i| {
@@ -284,7 +286,7 @@ mod tests {
         assert_eq!(
             one(
                 &mut c,
-                "select count(*) from k2.billing_subscription_items where status = 'past_due'"
+                "select count(*) from cat2.billing_subscription_items where status = 'past_due'"
             ),
             past_due.to_string()
         );
@@ -301,7 +303,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            &format!("select id, status from k2.billing_statements where id = '{statement}'"),
+            &format!("select id, status from cat2.billing_statements where id = '{statement}'"),
             vec![format!(
                 "{statement}|{}",
                 b.statements[3]["status"].as_str().unwrap()
@@ -311,7 +313,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            "select id from k2.billing_statements where id = 'stmt_nobody'",
+            "select id from cat2.billing_statements where id = 'stmt_nobody'",
             vec![],
             &[("billing/statements/stmt_nobody", &[])],
         );
@@ -333,8 +335,8 @@ mod tests {
         server.clear_log();
         let mut got = rows(
             &mut c,
-            "select s.id, a.status from k2.billing_statements s
-               join k2.billing_payment_attempts a on a.statement_id = s.id where s.status = 'open'",
+            "select s.id, a.status from cat2.billing_statements s
+               join cat2.billing_payment_attempts a on a.statement_id = s.id where s.status = 'open'",
         )
         .unwrap();
         got.sort();
@@ -346,7 +348,7 @@ mod tests {
             .filter(|r| r.path.ends_with("/payment_attempts"))
             .count();
         assert_eq!(lookups, open.len(), "one request per open statement");
-        let (code, message) = failure(&mut c, "select * from k2.billing_payment_attempts");
+        let (code, message) = failure(&mut c, "select * from cat2.billing_payment_attempts");
         assert!(message.contains("statement_id"), "{code}: {message}");
 
         // A subscription per user or organization, by key.
@@ -358,7 +360,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            &format!("select id, user_id, organization_id, status from k2.billing_subscriptions where user_id = '{payer}'"),
+            &format!("select id, user_id, organization_id, status from cat2.billing_subscriptions where user_id = '{payer}'"),
             vec![format!(
                 "{}|{payer}|NULL|{}",
                 subscription["id"].as_str().unwrap(),
@@ -376,14 +378,14 @@ mod tests {
         check(
             &mut c,
             &server,
-            &format!("select id from k2.billing_subscriptions where user_id = '{user_without}'"),
+            &format!("select id from cat2.billing_subscriptions where user_id = '{user_without}'"),
             vec![],
             &[(&format!("users/{user_without}/billing/subscription"), &[])],
         );
         server.clear_log();
         let mut got = rows(
             &mut c,
-            "select o.id, s.status from k2.organizations o join k2.billing_subscriptions s on s.organization_id = o.id",
+            "select o.id, s.status from cat2.organizations o join cat2.billing_subscriptions s on s.organization_id = o.id",
         )
         .unwrap();
         got.sort();
@@ -416,13 +418,13 @@ mod tests {
     #[pg_test]
     fn other_objects_filters_and_keys_become_narrow_requests() {
         let server = mock(DataConfig::default());
-        let mut c = imported(&server, "k3");
+        let mut c = imported(&server, "cat3");
         let ds = server.dataset();
         let s = &ds.settings;
         check(
             &mut c,
             &server,
-            "select id from k3.waitlist_entries where status = 'invited'",
+            "select id from cat3.waitlist_entries where status = 'invited'",
             ids_where(&s.waitlist_entries, |e| e["status"] == "invited"),
             &[("waitlist_entries", &[("status", "invited")])],
         );
@@ -431,7 +433,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            "select id from k3.waitlist_entries order by created_at desc limit 5",
+            "select id from cat3.waitlist_entries order by created_at desc limit 5",
             newest
                 .iter()
                 .take(5)
@@ -446,28 +448,28 @@ mod tests {
         check(
             &mut c,
             &server,
-            &format!("select id from k3.enterprise_connections where active and organization_id = '{org}'"),
+            &format!("select id from cat3.enterprise_connections where active and organization_id = '{org}'"),
             ids_where(&s.enterprise_connections, |e| e["active"] == true && e["organization_id"] == org),
             &[("enterprise_connections", &[("active", "true"), ("organization_id", org)])],
         );
         check(
             &mut c,
             &server,
-            &format!("select id from k3.organization_domains where organization_id = '{org}'"),
+            &format!("select id from cat3.organization_domains where organization_id = '{org}'"),
             ids_where(&s.organization_domains, |d| d["organization_id"] == org),
             &[("organization_domains", &[("organization_id", org)])],
         );
         check(
             &mut c,
             &server,
-            "select id from k3.organization_domains where name = 'org4.example.com'",
+            "select id from cat3.organization_domains where name = 'org4.example.com'",
             ids_where(&s.organization_domains, |d| d["name"] == "org4.example.com"),
             &[("organization_domains", &[("domains", "org4.example.com")])],
         );
         server.clear_log();
         let mut got = rows(
             &mut c,
-            "select id from k3.organization_domains where enrollment_mode in ('manual_invitation', 'enterprise_sso')",
+            "select id from cat3.organization_domains where enrollment_mode in ('manual_invitation', 'enterprise_sso')",
         )
         .unwrap();
         got.sort();
@@ -489,7 +491,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            "select id from k3.organization_domains where enrollment_mode = 'sso'",
+            "select id from cat3.organization_domains where enrollment_mode = 'sso'",
             vec![],
             &[],
         );
@@ -511,7 +513,7 @@ mod tests {
             &mut c,
             &server,
             &format!(
-                "select id, user_id from k3.user_organization_invitations where user_id = '{user}'"
+                "select id, user_id from cat3.user_organization_invitations where user_id = '{user}'"
             ),
             ds.organization_invitations
                 .iter()
@@ -520,7 +522,7 @@ mod tests {
                 .collect(),
             &[(&format!("users/{user}/organization_invitations"), &[])],
         );
-        let (_, message) = failure(&mut c, "select * from k3.user_organization_invitations");
+        let (_, message) = failure(&mut c, "select * from cat3.user_organization_invitations");
         assert!(message.contains("user_id"), "{message}");
 
         // API keys and M2M tokens of a machine, revoked and expired ones too,
@@ -529,7 +531,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            &format!("select id, revoked from k3.api_keys where subject = '{machine}'"),
+            &format!("select id, revoked from cat3.api_keys where subject = '{machine}'"),
             s.api_keys[machine]
                 .iter()
                 .map(|k| {
@@ -550,7 +552,7 @@ mod tests {
         check(
             &mut c,
             &server,
-            &format!("select id from k3.m2m_tokens where subject = '{machine}'"),
+            &format!("select id from cat3.m2m_tokens where subject = '{machine}'"),
             tokens
                 .iter()
                 .map(|t| t["id"].as_str().unwrap().to_string())
@@ -581,14 +583,14 @@ mod tests {
         want.sort();
         let mut got = rows(
             &mut c,
-            "select m.id, count(*) from k3.machines m join k3.m2m_tokens t on t.subject = m.id group by 1",
+            "select m.id, count(*) from cat3.machines m join cat3.m2m_tokens t on t.subject = m.id group by 1",
         )
         .unwrap();
         got.sort();
         assert_eq!(got, want);
-        let (_, message) = failure(&mut c, "select * from k3.api_keys");
+        let (_, message) = failure(&mut c, "select * from cat3.api_keys");
         assert!(message.contains("subject"), "{message}");
-        let (_, message) = failure(&mut c, "select * from k3.billing_subscriptions");
+        let (_, message) = failure(&mut c, "select * from cat3.billing_subscriptions");
         assert!(
             message.contains("user_id") && message.contains("organization_id"),
             "{message}"
@@ -601,18 +603,18 @@ mod tests {
     #[pg_test]
     fn keyed_objects_through_generic_plans_functions_and_cursors() {
         let server = mock(DataConfig::default());
-        let mut c = imported(&server, "k4");
+        let mut c = imported(&server, "cat4");
         let b = &server.dataset().billing;
         c.batch_execute(
             "set plan_cache_mode = force_generic_plan;
-             prepare sub(text) as select count(*) from k4.billing_subscriptions where user_id = $1;
-             prepare items(text) as select count(*) from k4.billing_subscription_items where status = $1;
-             create function k4.plan_of(u text) returns text language plpgsql as $$
+             prepare sub(text) as select count(*) from cat4.billing_subscriptions where user_id = $1;
+             prepare items(text) as select count(*) from cat4.billing_subscription_items where status = $1;
+             create function cat4.plan_of(u text) returns text language plpgsql as $$
                declare p text;
                begin
-                 select i.plan_slug into p from k4.billing_subscriptions s
+                 select i.plan_slug into p from cat4.billing_subscriptions s
                    cross join lateral jsonb_array_elements(s.subscription_items) e
-                   join k4.billing_subscription_items i on i.id = e ->> 'id'
+                   join cat4.billing_subscription_items i on i.id = e ->> 'id'
                   where s.user_id = u order by i.created_at desc limit 1;
                  return p;
                end $$;",
@@ -659,7 +661,7 @@ mod tests {
             for _ in 0..2 {
                 let got = one(
                     &mut c,
-                    &format!("select coalesce(k4.plan_of('{u}'), 'NULL')"),
+                    &format!("select coalesce(cat4.plan_of('{u}'), 'NULL')"),
                 );
                 assert_eq!(got, want.clone().unwrap_or_else(|| "NULL".into()));
             }
@@ -673,9 +675,9 @@ mod tests {
         c.batch_execute(&format!(
             "begin;
              savepoint s;
-             do $$ begin perform * from k4.m2m_tokens; exception when others then null; end $$;
+             do $$ begin perform * from cat4.m2m_tokens; exception when others then null; end $$;
              rollback to savepoint s;
-             declare cur scroll cursor for select id from k4.m2m_tokens where subject = '{machine}' order by id;"
+             declare cur scroll cursor for select id from cat4.m2m_tokens where subject = '{machine}' order by id;"
         ))
         .unwrap();
         let mut fetched = 0;
@@ -697,15 +699,15 @@ mod tests {
     #[pg_test]
     fn billing_and_waitlist_examples_answer_what_the_data_says() {
         let server = mock(DataConfig::default());
-        let mut c = imported(&server, "k5");
-        // The examples name schema clerk; here the tables are in k5.
-        c.batch_execute("create schema k5_examples; set search_path = k5_examples")
+        let mut c = imported(&server, "cat5");
+        // The examples name schema clerk; here the tables are in cat5.
+        c.batch_execute("create schema cat5_examples; set search_path = cat5_examples")
             .unwrap();
         for sql in [
             include_str!("../../examples/billing.sql"),
             include_str!("../../examples/waitlist.sql"),
         ] {
-            c.batch_execute(&sql.replace("clerk.", "k5."))
+            c.batch_execute(&sql.replace("clerk.", "cat5."))
                 .unwrap_or_else(|e| panic!("{}", error_message(e)));
         }
         let b = &server.dataset().billing;

@@ -1324,12 +1324,21 @@ mod tests {
         assert_eq!(
             tables,
             json!([
-                {"relname": "allowlist_identifiers"}, {"relname": "blocklist_identifiers"},
-                {"relname": "domains"}, {"relname": "invitations"}, {"relname": "jwt_templates"},
-                {"relname": "oauth_applications"}, {"relname": "organization_invitations"},
-                {"relname": "organization_memberships"}, {"relname": "organizations"},
-                {"relname": "redirect_urls"}, {"relname": "saml_connections"}, {"relname": "sessions"},
-                {"relname": "users"}
+                {"relname": "allowlist_identifiers"}, {"relname": "api_keys"},
+                {"relname": "billing_payment_attempts"}, {"relname": "billing_plans"},
+                {"relname": "billing_prices"}, {"relname": "billing_statements"},
+                {"relname": "billing_subscription_items"}, {"relname": "billing_subscriptions"},
+                {"relname": "blocklist_identifiers"}, {"relname": "domains"},
+                {"relname": "enterprise_connections"}, {"relname": "instance"},
+                {"relname": "instance_organization_settings"}, {"relname": "invitations"},
+                {"relname": "jwt_templates"}, {"relname": "m2m_tokens"}, {"relname": "machines"},
+                {"relname": "oauth_applications"}, {"relname": "organization_domains"},
+                {"relname": "organization_invitations"}, {"relname": "organization_memberships"},
+                {"relname": "organization_permissions"}, {"relname": "organization_roles"},
+                {"relname": "organizations"}, {"relname": "redirect_urls"},
+                {"relname": "role_sets"}, {"relname": "saml_connections"}, {"relname": "sessions"},
+                {"relname": "user_organization_invitations"}, {"relname": "users"},
+                {"relname": "waitlist_entries"}
             ])
         );
         let types = query_json(

@@ -151,8 +151,8 @@ mod tests {
         "select id from P.organization_domains where organization_id = 'org_1' and enrollment_mode in ('manual_invitation', 'enterprise_sso')",
         "select * from P.user_organization_invitations where user_id = 'user_1' and status = 'pending'",
         "select * from P.machines",
-        "select * from P.api_keys where subject = 'mch_1'",
-        "select * from P.m2m_tokens where subject = 'mch_1'",
+        "select * from P.api_keys where subject = 'mch_2bpU6YPvNfkLHS0T6NnuRDx6ufS'",
+        "select * from P.m2m_tokens where subject = 'mch_2bpU6YPvNfkLHS0T6NnuRDx6ufS'",
         "select * from P.instance",
         "select * from P.instance_organization_settings",
     ];
