@@ -400,11 +400,18 @@ unsafe fn const_text(node: *mut pg_sys::Node) -> Option<String> {
 }
 
 /// A `timestamptz` column under a function that keeps its order: its local
-/// date (`created_at::date`) or `date_trunc(unit, created_at)`.
+/// date (`created_at::date`), `date_trunc(unit, created_at)` or its Unix
+/// time (`extract(epoch from created_at)`, Grafana's).
 struct TimeFunction {
     column: &'static str,
-    /// The truncation unit as an interval (`1 day`); `None` for the date.
-    unit: Option<&'static str>,
+    shape: Shape,
+}
+
+enum Shape {
+    Date,
+    /// The truncation unit as an interval (`1 day`).
+    Trunc(&'static str),
+    Epoch,
 }
 
 unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<TimeFunction> {
@@ -425,8 +432,17 @@ unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<Time
     match (CStr::from_ptr(name).to_bytes(), args.as_slice()) {
         (b"date", [arg]) => Some(TimeFunction {
             column: timestamptz_column(*arg)?,
-            unit: None,
+            shape: Shape::Date,
         }),
+        (b"extract" | b"date_part", [field, arg]) => {
+            if !const_text(*field)?.eq_ignore_ascii_case("epoch") {
+                return None;
+            }
+            Some(TimeFunction {
+                column: timestamptz_column(*arg)?,
+                shape: Shape::Epoch,
+            })
+        }
         (b"date_trunc", [unit, arg]) => {
             let unit = const_text(*unit)?;
             let interval = match unit.to_ascii_lowercase().as_str() {
@@ -442,7 +458,7 @@ unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<Time
             };
             Some(TimeFunction {
                 column: timestamptz_column(*arg)?,
-                unit: Some(interval),
+                shape: Shape::Trunc(interval),
             })
         }
         _ => None,
@@ -491,6 +507,11 @@ unsafe fn copy(node: *mut pg_sys::Node) -> *mut pg_sys::Node {
 
 /// An interval constant such as `1 day`.
 unsafe fn interval(text: &CStr) -> *mut pg_sys::Node {
+    typed_const(text, pg_sys::INTERVALOID)
+}
+
+/// `'text'::target`.
+unsafe fn typed_const(text: &CStr, target: pg_sys::Oid) -> *mut pg_sys::Node {
     let value = pg_sys::makeConst(
         pg_sys::TEXTOID,
         -1,
@@ -500,12 +521,12 @@ unsafe fn interval(text: &CStr) -> *mut pg_sys::Node {
         false,
         false,
     );
-    cast(value.cast(), pg_sys::INTERVALOID)
+    cast(value.cast(), target)
 }
 
 impl Extracted {
-    /// `created_at::date op d` and `date_trunc(unit, created_at) op t`:
-    /// bounds on the column itself, computed when the query runs in the
+    /// `created_at::date op d`, `date_trunc(unit, created_at) op t` and
+    /// `extract(epoch from created_at) op n`: bounds on the column itself, computed when the query runs in the
     /// session's time zone. They are necessary conditions, not the clause
     /// (a lower bound of a date is widened by 3 hours, for zones whose
     /// midnight a DST change makes ambiguous), so Postgres still applies
@@ -535,8 +556,8 @@ impl Extracted {
             return Some(false);
         }
         let value_type = pg_sys::exprType(value);
-        let bounds: Vec<(Op, *mut pg_sys::Node)> = match function.unit {
-            None => {
+        let bounds: Vec<(Op, *mut pg_sys::Node)> = match function.shape {
+            Shape::Date => {
                 if value_type != pg_sys::DATEOID {
                     return Some(false);
                 }
@@ -564,7 +585,39 @@ impl Extracted {
                     Op::EqFolded | Op::Contains => return Some(false),
                 }
             }
-            Some(unit) => {
+            Shape::Epoch => {
+                let numbers = [
+                    pg_sys::INT2OID,
+                    pg_sys::INT4OID,
+                    pg_sys::INT8OID,
+                    pg_sys::NUMERICOID,
+                    pg_sys::FLOAT4OID,
+                    pg_sys::FLOAT8OID,
+                ];
+                if !numbers.contains(&value_type) {
+                    return Some(false);
+                }
+                // `'epoch' + n seconds`, a millisecond wider each way: as a
+                // float8 it need not be exact to the microsecond.
+                let instant = || {
+                    let seconds = operator(
+                        c"*",
+                        cast(copy(value), pg_sys::FLOAT8OID),
+                        interval(c"1 second"),
+                    );
+                    let epoch = typed_const(c"1970-01-01 00:00:00+00", pg_sys::TIMESTAMPTZOID);
+                    operator(c"+", epoch, seconds)
+                };
+                let lower = || operator(c"-", instant(), interval(c"1 millisecond"));
+                let upper = || operator(c"+", instant(), interval(c"1 millisecond"));
+                match op {
+                    Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
+                    Op::Lt | Op::Le => vec![(Op::Lt, upper())],
+                    Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
+                    Op::EqFolded | Op::Contains => return Some(false),
+                }
+            }
+            Shape::Trunc(unit) => {
                 let bound = || match value_type {
                     pg_sys::TIMESTAMPTZOID => copy(value),
                     _ => cast(copy(value), pg_sys::TIMESTAMPTZOID),

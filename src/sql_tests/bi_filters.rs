@@ -35,6 +35,11 @@ mod tests {
         "date_trunc('week', created_at) < timestamp '2026-01-19 00:00'",
         "date_trunc('hour', created_at) <= timestamptz '2026-01-09 12:00:00+00'",
         "date_trunc('month', created_at) = date_trunc('month', timestamptz '2026-04-15 12:00:00+00')",
+        // Grafana's Unix-time filters.
+        "extract(epoch from created_at) >= 1779000000",
+        "extract(epoch from created_at) < 1767300000.5 and extract(epoch from created_at) > 1767000000",
+        "date_part('epoch', created_at) between 1772323200 and 1772409600",
+        "extract(epoch from created_at) = 1772350000",
     ];
     /// Havana's DST starts at midnight (the day begins at 01:00); Lord
     /// Howe's moves by 30 minutes.
