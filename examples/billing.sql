@@ -12,8 +12,8 @@ select p.slug as plan,
        count(*) as subscriptions,
        sum(case i.plan_period when 'annual' then p.annual_monthly_fee_amount
                               else p.fee_amount end) as mrr_cents,
-       sum(case i.plan_period when 'annual' then p.annual_monthly_fee_amount
-                              else p.fee_amount end) / 100.0 as mrr
+       round(sum(case i.plan_period when 'annual' then p.annual_monthly_fee_amount
+                                    else p.fee_amount end) / 100.0, 2) as mrr
 from clerk.billing_subscription_items i
 join clerk.billing_plans p on p.id = i.plan_id
 where i.status in ('active', 'past_due') and not i.is_free_trial and p.has_base_fee

@@ -61,3 +61,18 @@ order by s.created_at desc;
 \echo '== Plans in public metadata'
 select coalesce(public_metadata->>'plan', '(none)') as plan, count(*) as users
 from clerk.users group by 1 order by 2 desc;
+
+\echo '== Monthly recurring revenue by plan (Clerk Billing; amounts in cents, exact)'
+select p.name as plan, p.for_payer_type as payer, count(*) as subscriptions,
+       round(sum(case i.plan_period when 'annual' then p.annual_monthly_fee_amount
+                                    else p.fee_amount end) / 100.0, 2) as mrr
+from clerk.billing_subscription_items i
+join clerk.billing_plans p on p.id = i.plan_id
+where i.status in ('active', 'past_due') and not i.is_free_trial and p.has_base_fee
+group by 1, 2 order by mrr desc;
+
+\echo '== The waitlist: who joined in the last 4 weeks, and where they are now'
+select status, count(*) as entries
+from clerk.waitlist_entries
+where created_at > now() - interval '4 weeks'
+group by 1 order by 2 desc;

@@ -119,10 +119,11 @@ impl Item<'_> {
     fn json(&self) -> Value {
         let fee = self.fee();
         let paid = fee > 0;
-        let period = if self.annual {
-            365 * DAY_MS
-        } else {
-            30 * DAY_MS
+        // A free trial's period is the trial.
+        let period = match PLANS[self.plan].5 {
+            Some(days) if self.trial => days * DAY_MS,
+            _ if self.annual => 365 * DAY_MS,
+            _ => 30 * DAY_MS,
         };
         let period_end = self.created_at + period;
         let months = (self.n % 9) as i64 + 1;
