@@ -65,6 +65,8 @@ create foreign table $schema.memberships (id text, user_id text, organization_id
   server $server options (object 'organization_memberships');
 SQL
 done
+psql_pg -d "$DB" -c "import foreign schema clerk limit to (billing_plans, billing_subscription_items, waitlist_entries)
+  from server clerk into clerk"
 
 printf '%-50s %7s %6s %7s %8s %7s %5s %9s\n' scenario rows reqs secs rows/s hwm_mb 429s max/10s
 report() { # name rows secs hwm_kb
@@ -128,6 +130,11 @@ scenario "seed: users and roles of one org (join)" clerk "select u.email, m.role
 scenario "  the same, org id from a subquery" clerk "select u.email, m.role from memberships m join users u on u.id = m.user_id where m.organization_id = (select id from organizations order by created_at limit 1)"
 scenario "count(*) users" clerk "select count(*) from users"
 scenario "newest 10 users" clerk "select id from users order by created_at desc limit 10"
+scenario "billing: MRR by plan (items join plans)" clerk "select p.slug, sum(case i.plan_period when 'annual' then p.annual_monthly_fee_amount else p.fee_amount end) from billing_subscription_items i join billing_plans p on p.id = i.plan_id where i.status in ('active', 'past_due') and not i.is_free_trial group by 1"
+scenario "billing: past-due items (status=past_due)" clerk "select id, user_id, organization_id from billing_subscription_items where status = 'past_due'"
+scenario "billing: count(*) active items" clerk "select count(*) from billing_subscription_items where status = 'active'"
+scenario "waitlist: funnel per week" clerk "select date_trunc('week', created_at), count(*), count(*) filter (where status = 'completed') from waitlist_entries group by 1"
+scenario "waitlist: 20 longest waiting (one request)" clerk "select email_address from waitlist_entries where status = 'pending' order by created_at limit 20"
 sessions "8 sessions at once: memberships full scan" 8 "select * from memberships"
 stop_mock
 
