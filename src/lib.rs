@@ -8,6 +8,7 @@
 //!   (the request budget shared by the cluster's backends).
 //! - [`scan`]: paging through the planned requests on [`runtime`]'s threads.
 //! - [`convert`]: JSON to the declared column types.
+//! - [`lookups`]: a nested loop's lookups turned into one read of the list.
 //!
 //! [`pg`]: everything that touches Postgres (the FDW routine, planner and
 //! executor callbacks, options, SQL functions).
@@ -15,6 +16,7 @@
 pub mod budget;
 pub mod client;
 pub mod convert;
+pub mod lookups;
 pub mod objects;
 mod pg;
 pub mod pushdown;

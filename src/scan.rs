@@ -1106,7 +1106,8 @@ impl Drop for ScanStream {
 /// asking Clerk again. Past `keep_limit` rows it streams page by page and a
 /// re-scan starts over.
 pub struct Rows {
-    stream: ScanStream,
+    /// `None` for rows given in full ([`Rows::replay`]).
+    stream: Option<ScanStream>,
     keep_limit: usize,
     kept: Vec<Value>,
     position: usize,
@@ -1117,13 +1118,43 @@ pub struct Rows {
 impl Rows {
     pub fn new(stream: ScanStream, keep_limit: usize) -> Rows {
         Rows {
-            stream,
+            stream: Some(stream),
             keep_limit,
             kept: Vec::new(),
             position: 0,
             streaming: None,
             done: false,
         }
+    }
+
+    /// Rows already in memory.
+    pub fn replay(rows: Vec<Value>) -> Rows {
+        Rows {
+            stream: None,
+            keep_limit: rows.len(),
+            kept: rows,
+            position: 0,
+            streaming: None,
+            done: true,
+        }
+    }
+
+    /// Every remaining row, or `None` (and the scan stopped) past
+    /// `max_rows`.
+    pub fn collect_at_most(
+        mut self,
+        max_rows: usize,
+        on_wait: &mut dyn FnMut(),
+    ) -> Result<Option<Vec<Value>>, ClerkError> {
+        let mut all = std::mem::take(&mut self.kept);
+        while let Some(stream) = self.stream.as_mut() {
+            match stream.next_page(on_wait)? {
+                None => break,
+                Some(page) if all.len() + page.len() > max_rows => return Ok(None),
+                Some(page) => all.extend(page),
+            }
+        }
+        Ok(Some(all))
     }
 
     /// Applies `f` to the next row; `None` at the end.
@@ -1141,10 +1172,10 @@ impl Rows {
                 self.position += 1;
                 return Ok(Some(f(&self.kept[self.position - 1])));
             }
-            if self.done {
+            let Some(stream) = self.stream.as_mut().filter(|_| !self.done) else {
                 return Ok(None);
-            }
-            match self.stream.next_page(on_wait)? {
+            };
+            match stream.next_page(on_wait)? {
                 None => self.done = true,
                 Some(page)
                     if self.streaming.is_none()

@@ -7,11 +7,12 @@
 
 use crate::client::{ClerkClient, ClerkError};
 use crate::convert::{self, ConvertError, Out, Target as Declared};
+use crate::lookups::{Lookup, Lookups, MAX_LIST_ROWS};
 use crate::pg::clauses::{list_items, operand_of};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
 use crate::pg::options::{bind_columns, BoundColumn, Table};
-use crate::pg::planner::{check_for_interrupts, declared_columns, Planned};
+use crate::pg::planner::{check_for_interrupts, clerk_count, declared_columns, Planned};
 use crate::pushdown::{self, Operand, Request};
 use crate::runtime;
 use crate::scan::{self, Fields, Rows, ScanOptions, ScanStream};
@@ -45,6 +46,8 @@ struct ScanState {
     rows: Option<Rows>,
     count: Option<i64>,
     count_returned: bool,
+    /// The lookups of a nested loop's inner side (see [`Lookups`]).
+    lookups: Lookups,
 }
 
 impl ScanState {
@@ -96,6 +99,19 @@ impl ScanState {
             return Ok(());
         }
         self.rows = None;
+        let lookup = Lookup::of(object, &request);
+        if let Some(lookup) = &lookup {
+            let answered = match self.lookups.answer(lookup) {
+                Some(rows) => Some(rows),
+                None if self.read_list(lookup)? => self.lookups.answer(lookup),
+                None => None,
+            };
+            if let Some(rows) = answered {
+                self.rows = Some(Rows::replay(rows));
+                self.current = Some(request);
+                return Ok(());
+            }
+        }
         let plan = pushdown::plan(object, &request);
         if plan.missing_key {
             return Err(FdwError::KeyRequired {
@@ -103,6 +119,9 @@ impl ScanState {
                 object: object.name,
                 keys: object.key_columns(),
             });
+        }
+        if lookup.is_some() {
+            self.lookups.sent += 1;
         }
         self.current = Some(request);
         let options = ScanOptions {
@@ -115,6 +134,50 @@ impl ScanState {
             .map_err(|e| self.clerk_error(e))?;
         self.rows = Some(Rows::new(stream, KEEP_ROWS_FOR_RESCAN));
         Ok(())
+    }
+}
+
+impl ScanState {
+    /// Reads the whole list `lookup` narrows, when the lookups so far cost
+    /// as many requests as that read; true when it is kept.
+    fn read_list(&mut self, lookup: &Lookup) -> Result<bool, FdwError> {
+        let plan = pushdown::plan(self.table.object, &lookup.rest);
+        let Some(series) = plan.series.first().filter(|_| !plan.missing_key) else {
+            return Ok(false);
+        };
+        let page = series.endpoint.max_limit as f64;
+        let rows = clerk_count(&self.client, &plan);
+        let requests = rows.map_or(usize::MAX, |n| {
+            (n / page).ceil() as usize * plan.series.len()
+        });
+        if !self.lookups.should_read_list(requests, rows) {
+            return Ok(false);
+        }
+        let options = ScanOptions {
+            concurrency: self.concurrency,
+            prefetch: PREFETCH_PAGES,
+            fields: Fields::for_sources(
+                self.columns
+                    .iter()
+                    .map(|c| c.spec.source)
+                    .chain([lookup.source]),
+            ),
+            expected_rows: rows,
+        };
+        let read = ScanStream::start(self.client.clone(), plan, options).and_then(|stream| {
+            Rows::new(stream, 0).collect_at_most(MAX_LIST_ROWS, &mut check_for_interrupts)
+        });
+        match read {
+            Ok(Some(all)) => Ok(self.lookups.keep_list(lookup, all)),
+            Ok(None) => {
+                self.lookups.give_up();
+                Ok(false)
+            }
+            Err(e) => {
+                self.lookups.give_up();
+                Err(self.clerk_error(e))
+            }
+        }
     }
 }
 
@@ -255,6 +318,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
         rows: None,
         count: None,
         count_returned: false,
+        lookups: Lookups::default(),
     };
     // Dropped with the per-query memory, whichever way the query ends.
     (*node).fdw_state = PgMemoryContexts::CurrentMemoryContext
@@ -394,5 +458,9 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             "Clerk filter",
             "wider than the query; Postgres re-checks every row",
         );
+    }
+    // EXPLAIN ANALYZE: how a nested loop's lookups went.
+    if let Some(lookups) = state_of(node).and_then(|s| s.lookups.describe()) {
+        property("Clerk lookups", &lookups);
     }
 }

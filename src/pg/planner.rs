@@ -98,7 +98,7 @@ fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
 /// The rows Clerk has for `plan`, for planner estimates: one quick count
 /// request per server and distinct request every few minutes, not one per
 /// planning. `None` when Clerk cannot count them or cannot be asked.
-fn clerk_count(client: &Arc<ClerkClient>, plan: &ScanPlan) -> Option<f64> {
+pub fn clerk_count(client: &Arc<ClerkClient>, plan: &ScanPlan) -> Option<f64> {
     type Cache = Mutex<HashMap<(usize, String), (Instant, Option<f64>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = (Arc::as_ptr(client) as usize, plan.describe().join(" "));

@@ -272,4 +272,86 @@ mod tests {
                 && scans[0].param("created_at_before").is_some()
         );
     }
+
+    /// "Users and roles of one organization" with the organization's id
+    /// from a subquery: the planner guesses 20 members and picks one users
+    /// lookup per member. After as many lookups as reading the users list
+    /// costs, the list is read once and answers the rest.
+    #[pg_test]
+    fn a_long_nested_loop_of_lookups_reads_the_list_once() {
+        let server = mock(DataConfig {
+            users: 3000,
+            organizations: 8,
+            big_org_members: 900,
+            ..DataConfig::default()
+        });
+        let mut pushed = imported(&server, "b4");
+        let mut plain = imported_with(&server, "b4off", ", pushdown 'false'");
+        let sql = |schema: &str| {
+            format!(
+                "select u.email, m.role from {schema}.organization_memberships m
+                   join {schema}.users u on u.id = m.user_id
+                  where m.organization_id = (select organization_id from {schema}.organization_memberships
+                                              group by 1 order by count(*) desc limit 1)
+                  order by 1, 2"
+            )
+        };
+        let want = rows(&mut plain, &sql("b4off")).unwrap();
+        assert_eq!(want.len(), 900);
+        // The plan a misjudged row estimate leads to.
+        pushed
+            .batch_execute(
+                "set enable_hashjoin = off; set enable_mergejoin = off; set enable_material = off",
+            )
+            .unwrap();
+        for round in 0..2 {
+            server.clear_log();
+            assert_eq!(
+                rows(&mut pushed, &sql("b4")).unwrap(),
+                want,
+                "round {round}"
+            );
+            let users: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == "/v1/users")
+                .collect();
+            let lookups = users
+                .iter()
+                .filter(|r| r.param("user_id").is_some())
+                .count();
+            // 3,000 users are 6 pages: 6 lookups, then the list, read once.
+            assert_eq!(lookups, 6, "round {round}");
+            assert!(
+                users.len() <= 6 + 12,
+                "round {round}: {} requests",
+                users.len()
+            );
+        }
+        let plan = rows(
+            &mut pushed,
+            &format!(
+                "explain (analyze, costs off, timing off, summary off) {}",
+                sql("b4")
+            ),
+        )
+        .unwrap()
+        .join("\n");
+        assert!(
+            plan.contains(
+                "Clerk lookups: 6 sent, then one read of the list (3000 rows) answered 894 more"
+            ),
+            "{plan}"
+        );
+        // Prepared and generic, executed again and again.
+        pushed
+            .batch_execute(&format!(
+                "set plan_cache_mode = force_generic_plan; prepare big as {}",
+                sql("b4")
+            ))
+            .unwrap();
+        for _ in 0..6 {
+            assert_eq!(rows(&mut pushed, "execute big").unwrap(), want);
+        }
+    }
 }

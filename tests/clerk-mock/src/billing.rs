@@ -14,7 +14,15 @@ const DAY_MS: i64 = 86_400_000;
 /// `(slug, name, payer type, monthly fee, monthly fee billed annually,
 /// free trial days)`, fees in cents; the first plan of each payer type is
 /// its free default.
-const PLANS: [(&str, &str, &str, i64, i64, Option<i64>); 6] = [
+type PlanRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    Option<i64>,
+);
+const PLANS: [PlanRow; 6] = [
     ("free_user", "Free", "user", 0, 0, None),
     ("pro", "Pro", "user", 2000, 1600, Some(14)),
     ("plus", "Plus", "user", 5000, 4000, None),
@@ -225,7 +233,7 @@ impl Billing {
                 plan,
                 status,
                 trial,
-                annual: paid && n % 3 == 0,
+                annual: paid && n.is_multiple_of(3),
                 created_at,
             });
         }

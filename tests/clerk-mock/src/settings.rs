@@ -160,7 +160,7 @@ fn organization_domains(cfg: &DataConfig) -> Vec<Value> {
             let verification = json!({"status": if verified { "verified" } else { "unverified" },
                                       "strategy": "email_code", "attempts": 1,
                                       "expire_at": at + DAY_MS,
-                                      "verified_at": if verified { json!(at + 3600_000) } else { Value::Null }});
+                                      "verified_at": if verified { json!(at + 3_600_000) } else { Value::Null }});
             json!({"object": "organization_domain", "id": clerk_id("orgdmn", k as u64), "organization_id": org_id(k),
                    "name": format!("org{k}.example.com"), "enrollment_mode": MODES[(k / 2) % 4],
                    "affiliation_email_address": if verified { json!(format!("admin@org{k}.example.com")) } else { Value::Null },

@@ -1,0 +1,223 @@
+//! The inner side of a nested loop asks Clerk once per outer row (`users`
+//! by `id = m.user_id`). When the planner's row estimate was wrong that
+//! can be hundreds of lookups where one read of the list would do. After
+//! as many lookups as reading the whole list costs, the list is read once
+//! and the remaining lookups are answered from memory: never much more
+//! than twice the requests of the better plan, whichever it was.
+
+use crate::convert;
+use crate::objects::{Kind, ObjectSpec, Source};
+use crate::pushdown::{Op, Operand, Request};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The list is read only when it has at most this many rows (the
+/// memory bound: rows keep only the fields the query reads).
+pub const MAX_LIST_ROWS: usize = 250_000;
+
+/// A lookup: `column = value` on a text column, and the rest of the
+/// request, which selects the list the lookup narrows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
+    pub rest: Request,
+    pub column: &'static str,
+    pub source: Source,
+    pub value: String,
+}
+
+impl Lookup {
+    /// `request` as a lookup, when it is one: a single `=` on a text
+    /// column holding a plain value, and no ORDER BY or LIMIT.
+    pub fn of(object: &'static ObjectSpec, request: &Request) -> Option<Lookup> {
+        if request.limit.is_some() || request.order.is_some() {
+            return None;
+        }
+        let mut keys = request.conditions.iter().enumerate().filter_map(|(i, c)| {
+            let spec = object.column(&c.column)?;
+            match (&c.op, &c.value, spec.kind, spec.source) {
+                (Op::Eq, Operand::Text(v), Kind::Text, Source::Path(_)) => {
+                    Some((i, spec.name, spec.source, v.clone()))
+                }
+                _ => None,
+            }
+        });
+        let (index, column, source, value) = keys.next()?;
+        if keys.next().is_some() {
+            return None;
+        }
+        let mut rest = request.clone();
+        rest.conditions.remove(index);
+        Some(Lookup {
+            rest,
+            column,
+            source,
+            value,
+        })
+    }
+}
+
+/// The list a scan read once, by the lookup column's value.
+struct List {
+    rest: Request,
+    column: &'static str,
+    by_value: HashMap<String, Vec<Value>>,
+    rows: usize,
+}
+
+/// The lookups of one scan node (across its re-scans).
+#[derive(Default)]
+pub struct Lookups {
+    /// Lookups sent to Clerk.
+    pub sent: usize,
+    /// Lookups answered from the list.
+    pub answered: usize,
+    list: Option<List>,
+    /// The list was too long to keep: every lookup goes to Clerk.
+    gave_up: bool,
+}
+
+impl Lookups {
+    /// The rows of `lookup`, when the list read once answers it.
+    pub fn answer(&mut self, lookup: &Lookup) -> Option<Vec<Value>> {
+        let list = self.list.as_ref()?;
+        if list.rest != lookup.rest || list.column != lookup.column {
+            return None;
+        }
+        self.answered += 1;
+        Some(
+            list.by_value
+                .get(&lookup.value)
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Whether to read the list now, before another lookup: `list_requests`
+    /// is what reading it costs, `list_rows` how many rows it has (both as
+    /// Clerk counted them, when it could).
+    pub fn should_read_list(&self, list_requests: usize, list_rows: Option<f64>) -> bool {
+        !self.gave_up
+            && self.list.is_none()
+            && self.sent >= list_requests.max(1)
+            && list_rows.is_some_and(|n| n <= MAX_LIST_ROWS as f64)
+    }
+
+    /// Keeps `rows`, the whole list `lookup.rest` selects; false (and no
+    /// more tries) when it is longer than [`MAX_LIST_ROWS`].
+    pub fn keep_list(&mut self, lookup: &Lookup, rows: Vec<Value>) -> bool {
+        if rows.len() > MAX_LIST_ROWS {
+            self.gave_up = true;
+            return false;
+        }
+        let mut by_value: HashMap<String, Vec<Value>> = HashMap::new();
+        let count = rows.len();
+        for row in rows {
+            if let Some(v) = convert::extract(&row, lookup.source).and_then(Value::as_str) {
+                by_value.entry(v.to_string()).or_default().push(row);
+            }
+        }
+        self.list = Some(List {
+            rest: lookup.rest.clone(),
+            column: lookup.column,
+            by_value,
+            rows: count,
+        });
+        true
+    }
+
+    /// Gives up reading the list (it failed or grew too long).
+    pub fn give_up(&mut self) {
+        self.gave_up = true;
+    }
+
+    /// For EXPLAIN ANALYZE, when the scan looked up more than once.
+    pub fn describe(&self) -> Option<String> {
+        if self.sent < 2 && self.list.is_none() {
+            return None;
+        }
+        Some(match &self.list {
+            None => format!("{} sent", self.sent),
+            Some(list) => format!(
+                "{} sent, then one read of the list ({} rows) answered {} more",
+                self.sent, list.rows, self.answered
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::object;
+    use crate::pushdown::Condition;
+    use serde_json::json;
+
+    fn request(conditions: Vec<(&str, Op, Operand)>) -> Request {
+        Request {
+            conditions: conditions
+                .into_iter()
+                .map(|(column, op, value)| Condition {
+                    column: column.into(),
+                    op,
+                    value,
+                })
+                .collect(),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn lookups_switch_to_one_read_of_the_list() {
+        let users = object("users").unwrap();
+        let id = |v: &str| request(vec![("id", Op::Eq, Operand::Text(v.into()))]);
+        let lookup = Lookup::of(users, &id("user_1")).unwrap();
+        assert_eq!(lookup.column, "id");
+        assert!(lookup.rest.conditions.is_empty());
+        // Two conditions on text columns, a range, a LIMIT: not lookups.
+        let two = request(vec![
+            ("id", Op::Eq, Operand::Text("u".into())),
+            ("username", Op::Eq, Operand::Text("e".into())),
+        ]);
+        assert!(Lookup::of(users, &two).is_none());
+        let ranged = request(vec![("created_at", Op::Gt, Operand::Int(1))]);
+        assert!(Lookup::of(users, &ranged).is_none());
+        let limited = Request {
+            limit: Some(1),
+            ..id("u")
+        };
+        assert!(Lookup::of(users, &limited).is_none());
+
+        let mut lookups = Lookups {
+            sent: 2,
+            ..Lookups::default()
+        };
+        assert!(!lookups.should_read_list(3, Some(1200.0)));
+        lookups.sent = 3;
+        assert!(!lookups.should_read_list(3, None));
+        assert!(!lookups.should_read_list(3, Some(1e9)));
+        assert!(lookups.should_read_list(3, Some(1200.0)));
+        let rows = vec![
+            json!({"id": "user_1", "n": 1}),
+            json!({"id": "user_2", "n": 2}),
+        ];
+        assert!(lookups.keep_list(&lookup, rows));
+        assert_eq!(
+            lookups.answer(&lookup).unwrap(),
+            [json!({"id": "user_1", "n": 1})]
+        );
+        let other = Lookup::of(users, &id("user_3")).unwrap();
+        assert_eq!(lookups.answer(&other).unwrap(), Vec::<Value>::new());
+        // Another list (another constant condition) is not answered.
+        let mut narrower = request(vec![
+            ("id", Op::Eq, Operand::Text("user_1".into())),
+            ("banned", Op::Eq, Operand::Bool(true)),
+        ]);
+        let narrower = Lookup::of(users, &std::mem::take(&mut narrower)).unwrap();
+        assert!(lookups.answer(&narrower).is_none());
+        assert_eq!(
+            lookups.describe().unwrap(),
+            "3 sent, then one read of the list (2 rows) answered 2 more"
+        );
+        assert!(!lookups.should_read_list(3, Some(10.0)));
+    }
+}
