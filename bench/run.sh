@@ -50,9 +50,12 @@ create server clerk_serial foreign data wrapper clerk_wrapper
   options (api_url 'http://127.0.0.1:$PORT/v1', max_concurrency '1');
 create user mapping for public server clerk options (api_key '$KEY');
 create user mapping for public server clerk_serial options (api_key '$KEY');
+create server clerk_off foreign data wrapper clerk_wrapper
+  options (api_url 'http://127.0.0.1:$PORT/v1', pushdown 'false');
+create user mapping for public server clerk_off options (api_key '$KEY');
 SQL
-for schema in clerk serial; do
-  server=clerk; [ "$schema" = serial ] && server=clerk_serial
+for schema in clerk serial off; do
+  server=clerk; [ "$schema" = serial ] && server=clerk_serial; [ "$schema" = off ] && server=clerk_off
   psql_pg -d "$DB" <<SQL
 create schema $schema;
 create foreign table $schema.users (id text, email text, first_name text, last_name text, username text,
@@ -128,6 +131,19 @@ scenario "seed: users and roles of one org (batched)" clerk "select u.email, m.r
 big_org=$(psql_pg -d "$DB" -At -c "select id from clerk.organizations order by created_at limit 1")
 scenario "seed: users and roles of one org (join)" clerk "select u.email, m.role from memberships m join users u on u.id = m.user_id where m.organization_id = '$big_org'"
 scenario "  the same, org id from a subquery" clerk "select u.email, m.role from memberships m join users u on u.id = m.user_id where m.organization_id = (select id from organizations order by created_at limit 1)"
+# BI tools' filters: narrowed by Clerk (clerk) and, for comparison, the
+# whole list filtered by Postgres (off: pushdown 'false', as these shapes
+# were read before).
+newest=$(psql_pg -d "$DB" -At -c "select max(created_at)::date - 3 from clerk.users")
+for shape in "created_at >= date '$newest'" \
+             "created_at::date = date '$newest'" \
+             "date_trunc('day', created_at) = timestamp '$newest'" \
+             "extract(epoch from created_at) >= extract(epoch from date '$newest')" \
+             "lower(email) = 'user7@example.com'" \
+             "email ilike '%user77777%'"; do
+  scenario "bi: $shape" clerk "select id from users where $shape"
+  scenario "  the same, pushdown off" off "select id from users where $shape"
+done
 scenario "count(*) users" clerk "select count(*) from users"
 scenario "newest 10 users" clerk "select id from users order by created_at desc limit 10"
 scenario "billing: MRR by plan (items join plans)" clerk "select p.slug, sum(case i.plan_period when 'annual' then p.annual_monthly_fee_amount else p.fee_amount end) from billing_subscription_items i join billing_plans p on p.id = i.plan_id where i.status in ('active', 'past_due') and not i.is_free_trial group by 1"
