@@ -1,9 +1,10 @@
 //! The inner side of a nested loop asks Clerk once per outer row (`users`
 //! by `id = m.user_id`). When the planner's row estimate was wrong that
 //! can be hundreds of lookups where one read of the list would do. After
-//! as many lookups as reading the whole list costs, the list is read once
-//! and the remaining lookups are answered from memory: never much more
-//! than twice the requests of the better plan, whichever it was.
+//! as many lookups as reading the whole list takes round trips (its pages
+//! divided by the scan's concurrency), the list is read once and the
+//! remaining lookups are answered from memory: about twice the time and at
+//! most twice the requests of the better plan, whichever it was.
 
 use crate::convert;
 use crate::objects::{Kind, ObjectSpec, Source};
@@ -56,12 +57,43 @@ impl Lookup {
     }
 }
 
-/// The list a scan read once, by the lookup column's value.
-struct List {
+/// The list a scan read once: each row as JSON text (a fraction of the
+/// memory of parsed rows), by the lookup column's value.
+pub struct List {
     rest: Request,
     column: &'static str,
-    by_value: HashMap<String, Vec<Value>>,
+    source: Source,
+    by_value: HashMap<String, Vec<Box<str>>>,
     rows: usize,
+}
+
+impl List {
+    pub fn new(lookup: &Lookup) -> List {
+        List {
+            rest: lookup.rest.clone(),
+            column: lookup.column,
+            source: lookup.source,
+            by_value: HashMap::new(),
+            rows: 0,
+        }
+    }
+
+    /// Adds a page of the list; false past [`MAX_LIST_ROWS`] rows.
+    pub fn add(&mut self, page: Vec<Value>) -> bool {
+        self.rows += page.len();
+        if self.rows > MAX_LIST_ROWS {
+            return false;
+        }
+        for row in page {
+            if let Some(v) = convert::extract(&row, self.source).and_then(Value::as_str) {
+                self.by_value
+                    .entry(v.to_string())
+                    .or_default()
+                    .push(row.to_string().into_boxed_str());
+            }
+        }
+        true
+    }
 }
 
 /// The lookups of one scan node (across its re-scans).
@@ -84,45 +116,31 @@ impl Lookups {
             return None;
         }
         self.answered += 1;
+        let rows = list
+            .by_value
+            .get(&lookup.value)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         Some(
-            list.by_value
-                .get(&lookup.value)
-                .cloned()
-                .unwrap_or_default(),
+            rows.iter()
+                .filter_map(|text| serde_json::from_str(text).ok())
+                .collect(),
         )
     }
 
-    /// Whether to read the list now, before another lookup: `list_requests`
-    /// is what reading it costs, `list_rows` how many rows it has (both as
-    /// Clerk counted them, when it could).
-    pub fn should_read_list(&self, list_requests: usize, list_rows: Option<f64>) -> bool {
+    /// Whether to read the list now, before another lookup: `list_cost` is
+    /// what reading it costs in lookups, `list_rows` how many rows it has
+    /// (as Clerk counted them, when it could).
+    pub fn should_read_list(&self, list_cost: usize, list_rows: Option<f64>) -> bool {
         !self.gave_up
             && self.list.is_none()
-            && self.sent >= list_requests.max(1)
+            && self.sent >= list_cost.max(1)
             && list_rows.is_some_and(|n| n <= MAX_LIST_ROWS as f64)
     }
 
-    /// Keeps `rows`, the whole list `lookup.rest` selects; false (and no
-    /// more tries) when it is longer than [`MAX_LIST_ROWS`].
-    pub fn keep_list(&mut self, lookup: &Lookup, rows: Vec<Value>) -> bool {
-        if rows.len() > MAX_LIST_ROWS {
-            self.gave_up = true;
-            return false;
-        }
-        let mut by_value: HashMap<String, Vec<Value>> = HashMap::new();
-        let count = rows.len();
-        for row in rows {
-            if let Some(v) = convert::extract(&row, lookup.source).and_then(Value::as_str) {
-                by_value.entry(v.to_string()).or_default().push(row);
-            }
-        }
-        self.list = Some(List {
-            rest: lookup.rest.clone(),
-            column: lookup.column,
-            by_value,
-            rows: count,
-        });
-        true
+    /// Keeps the list, read in full.
+    pub fn keep(&mut self, list: List) {
+        self.list = Some(list);
     }
 
     /// Gives up reading the list (it failed or grew too long).
@@ -200,7 +218,9 @@ mod tests {
             json!({"id": "user_1", "n": 1}),
             json!({"id": "user_2", "n": 2}),
         ];
-        assert!(lookups.keep_list(&lookup, rows));
+        let mut list = List::new(&lookup);
+        assert!(list.add(rows));
+        lookups.keep(list);
         assert_eq!(
             lookups.answer(&lookup).unwrap(),
             [json!({"id": "user_1", "n": 1})]
@@ -219,5 +239,7 @@ mod tests {
             "3 sent, then one read of the list (2 rows) answered 2 more"
         );
         assert!(!lookups.should_read_list(3, Some(10.0)));
+        let mut long = List::new(&lookup);
+        assert!(!long.add(vec![json!({"id": "u"}); MAX_LIST_ROWS + 1]));
     }
 }

@@ -1139,24 +1139,6 @@ impl Rows {
         }
     }
 
-    /// Every remaining row, or `None` (and the scan stopped) past
-    /// `max_rows`.
-    pub fn collect_at_most(
-        mut self,
-        max_rows: usize,
-        on_wait: &mut dyn FnMut(),
-    ) -> Result<Option<Vec<Value>>, ClerkError> {
-        let mut all = std::mem::take(&mut self.kept);
-        while let Some(stream) = self.stream.as_mut() {
-            match stream.next_page(on_wait)? {
-                None => break,
-                Some(page) if all.len() + page.len() > max_rows => return Ok(None),
-                Some(page) => all.extend(page),
-            }
-        }
-        Ok(Some(all))
-    }
-
     /// Applies `f` to the next row; `None` at the end.
     pub fn next_with<R>(
         &mut self,

@@ -7,7 +7,7 @@
 
 use crate::client::{ClerkClient, ClerkError};
 use crate::convert::{self, ConvertError, Out, Target as Declared};
-use crate::lookups::{Lookup, Lookups, MAX_LIST_ROWS};
+use crate::lookups::{List, Lookup, Lookups};
 use crate::pg::clauses::{list_items, operand_of};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
@@ -138,8 +138,8 @@ impl ScanState {
 }
 
 impl ScanState {
-    /// Reads the whole list `lookup` narrows, when the lookups so far cost
-    /// as many requests as that read; true when it is kept.
+    /// Reads the whole list `lookup` narrows, when the lookups so far took
+    /// as many round trips as that read takes; true when it is kept.
     fn read_list(&mut self, lookup: &Lookup) -> Result<bool, FdwError> {
         let plan = pushdown::plan(self.table.object, &lookup.rest);
         let Some(series) = plan.series.first().filter(|_| !plan.missing_key) else {
@@ -147,10 +147,12 @@ impl ScanState {
         };
         let page = series.endpoint.max_limit as f64;
         let rows = clerk_count(&self.client, &plan);
-        let requests = rows.map_or(usize::MAX, |n| {
-            (n / page).ceil() as usize * plan.series.len()
+        // The read's pages go `concurrency` at a time, lookups one by one:
+        // as many lookups as the read takes round trips.
+        let round_trips = rows.map_or(usize::MAX, |n| {
+            ((n / page).ceil() as usize * plan.series.len()).div_ceil(self.concurrency.max(1))
         });
-        if !self.lookups.should_read_list(requests, rows) {
+        if !self.lookups.should_read_list(round_trips, rows) {
             return Ok(false);
         }
         let options = ScanOptions {
@@ -164,12 +166,21 @@ impl ScanState {
             ),
             expected_rows: rows,
         };
-        let read = ScanStream::start(self.client.clone(), plan, options).and_then(|stream| {
-            Rows::new(stream, 0).collect_at_most(MAX_LIST_ROWS, &mut check_for_interrupts)
+        let mut list = List::new(lookup);
+        let read = ScanStream::start(self.client.clone(), plan, options).and_then(|mut stream| {
+            while let Some(page) = stream.next_page(&mut check_for_interrupts)? {
+                if !list.add(page) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         });
         match read {
-            Ok(Some(all)) => Ok(self.lookups.keep_list(lookup, all)),
-            Ok(None) => {
+            Ok(true) => {
+                self.lookups.keep(list);
+                Ok(true)
+            }
+            Ok(false) => {
                 self.lookups.give_up();
                 Ok(false)
             }
