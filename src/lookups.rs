@@ -1,10 +1,12 @@
 //! The inner side of a nested loop asks Clerk once per outer row (`users`
 //! by `id = m.user_id`). When the planner's row estimate was wrong that
 //! can be hundreds of lookups where one read of the list would do. After
-//! as many lookups as reading the whole list takes round trips (its pages
-//! divided by the scan's concurrency), the list is read once and the
-//! remaining lookups are answered from memory: about twice the time and at
-//! most twice the requests of the better plan, whichever it was.
+//! as many lookups as reading the whole list costs requests, the list is
+//! read once and the remaining lookups are answered from memory: at most
+//! twice the requests of the better plan, whichever it was (the rent-or-buy
+//! rule). Switching sooner would be faster for long loops but could cost a
+//! short loop many times its requests, and the rate limit is shared with
+//! the customer's application.
 
 use crate::convert;
 use crate::objects::{Kind, ObjectSpec, Source};

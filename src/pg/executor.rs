@@ -138,8 +138,8 @@ impl ScanState {
 }
 
 impl ScanState {
-    /// Reads the whole list `lookup` narrows, when the lookups so far took
-    /// as many round trips as that read takes; true when it is kept.
+    /// Reads the whole list `lookup` narrows, when the lookups so far cost
+    /// as many requests as that read; true when it is kept.
     fn read_list(&mut self, lookup: &Lookup) -> Result<bool, FdwError> {
         let plan = pushdown::plan(self.table.object, &lookup.rest);
         let Some(series) = plan.series.first().filter(|_| !plan.missing_key) else {
@@ -147,12 +147,10 @@ impl ScanState {
         };
         let page = series.endpoint.max_limit as f64;
         let rows = clerk_count(&self.client, &plan);
-        // The read's pages go `concurrency` at a time, lookups one by one:
-        // as many lookups as the read takes round trips.
-        let round_trips = rows.map_or(usize::MAX, |n| {
-            ((n / page).ceil() as usize * plan.series.len()).div_ceil(self.concurrency.max(1))
+        let requests = rows.map_or(usize::MAX, |n| {
+            (n / page).ceil() as usize * plan.series.len()
         });
-        if !self.lookups.should_read_list(round_trips, rows) {
+        if !self.lookups.should_read_list(requests, rows) {
             return Ok(false);
         }
         let options = ScanOptions {
