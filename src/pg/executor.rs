@@ -141,6 +141,10 @@ impl ScanState {
     /// Reads the whole list `lookup` narrows, when the lookups so far cost
     /// as many requests as that read; true when it is kept.
     fn read_list(&mut self, lookup: &Lookup) -> Result<bool, FdwError> {
+        // Nothing to weigh (and no count to ask) before a second lookup.
+        if !self.lookups.should_read_list(1, Some(0.0)) {
+            return Ok(false);
+        }
         let plan = pushdown::plan(self.table.object, &lookup.rest);
         let Some(series) = plan.series.first().filter(|_| !plan.missing_key) else {
             return Ok(false);
