@@ -134,10 +134,15 @@ impl Lookups {
     /// what reading it costs in lookups, `list_rows` how many rows it has
     /// (as Clerk counted them, when it could).
     pub fn should_read_list(&self, list_cost: usize, list_rows: Option<f64>) -> bool {
-        !self.gave_up
-            && self.list.is_none()
+        self.may_read_list()
             && self.sent >= list_cost.max(1)
             && list_rows.is_some_and(|n| n <= MAX_LIST_ROWS as f64)
+    }
+
+    /// Whether a list may still be read: not yet read nor given up, and
+    /// at least one lookup sent (nothing to weigh, or count, before that).
+    pub fn may_read_list(&self) -> bool {
+        !self.gave_up && self.list.is_none() && self.sent >= 1
     }
 
     /// Keeps the list, read in full.

@@ -141,8 +141,7 @@ impl ScanState {
     /// Reads the whole list `lookup` narrows, when the lookups so far cost
     /// as many requests as that read; true when it is kept.
     fn read_list(&mut self, lookup: &Lookup) -> Result<bool, FdwError> {
-        // Nothing to weigh (and no count to ask) before a second lookup.
-        if !self.lookups.should_read_list(1, Some(0.0)) {
+        if !self.lookups.may_read_list() {
             return Ok(false);
         }
         let plan = pushdown::plan(self.table.object, &lookup.rest);

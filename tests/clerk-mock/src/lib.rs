@@ -870,14 +870,7 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                                 && signed_match(&members, m["public_user_data"]["user_id"].as_str())
                         })
                 })
-                .filter(|o| {
-                    text.as_ref().is_none_or(|q| {
-                        o["id"] == q.as_str()
-                            || ["name", "slug"].iter().any(|f| {
-                                o[*f].as_str().is_some_and(|v| v.to_lowercase().contains(q.as_str()))
-                            })
-                    })
-                })
+                .filter(|o| query_matches(o, text.as_ref(), &["/name", "/slug"]))
                 .collect();
             let order = p.order(&["name", "created_at", "members_count"], "-created_at")?;
             let (limit, offset) = p.limit_offset()?;
@@ -921,12 +914,7 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
             let text = p.one("query").map(str::to_lowercase);
             let items = with_status(&p, &ds.invitations)
                 .into_iter()
-                .filter(|i| {
-                    text.as_ref().is_none_or(|q| {
-                        i["id"] == q.as_str()
-                            || i["email_address"].as_str().is_some_and(|e| e.to_lowercase().contains(q.as_str()))
-                    })
-                })
+                .filter(|i| query_matches(i, text.as_ref(), &["/email_address"]))
                 .collect();
             let order = p.order(&["created_at", "email_address", "expires_at"], "-created_at")?;
             paginated(shared, &p, ordered(items, &order, top_level))
@@ -1008,12 +996,7 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                 })
                 .filter(|v| payer.is_none_or(|t| v["plan"]["for_payer_type"] == t))
                 .filter(|v| plan.is_none_or(|id| v["plan_id"] == id))
-                .filter(|v| {
-                    text.as_ref().is_none_or(|q| {
-                        v["id"] == q.as_str()
-                            || v["payer"]["email"].as_str().is_some_and(|e| e.to_lowercase().contains(q.as_str()))
-                    })
-                })
+                .filter(|v| query_matches(v, text.as_ref(), &["/payer/email"]))
                 .collect();
             list(&p, items)
         }
@@ -1062,12 +1045,7 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                 .waitlist_entries
                 .iter()
                 .filter(|v| status.is_none_or(|s| v["status"] == s))
-                .filter(|v| {
-                    text.as_ref().is_none_or(|q| {
-                        v["id"] == q.as_str()
-                            || v["email_address"].as_str().is_some_and(|e| e.to_lowercase().contains(q.as_str()))
-                    })
-                })
+                .filter(|v| query_matches(v, text.as_ref(), &["/email_address"]))
                 .collect();
             let order = p.order(&["created_at", "email_address", "invited_at"], "-created_at")?;
             list(&p, ordered(items, &order, |v, f| match f {
@@ -1152,22 +1130,27 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
     }
 }
 
+/// Clerk's `query` parameter, lower-cased: matches an object whose id is it
+/// exactly, or one of whose `fields` (JSON pointers) contains it, whatever
+/// the case.
+fn query_matches(v: &Value, query: Option<&String>, fields: &[&str]) -> bool {
+    query.is_none_or(|q| {
+        v["id"] == q.as_str()
+            || fields.iter().any(|f| {
+                v.pointer(f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.to_lowercase().contains(q.as_str()))
+            })
+    })
+}
+
 /// A `{data, total_count}` list with Clerk's `query` (exact id, or part of
 /// the name or key, any case) and `order_by` (newest first by default).
 fn named_list(p: &ListParams, items: &[Value], orders: &[&str]) -> Routed {
     let text = p.one("query").map(str::to_lowercase);
     let matching = items
         .iter()
-        .filter(|v| {
-            text.as_ref().is_none_or(|q| {
-                v["id"] == q.as_str()
-                    || ["name", "key"].iter().any(|f| {
-                        v[*f]
-                            .as_str()
-                            .is_some_and(|t| t.to_lowercase().contains(q.as_str()))
-                    })
-            })
-        })
+        .filter(|v| query_matches(v, text.as_ref(), &["/name", "/key"]))
         .collect();
     let order = p.order(orders, "-created_at")?;
     list(p, ordered(matching, &order, top_level))
