@@ -19,11 +19,11 @@
 //! Written by hand, not with a rate-limiting crate: those keep their state
 //! in process memory, and the budget must be shared across processes.
 
-use std::fs::OpenOptions;
+use crate::shared_words::{self, SharedWords};
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Requests per window, e.g. `400/10s`.
@@ -128,61 +128,33 @@ const PROBE: usize = 16;
 /// The slot table, in a shared file or (when that cannot be opened) in this
 /// process only.
 pub struct BudgetTable {
-    words: Storage,
+    words: Arc<SharedWords>,
 }
 
-enum Storage {
-    Shared(memmap2::MmapMut),
-    Local(Box<[AtomicU64]>),
-}
+const TABLE_WORDS: usize = SLOTS * SLOT_WORDS;
 
 impl BudgetTable {
     /// Maps `path` (created, zero-filled, when missing); falls back to a
     /// per-process table when the file cannot be used, which `is_shared`
     /// reports.
     pub fn open(path: &Path) -> BudgetTable {
-        match Self::map(path) {
-            Ok(map) => BudgetTable {
-                words: Storage::Shared(map),
-            },
-            Err(_) => BudgetTable::local(),
+        BudgetTable {
+            words: Arc::new(SharedWords::open(path, TABLE_WORDS)),
         }
     }
 
     pub fn local() -> BudgetTable {
         BudgetTable {
-            words: Storage::Local((0..SLOTS * SLOT_WORDS).map(|_| AtomicU64::new(0)).collect()),
+            words: Arc::new(SharedWords::local(TABLE_WORDS)),
         }
-    }
-
-    fn map(path: &Path) -> std::io::Result<memmap2::MmapMut> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
-        let size = (SLOTS * SLOT_WORDS * 8) as u64;
-        if file.metadata()?.len() < size {
-            file.set_len(size)?;
-        }
-        // SAFETY: the file is ours and only ever accessed through atomics.
-        unsafe { memmap2::MmapMut::map_mut(&file) }
     }
 
     pub fn is_shared(&self) -> bool {
-        matches!(self.words, Storage::Shared(_))
+        self.words.is_shared()
     }
 
     fn words(&self) -> &[AtomicU64] {
-        match &self.words {
-            // SAFETY: the map is page-aligned, SLOTS*SLOT_WORDS*8 bytes long
-            // and lives as long as `self`; AtomicU64 has u64's layout.
-            Storage::Shared(map) => unsafe {
-                std::slice::from_raw_parts(map.as_ptr() as *const AtomicU64, SLOTS * SLOT_WORDS)
-            },
-            Storage::Local(words) => words,
-        }
+        self.words.words()
     }
 
     /// The slot of `key_hash` (claimed on first use). When the table is full
@@ -297,6 +269,11 @@ impl Budget {
         }
     }
 
+    /// The hash of the instance (see [`instance_hash`]).
+    pub fn instance(&self) -> u64 {
+        self.key_hash
+    }
+
     /// This instance's counters, in [`Counter`] order.
     pub fn counters(&self) -> [u64; COUNTERS] {
         let slot = self.table.slot(self.key_hash);
@@ -408,21 +385,9 @@ fn allowed(rate: Rate, slot: &[AtomicU64], now: u64) -> u64 {
 
 /// The process-wide table for `path`, opened once.
 pub fn table(path: Option<&Path>) -> Arc<BudgetTable> {
-    type Tables = Mutex<Vec<(Option<PathBuf>, Arc<BudgetTable>)>>;
-    static TABLES: OnceLock<Tables> = OnceLock::new();
-    let mut tables = TABLES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some((_, t)) = tables.iter().find(|(p, _)| p.as_deref() == path) {
-        return t.clone();
-    }
-    let table = Arc::new(match path {
-        Some(p) => BudgetTable::open(p),
-        None => BudgetTable::local(),
-    });
-    tables.push((path.map(Path::to_path_buf), table.clone()));
-    table
+    Arc::new(BudgetTable {
+        words: shared_words::open(path, TABLE_WORDS),
+    })
 }
 
 #[cfg(test)]

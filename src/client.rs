@@ -301,6 +301,12 @@ impl ClerkClient {
         }
     }
 
+    /// Which Clerk instance this client speaks to, with which key: a hash
+    /// of both, never the key.
+    pub fn instance(&self) -> u64 {
+        self.budget.instance()
+    }
+
     /// Adds `n` to one of this instance's counters (see [`Counter`]).
     pub fn count(&self, counter: Counter, n: u64) {
         self.budget.count(counter, n);

@@ -6,6 +6,8 @@
 //! - [`pushdown`]: conditions, order and limit to the narrowest requests.
 //! - [`client`]: the HTTP client (auth, retries, errors), with [`budget`]
 //!   (the request budget shared by the cluster's backends).
+//! - [`estimates`]: Clerk's row counts for the planner, shared the same way
+//!   (both in [`shared_words`]).
 //! - [`scan`]: paging through the planned requests on [`runtime`]'s threads.
 //! - [`convert`]: JSON to the declared column types.
 //! - [`lookups`]: a nested loop's lookups turned into one read of the list.
@@ -16,12 +18,14 @@
 pub mod budget;
 pub mod client;
 pub mod convert;
+pub mod estimates;
 pub mod lookups;
 pub mod objects;
 mod pg;
 pub mod pushdown;
 pub mod runtime;
 pub mod scan;
+pub mod shared_words;
 
 ::pgrx::pg_module_magic!();
 

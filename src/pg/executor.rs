@@ -149,7 +149,7 @@ impl ScanState {
             return Ok(false);
         };
         let page = series.endpoint.max_limit as f64;
-        let rows = clerk_count(&self.client, &plan);
+        let rows = clerk_count(&self.table, &self.client, &plan);
         let requests = rows.map_or(usize::MAX, |n| {
             (n / page).ceil() as usize * plan.series.len()
         });

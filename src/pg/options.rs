@@ -292,7 +292,7 @@ pub fn client_config(options: &HashMap<String, String>) -> Result<ClientConfig, 
         config.api_version = v.to_string();
     }
     check_allowed_host(api_url)?;
-    config.budget_file = budget_file();
+    config.budget_file = shared_file("clerk_fdw.budget");
     Ok(config)
 }
 
@@ -345,10 +345,10 @@ fn check_allowed_host(api_url: &str) -> Result<(), FdwError> {
     }
 }
 
-/// The file that shares request budgets between the cluster's backends, in
-/// the data directory's `pg_stat_tmp` (where pg_stat_statements keeps its
-/// query texts too).
-fn budget_file() -> Option<PathBuf> {
+/// A file that shares state (request budgets, row counts) between the
+/// cluster's backends, in the data directory's `pg_stat_tmp` (where
+/// pg_stat_statements keeps its query texts too).
+pub fn shared_file(name: &str) -> Option<PathBuf> {
     // SAFETY: DataDir is set before any backend runs queries; read-only here.
     let dir = unsafe { pg_sys::DataDir };
     if dir.is_null() {
@@ -356,7 +356,7 @@ fn budget_file() -> Option<PathBuf> {
     }
     // SAFETY: a NUL-terminated path owned by Postgres.
     let dir = unsafe { CStr::from_ptr(dir) }.to_str().ok()?;
-    Some(Path::new(dir).join("pg_stat_tmp").join("clerk_fdw.budget"))
+    Some(Path::new(dir).join("pg_stat_tmp").join(name))
 }
 
 const DEFAULT_CONCURRENCY: usize = 8;
@@ -529,6 +529,13 @@ impl Table {
     /// Requests the scan keeps in flight.
     pub fn concurrency(&self) -> Result<usize, FdwError> {
         max_concurrency(&self.options)
+    }
+
+    /// Where the table's server is: its database and its oid.
+    pub fn server_identity(&self) -> (u32, u32) {
+        // SAFETY: MyDatabaseId is set once at backend start; read-only here.
+        let database = unsafe { pg_sys::MyDatabaseId };
+        (database.into(), self.server_oid.into())
     }
 
     /// The server's client, with the current user's key.

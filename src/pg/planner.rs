@@ -11,22 +11,21 @@
 //! valid for the call.
 
 use crate::client::ClerkClient;
-use crate::objects::{ObjectSpec, MAX_PAGE_SIZE};
+use crate::objects::MAX_PAGE_SIZE;
 use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Extracted, Target};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
-use crate::pg::options::{bind_columns, Declared, Table};
+use crate::estimates::{self, Estimates};
+use crate::pg::options::{self, bind_columns, Declared, Table};
 use crate::pushdown::{self, OrderBy, Request, ScanPlan};
-use crate::{runtime, scan};
+use crate::{budget, runtime, scan};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::FromDatum;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
 use std::ptr;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
 
 /// Planner cost of one Clerk request (a round trip of 50-150 ms) and of
 /// turning one JSON object into a row, in Postgres cost units. Only their
@@ -85,28 +84,25 @@ impl Planned {
     }
 }
 
-/// How long the planner trusts an object's row count.
-const ROW_COUNT_TTL: Duration = Duration::from_secs(300);
 /// Assumed when Clerk cannot be asked (pushdown off, API unreachable).
 const DEFAULT_ROW_COUNT: f64 = 1000.0;
 
 /// The object's total row count for planner estimates.
-fn total_rows(client: &Arc<ClerkClient>, object: &'static ObjectSpec) -> f64 {
-    clerk_count(client, &ScanPlan::full(object)).unwrap_or(DEFAULT_ROW_COUNT)
+fn total_rows(table: &Table, client: &Arc<ClerkClient>) -> f64 {
+    clerk_count(table, client, &ScanPlan::full(table.object)).unwrap_or(DEFAULT_ROW_COUNT)
 }
 
 /// The rows Clerk has for `plan`, for planner estimates: one quick count
-/// request per server and distinct request every few minutes, not one per
-/// planning. `None` when Clerk cannot count them or cannot be asked.
-pub fn clerk_count(client: &Arc<ClerkClient>, plan: &ScanPlan) -> Option<f64> {
-    type Cache = Mutex<HashMap<(usize, String), (Instant, Option<f64>)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let key = (Arc::as_ptr(client) as usize, plan.describe().join(" "));
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some((at, rows)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        if at.elapsed() < ROW_COUNT_TTL {
-            return *rows;
-        }
+/// request per server, key and distinct request every few minutes, shared
+/// by the cluster's backends (see [`crate::estimates`]). `None` when Clerk
+/// cannot count them or cannot be asked.
+pub fn clerk_count(table: &Table, client: &Arc<ClerkClient>, plan: &ScanPlan) -> Option<f64> {
+    static ESTIMATES: OnceLock<Estimates> = OnceLock::new();
+    let estimates = ESTIMATES
+        .get_or_init(|| estimates::table(options::shared_file("clerk_fdw.estimates").as_deref()));
+    let key = estimates::key((table.server_identity(), client.instance(), plan.describe()));
+    if let Some(rows) = estimates.get(key, budget::now_ns()) {
+        return rows.map(|n| n as f64);
     }
     let task_client = client.clone();
     let task_plan = plan.clone();
@@ -115,14 +111,11 @@ pub fn clerk_count(client: &Arc<ClerkClient>, plan: &ScanPlan) -> Option<f64> {
         &mut check_for_interrupts,
     );
     let rows = match counted {
-        Ok(Some(Ok(Some(n)))) => Some(n as f64),
+        Ok(Some(Ok(Some(n)))) => u64::try_from(n).ok(),
         _ => None,
     };
-    cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, (Instant::now(), rows));
-    rows
+    estimates.put(key, budget::now_ns(), rows);
+    rows.map(|n| n as f64)
 }
 
 /// Checks for query cancel while waiting for Clerk.
@@ -242,13 +235,13 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
         // of hundreds of lookups over one scan.
         let counted = if !request.has_runtime_values() && joined(root) && plan.estimate_is_guessed()
         {
-            clerk_count(&client, &plan).map(|n| plan.at_most_max_rows(n))
+            clerk_count(&table, &client, &plan).map(|n| plan.at_most_max_rows(n))
         } else {
             None
         };
-        counted.unwrap_or_else(|| plan.estimate_rows(|| total_rows(&client, object)))
+        counted.unwrap_or_else(|| plan.estimate_rows(|| total_rows(&table, &client)))
     } else {
-        total_rows(&client, object)
+        total_rows(&table, &client)
     };
 }
 

@@ -367,4 +367,57 @@ mod tests {
             assert_eq!(rows(&mut pushed, "execute big").unwrap(), want);
         }
     }
+
+    /// A dashboard that opens a new connection per refresh: the planner's
+    /// counts from the first connection serve the next ones, for this
+    /// server only.
+    #[pg_test]
+    fn a_new_connection_reuses_the_planners_counts() {
+        let server = mock(DataConfig {
+            users: 3000,
+            organizations: 6,
+            big_org_members: 400,
+            ..DataConfig::default()
+        });
+        let org = server.dataset().organizations[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        imported(&server, "b5");
+        imported(&server, "b5other");
+        let mut plain = imported_with(&server, "b5off", ", pushdown 'false'");
+        let sql = |schema: &str| {
+            format!(
+                "select u.email, m.role from {schema}.organization_memberships m
+                   join {schema}.users u on u.id = m.user_id
+                  where m.organization_id = '{org}'
+                 union all
+                 select name, null from {schema}.organizations where created_at >= date '2026-01-01'
+                  order by 1, 2"
+            )
+        };
+        let want = rows(&mut plain, &sql("b5off")).unwrap();
+        assert!(want.len() > 400, "{}", want.len());
+        let is_count = |r: &clerk_mock::RequestRecord| {
+            r.path.ends_with("/count")
+                || (r.param("limit") == Some("1") && r.param("order_by").is_none())
+        };
+        let refresh = |schema: &str| {
+            server.clear_log();
+            let mut connection = session();
+            assert_eq!(rows(&mut connection, &sql(schema)).unwrap(), want);
+            let log = server.requests();
+            let counts: Vec<_> = log.iter().filter(|r| is_count(r)).collect();
+            (counts.len(), log.len(), format!("{counts:?}"))
+        };
+        let (counts, first, _) = refresh("b5");
+        assert!(counts >= 2, "{counts} count requests");
+        for _ in 0..3 {
+            let (again, requests, log) = refresh("b5");
+            assert_eq!((again, requests), (0, first - counts), "{log}");
+        }
+        // Another server counts for itself.
+        let (again, requests, log) = refresh("b5other");
+        assert_eq!((again, requests), (counts, first), "{log}");
+    }
 }
