@@ -104,6 +104,11 @@ pub enum Match {
     /// Clerk's case-insensitive substring match (`email_address_query`):
     /// narrows `LIKE`/`ILIKE` by the pattern's literal part.
     Contains,
+    /// `param=v`, repeatable and signed like `ExactSigned`: the rows with a
+    /// membership in `v` (users of an organization, organizations of a
+    /// user). Asked for when a join with the memberships gives `v` (see
+    /// [`MEMBERSHIP_LINKS`]).
+    Member,
 }
 
 /// A column Clerk can filter an endpoint by.
@@ -133,6 +138,38 @@ pub enum Count {
     TotalCount,
     Unsupported,
 }
+
+/// A join that narrows a scan through the memberships: `users.id =
+/// organization_memberships.user_id` with `organization_memberships.
+/// organization_id = 'org_…'` lets the users scan ask Clerk for the users
+/// with a membership in that organization (`/users?organization_id=`). The
+/// join keeps only those users anyway, so the filter changes the requests,
+/// never the answer.
+#[derive(Debug)]
+pub struct MembershipLink {
+    /// The object narrowed, by its `id` (a [`Match::Member`] filter).
+    pub object: &'static str,
+    /// The memberships' column that equals the object's `id` in the join.
+    pub joined_on: &'static str,
+    /// The memberships' column whose value Clerk narrows by.
+    pub by: &'static str,
+}
+
+/// The object the links go through.
+pub const LINKED_THROUGH: &str = "organization_memberships";
+
+pub const MEMBERSHIP_LINKS: &[MembershipLink] = &[
+    MembershipLink {
+        object: "users",
+        joined_on: "user_id",
+        by: "organization_id",
+    },
+    MembershipLink {
+        object: "organizations",
+        joined_on: "organization_id",
+        by: "user_id",
+    },
+];
 
 /// Clerk's largest page (`limit` is at most 500 on every list).
 pub const MAX_PAGE_SIZE: usize = 500;
@@ -368,6 +405,7 @@ macro_rules! unique_filter {
 
 const USER_FILTERS: &[Filter] = &[
     unique_filter!("id", "user_id", ExactSigned),
+    filter!("id", "organization_id", Member),
     unique_filter!("external_id", "external_id", ExactSigned),
     unique_filter!("email", "email_address", Wider),
     unique_filter!("username", "username", Wider),
@@ -1065,7 +1103,10 @@ pub static OBJECTS: &[ObjectSpec] = &[
                 key_param: None,
                 envelope: Envelope::Data,
                 paging: Paging::Offset,
-                filters: &[unique_filter!("id", "organization_id", ExactSigned)],
+                filters: &[
+                    unique_filter!("id", "organization_id", ExactSigned),
+                    filter!("id", "user_id", Member),
+                ],
                 // members_count only for what fits one page (see [`MULTI_PAGE_ORDER_KEYS`]).
                 order_by: &["created_at", "members_count"],
                 default_order: Some("+created_at"),

@@ -52,6 +52,10 @@ pub enum Op {
     /// pattern's longest literal part), ignoring case. Only a substring
     /// filter can narrow by it.
     Contains,
+    /// Not a condition of the query but of a join it is in: the row (by
+    /// its `id`) has a membership in the value (see
+    /// [`crate::objects::MembershipLink`]). Only narrows.
+    MemberOf,
 }
 
 /// `column op value`, with `column` a column name of the object.
@@ -350,6 +354,8 @@ struct ColumnConstraint {
     folded: Option<Allowed>,
     /// A text the column contains, ignoring case.
     contains: Option<String>,
+    /// The row has a membership in one of these.
+    member_of: Option<Allowed>,
 }
 
 /// Folds the conditions per column. Returns `None` when no row can match,
@@ -392,6 +398,22 @@ fn fold(
                 // Two of them: one narrows, Postgres checks both.
                 partial |= slot.folded.is_some();
                 slot.folded.get_or_insert(new);
+            }
+            Op::MemberOf => {
+                let values = match &c.value {
+                    Operand::Runtime(i) => Some(Allowed::Runtime(*i)),
+                    Operand::Text(_) => Some(Allowed::Values(vec![c.value.clone()])),
+                    Operand::List(items) if items.iter().all(|v| matches!(v, Operand::Text(_))) => {
+                        Some(Allowed::Values(items.clone()))
+                    }
+                    _ => None,
+                };
+                // Narrows only: Clerk's rows are the join's, not the scan's.
+                partial = true;
+                // One is enough to narrow; the join checks them all.
+                if slot.member_of.is_none() {
+                    slot.member_of = values;
+                }
             }
             Op::Contains => match &c.value {
                 Operand::Text(t) if !t.is_empty() && slot.contains.is_none() => {
@@ -484,7 +506,7 @@ fn exclusive_ms(value: &Operand, op: Op) -> Option<i64> {
         Op::Ge => ceil.checked_sub(1),
         Op::Lt => Some(ceil),
         Op::Le => floor.checked_add(1),
-        Op::Eq | Op::EqFolded | Op::Contains => None,
+        Op::Eq | Op::EqFolded | Op::Contains | Op::MemberOf => None,
     }
 }
 
@@ -604,6 +626,24 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
     };
 
     for (column, mut constraint) in columns {
+        if let Some(member_of) = constraint.member_of.take() {
+            let filter = endpoint
+                .filters
+                .iter()
+                .find(|f| f.column == column && f.how == Match::Member);
+            let values: Vec<String> = match member_of {
+                Allowed::Runtime(i) => vec![runtime_placeholder(i)],
+                Allowed::Values(vs) => vs
+                    .iter()
+                    .filter_map(|v| param_value(v, Match::ExactSigned))
+                    .collect(),
+            };
+            if let Some(f) = filter.filter(|_| (1..=MAX_VALUES_PER_REQUEST).contains(&values.len())) {
+                for s in &mut series {
+                    s.params.extend(values.iter().map(|v| (f.param, v.clone())));
+                }
+            }
+        }
         // Case-folded equality and substring conditions only narrow: a
         // case-insensitive filter (Wider) or a substring one (Contains)
         // fetches a superset, and Postgres re-checks.
@@ -641,13 +681,13 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
         let Some(filter) = endpoint
             .filters
             .iter()
-            .find(|f| f.column == column && f.how != Match::Contains)
+            .find(|f| f.column == column && !matches!(f.how, Match::Contains | Match::Member))
         else {
             partial = true;
             continue;
         };
         match filter.how {
-            Match::Contains => unreachable!("substring filters are handled above"),
+            Match::Contains | Match::Member => unreachable!("handled above"),
             Match::Exact | Match::ExactSigned | Match::Wider | Match::One => {
                 partial |= constraint.after.is_some() || constraint.before.is_some();
                 let Some(allowed) = constraint.allowed else {
@@ -925,6 +965,50 @@ mod tests {
             .map(|s| s.params.iter().filter(|(k, _)| *k == "user_id").count())
             .collect();
         assert_eq!(counts, [100, 50]);
+    }
+
+    #[test]
+    fn a_membership_from_a_join_narrows_users_and_organizations() {
+        let member_of = |v| cond("id", Op::MemberOf, v);
+        let p = plan_of("users", vec![member_of(text("org_1"))]);
+        assert!(!p.exact, "the join, not Clerk, makes the answer exact");
+        assert_eq!(
+            p.describe(),
+            ["GET /users?organization_id=org_1&order_by=-created_at&limit=500"]
+        );
+        // With the query's own conditions, run-time and signed values.
+        let p = plan_of(
+            "users",
+            vec![
+                member_of(Operand::Runtime(0)),
+                cond("created_at", Op::Gt, Operand::Int(5)),
+            ],
+        );
+        assert_eq!(
+            p.describe(),
+            ["GET /users?organization_id=$1&created_at_after=5&order_by=-created_at&limit=500"]
+        );
+        let p = plan_of(
+            "organizations",
+            vec![member_of(Operand::List(vec![text("user_1"), text("-x")]))],
+        );
+        assert_eq!(
+            p.describe(),
+            ["GET /organizations?user_id=user_1&user_id=%2B-x&order_by=%2Bcreated_at&limit=500"]
+        );
+        // Nothing to narrow by: the whole list, still not exact.
+        for v in [Operand::Null, Operand::Int(3), Operand::List(vec![])] {
+            let p = plan_of("users", vec![member_of(v.clone())]);
+            assert_eq!(
+                p.describe(),
+                ["GET /users?order_by=-created_at&limit=500"],
+                "{v:?}"
+            );
+            assert!(!p.exact);
+        }
+        // An object Clerk cannot narrow that way lists everything.
+        let p = plan_of("invitations", vec![member_of(text("org_1"))]);
+        assert!(p.series[0].params.iter().all(|(k, _)| *k != "organization_id"));
     }
 
     #[test]

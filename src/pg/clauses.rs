@@ -582,7 +582,7 @@ impl Extracted {
                     Op::Lt => vec![(Op::Lt, start)],
                     Op::Le => vec![(Op::Lt, next)],
                     Op::Eq => vec![(Op::Ge, widened(start)), (Op::Lt, next)],
-                    Op::EqFolded | Op::Contains => return Some(false),
+                    Op::EqFolded | Op::Contains | Op::MemberOf => return Some(false),
                 }
             }
             Shape::Epoch => {
@@ -614,7 +614,7 @@ impl Extracted {
                     Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
                     Op::Lt | Op::Le => vec![(Op::Lt, upper())],
                     Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
-                    Op::EqFolded | Op::Contains => return Some(false),
+                    Op::EqFolded | Op::Contains | Op::MemberOf => return Some(false),
                 }
             }
             Shape::Trunc(unit) => {
@@ -639,7 +639,7 @@ impl Extracted {
                     Op::Gt => vec![(Op::Gt, bound())],
                     Op::Lt | Op::Le => vec![(Op::Lt, end())],
                     Op::Eq => vec![(Op::Ge, bound()), (Op::Lt, end())],
-                    Op::EqFolded | Op::Contains => return Some(false),
+                    Op::EqFolded | Op::Contains | Op::MemberOf => return Some(false),
                 }
             }
         };
