@@ -98,3 +98,19 @@ pub unsafe fn clear_slot(slot: *mut pg_sys::TupleTableSlot) {
         }
     }
 }
+
+/// Whether an outer join may have set the Var to NULL (PostgreSQL 16 and
+/// later mark such Vars; 15 has no such Vars in equivalence classes).
+///
+/// # Safety
+/// `var` is a valid Var.
+pub unsafe fn var_is_nulled(var: *mut pg_sys::Var) -> bool {
+    #[cfg(any(feature = "pg16", feature = "pg17", feature = "pg18"))]
+    // SAFETY: per the function's contract.
+    return unsafe { !(*var).varnullingrels.is_null() };
+    #[cfg(not(any(feature = "pg16", feature = "pg17", feature = "pg18")))]
+    {
+        let _ = var;
+        false
+    }
+}

@@ -465,7 +465,26 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             );
         }
     }
-    if !planned.count && !scan_plan.exact {
+    let (joined, own): (Vec<_>, Vec<_>) = planned
+        .request
+        .conditions
+        .iter()
+        .cloned()
+        .partition(|c| c.op == pushdown::Op::MemberOf);
+    if !joined.is_empty() {
+        property(
+            "Clerk join filter",
+            &format!(
+                "only {} with a membership the join asks for; the join checks them",
+                table.object.name
+            ),
+        );
+    }
+    let own = pushdown::Request {
+        conditions: own,
+        ..planned.request.clone()
+    };
+    if !planned.count && !pushdown::plan(table.object, &own).exact {
         property(
             "Clerk filter",
             "wider than the query; Postgres re-checks every row",

@@ -531,6 +531,10 @@ impl Table {
         max_concurrency(&self.options)
     }
 
+    pub fn server_oid(&self) -> pg_sys::Oid {
+        self.server_oid
+    }
+
     /// Where the table's server is: its database and its oid.
     pub fn server_identity(&self) -> (u32, u32) {
         // SAFETY: MyDatabaseId is set once at backend start; read-only here.

@@ -11,13 +11,13 @@
 //! valid for the call.
 
 use crate::client::ClerkClient;
-use crate::objects::MAX_PAGE_SIZE;
+use crate::objects::{LINKED_THROUGH, MAX_PAGE_SIZE, MEMBERSHIP_LINKS};
 use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Extracted, Target};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
 use crate::estimates::{self, Estimates};
 use crate::pg::options::{self, bind_columns, Declared, Table};
-use crate::pushdown::{self, OrderBy, Request, ScanPlan};
+use crate::pushdown::{self, Condition, Op, Operand, OrderBy, Request, ScanPlan};
 use crate::{budget, runtime, scan};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -367,6 +367,160 @@ unsafe fn join_lookups(target: &Target) -> Vec<*mut pg_sys::RestrictInfo> {
     clauses
 }
 
+/// What a join with the memberships tells a users (or organizations) scan:
+/// the rows it can keep are those with a membership in `value`.
+struct Linked {
+    /// `organization_id = …` (or `user_id`) of the memberships relation:
+    /// a constant, or an expression evaluated when the query runs.
+    value: Operand,
+    expr: Option<(*mut pg_sys::Expr, u32)>,
+    /// The memberships relation's row estimate.
+    rows: f64,
+}
+
+impl Linked {
+    /// Adds the condition to the scan's, its expression as the next
+    /// run-time value.
+    fn add_to(&self, extracted: &mut Extracted) {
+        let value = match self.expr {
+            Some((expr, type_oid)) => {
+                extracted.exprs.push(expr);
+                extracted.types.push(type_oid);
+                Operand::Runtime(extracted.exprs.len() - 1)
+            }
+            None => self.value.clone(),
+        };
+        extracted.conditions.push(Condition {
+            column: "id".into(),
+            op: Op::MemberOf,
+            value,
+        });
+    }
+}
+
+/// The membership a join narrows this scan to, like postgres_fdw's
+/// deparse.c deciding what is safe to push: this relation's `id` and a
+/// membership relation's `user_id` (or `organization_id`) are one
+/// equivalence class (an inner or semi join: every row the join returns
+/// has them equal), the memberships are of the same server and say
+/// `organization_id = value` (or `user_id`), and no outer join keeps this
+/// relation's rows without a membership.
+unsafe fn linked_by_membership(target: &Target, table: &Table) -> Option<Linked> {
+    let link = MEMBERSHIP_LINKS
+        .iter()
+        .find(|l| l.object == target.object.name)?;
+    let (root, rel) = (target.root, target.rel);
+    if !(*rel).has_eclass_joins {
+        return None;
+    }
+    let var_of = |em: *mut pg_sys::EquivalenceMember| -> Option<*mut pg_sys::Var> {
+        let expr = strip_relabel((*em).em_expr.cast());
+        let plain = is_a(expr.cast(), pg_sys::NodeTag::T_Var) && !(*em).em_is_child;
+        let var = expr as *mut pg_sys::Var;
+        (plain && (*var).varlevelsup == 0 && (*var).varattno > 0 && !compat::var_is_nulled(var))
+            .then_some(var)
+    };
+    for ec in list_items::<pg_sys::EquivalenceClass>((*root).eq_classes) {
+        if (*ec).ec_has_volatile {
+            continue;
+        }
+        let members = list_items::<pg_sys::EquivalenceMember>((*ec).ec_members);
+        let has_id = members.iter().any(|&em| {
+            var_of(em).is_some_and(|v| target.column(v.cast()).is_some_and(|c| c.0 == "id"))
+        });
+        if !has_id {
+            continue;
+        }
+        for &em in &members {
+            let Some(var) = var_of(em) else { continue };
+            let varno = (*var).varno as u32;
+            if varno == (*rel).relid || varno as i32 >= (*root).simple_rel_array_size {
+                continue;
+            }
+            let other_rel = *(*root).simple_rel_array.add(varno as usize);
+            let rte = *(*root).simple_rte_array.add(varno as usize);
+            if other_rel.is_null()
+                || (*other_rel).reloptkind != pg_sys::RelOptKind::RELOPT_BASEREL
+                || (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION
+                || (*rte).relkind != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char
+                || (*pg_sys::GetForeignTable((*rte).relid)).serverid != table.server_oid()
+                || keeps_rows_without(root, rel, other_rel)
+            {
+                continue;
+            }
+            let Ok(memberships) = Table::load((*rte).relid) else {
+                continue;
+            };
+            if memberships.object.name != LINKED_THROUGH {
+                continue;
+            }
+            let other = Target {
+                root,
+                rel: other_rel,
+                table_oid: (*rte).relid,
+                object: memberships.object,
+            };
+            if other.column(var.cast()).map(|c| c.0) != Some(link.joined_on) {
+                continue;
+            }
+            let extracted = extract(&other, (*other_rel).baserestrictinfo);
+            let found = extracted.conditions.iter().find_map(|c| {
+                let usable = c.column == link.by && c.op == Op::Eq && c.value != Operand::Null;
+                usable.then_some(&c.value)
+            });
+            let linked = match found {
+                Some(Operand::Runtime(i)) => {
+                    let expr = extracted.exprs[*i];
+                    let varnos = pg_sys::pull_varnos(root, expr.cast());
+                    if pg_sys::bms_membership(varnos) != pg_sys::BMS_Membership::BMS_EMPTY_SET {
+                        continue;
+                    }
+                    Linked {
+                        value: Operand::Null,
+                        expr: Some((expr, extracted.types[*i])),
+                        rows: (*other_rel).rows,
+                    }
+                }
+                Some(value) => Linked {
+                    value: value.clone(),
+                    expr: None,
+                    rows: (*other_rel).rows,
+                },
+                None => continue,
+            };
+            return Some(linked);
+        }
+    }
+    None
+}
+
+/// Whether an outer or anti join keeps rows of `rel` that have no match in
+/// `other` (`rel LEFT JOIN other`, a FULL join between them, `NOT EXISTS`).
+unsafe fn keeps_rows_without(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    other: *mut pg_sys::RelOptInfo,
+) -> bool {
+    use pg_sys::JoinType::*;
+    list_items::<pg_sys::SpecialJoinInfo>((*root).join_info_list)
+        .into_iter()
+        .any(|sj| {
+            let in_left = |r: *mut pg_sys::RelOptInfo| {
+                pg_sys::bms_overlap((*sj).syn_lefthand, (*r).relids)
+            };
+            let in_right = |r: *mut pg_sys::RelOptInfo| {
+                pg_sys::bms_overlap((*sj).syn_righthand, (*r).relids)
+            };
+            match (*sj).jointype {
+                JOIN_LEFT | JOIN_ANTI => in_left(rel) && in_right(other),
+                JOIN_FULL => {
+                    (in_left(rel) && in_right(other)) || (in_right(rel) && in_left(other))
+                }
+                _ => false,
+            }
+        })
+}
+
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_paths(
     root: *mut pg_sys::PlannerInfo,
@@ -403,10 +557,12 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
     // Without a key of its own, an object Clerk lists only by key can run
     // only as the inner side of a join that supplies one: make every other
     // plan a last resort (it fails when run, saying what is missing).
+    // A join with the memberships may narrow the scan to members.
+    let members = linked_by_membership(&target, &table).map_or(rows, |l| l.rows.min(rows));
     let unparameterized_cost = if pushdown::plan(object, &own).missing_key {
         NO_KEY_COST
     } else {
-        scan_cost(rows)
+        scan_cost(members)
     };
     // Unsorted, and sorted by Clerk when it can give the query's order.
     let sorted =
@@ -538,11 +694,18 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         object: table.object,
     };
     // With pushdown off Clerk narrows nothing: no condition, order or limit.
-    let extracted = if table.pushdown() {
+    let mut extracted = if table.pushdown() {
         extract(&target, scan_clauses)
     } else {
         Extracted::default()
     };
+    let mut expected_rows = (*best_path).path.rows;
+    if table.pushdown() && (*best_path).path.param_info.is_null() {
+        if let Some(linked) = linked_by_membership(&target, &table) {
+            linked.add_to(&mut extracted);
+            expected_rows = expected_rows.min(linked.rows);
+        }
+    }
     let order = if table.pushdown() {
         pushable_order(&target, &extracted, (*best_path).path.pathkeys)
     } else {
@@ -565,7 +728,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         value_types: extracted.types,
         columns,
         count: false,
-        expected_rows: (*best_path).path.rows,
+        expected_rows,
     };
     pg_sys::make_foreignscan(
         tlist,

@@ -420,4 +420,204 @@ mod tests {
         let (again, requests, log) = refresh("b5other");
         assert_eq!((again, requests), (counts, first), "{log}");
     }
+
+    /// "Users of one organization" and "organizations of one user": a join
+    /// with the memberships narrows the other scan to Clerk's
+    /// `/users?organization_id=` (`/organizations?user_id=`). The oracle is
+    /// a plain local copy of the test server's data.
+    #[pg_test]
+    fn a_join_with_the_memberships_asks_clerk_for_members_only() {
+        let server = mock(DataConfig {
+            users: 3000,
+            organizations: 6,
+            big_org_members: 400,
+            members_per_org: 5,
+            ..DataConfig::default()
+        });
+        let ds = server.dataset();
+        let org = |i: usize| ds.organizations[i]["id"].as_str().unwrap().to_string();
+        let (big, small) = (org(0), org(1));
+        let member = ds.memberships[0]["public_user_data"]["user_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut pushed = imported(&server, "b6");
+        imported(&server, "b6other");
+        let mut local = imported_with(&server, "b6off", ", pushdown 'false'");
+        local
+            .batch_execute(
+                "create schema b6local;
+                 create table b6local.users as select * from b6off.users;
+                 create table b6local.organizations as select * from b6off.organizations;
+                 create table b6local.organization_memberships as
+                   select * from b6off.organization_memberships;",
+            )
+            .unwrap();
+        let mut local_count = |table: &str| {
+            rows(&mut local, &format!("select count(*) from b6local.{table}")).unwrap()[0].clone()
+        };
+        assert_eq!(local_count("users"), "3000");
+        assert_eq!(local_count("organization_memberships"), ds.memberships.len().to_string());
+        // (query, narrowed list, parameters one of which it must carry, at
+        // most requests to it)
+        let first_org = "(select id from {s}.organizations order by created_at limit 1)";
+        let cases: Vec<(String, &str, &[&str], usize)> = vec![
+            (
+                format!("select u.email, m.role from {{s}}.organization_memberships m
+                           join {{s}}.users u on u.id = m.user_id
+                          where m.organization_id = '{big}' order by 1, 2"),
+                "/v1/users", &["organization_id"], 1,
+            ),
+            (
+                format!("select u.id, u.created_at from {{s}}.users u, {{s}}.organization_memberships m
+                          where m.user_id = u.id and m.organization_id = '{small}' order by 1"),
+                "/v1/users", &["organization_id"], 1,
+            ),
+            (
+                format!("select email from {{s}}.users where id in
+                           (select user_id from {{s}}.organization_memberships where organization_id = '{big}')
+                          order by 1"),
+                "/v1/users", &["organization_id"], 1,
+            ),
+            (
+                format!("select u.email from {{s}}.organization_memberships m
+                           join {{s}}.users u on u.id = m.user_id
+                          where m.organization_id = {first_org} order by 1"),
+                "/v1/users", &["organization_id"], 1,
+            ),
+            (
+                format!("select u.email, m.organization_id from {{s}}.organization_memberships m
+                           join {{s}}.users u on u.id = m.user_id
+                          where m.organization_id in ('{big}', '{small}') order by 1, 2"),
+                "/v1/users", &["organization_id"], 1,
+            ),
+            (
+                format!("select o.name, m.role from {{s}}.organizations o
+                           join {{s}}.organization_memberships m on m.organization_id = o.id
+                          where m.user_id = '{member}' order by 1"),
+                // A lookup per membership of one user is as narrow.
+                "/v1/organizations", &["user_id", "organization_id"], 1,
+            ),
+            // Rows a membership does not explain stay: no narrowing.
+            (
+                format!("select u.id, m.role from {{s}}.users u
+                           left join {{s}}.organization_memberships m
+                             on m.user_id = u.id and m.organization_id = '{big}' order by 1, 2"),
+                "/v1/users", &[], 12,
+            ),
+            (
+                format!("select count(*) from {{s}}.users u where not exists
+                           (select 1 from {{s}}.organization_memberships m
+                             where m.user_id = u.id and m.organization_id = '{big}')"),
+                "/v1/users", &[], 12,
+            ),
+            (
+                format!("select u.email from b6other.organization_memberships m
+                           join {{s}}.users u on u.id = m.user_id
+                          where m.organization_id = '{small}' order by 1"),
+                "/v1/users", &[], 12,
+            ),
+        ];
+        for (sql, path, param, most) in &cases {
+            let param: &[&str] = param;
+            let want = rows(&mut local, &sql.replace("{s}", "b6local")).unwrap();
+            assert!(!want.is_empty() && want != ["0"], "{sql}");
+            server.clear_log();
+            assert_eq!(rows(&mut pushed, &sql.replace("{s}", "b6")).unwrap(), want, "{sql}");
+            let scans: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == *path && r.param("limit") != Some("1"))
+                .collect();
+            if param.is_empty() {
+                assert!(
+                    scans.iter().all(|r| r.param("organization_id").is_none()),
+                    "{sql}: {scans:?}"
+                );
+            } else {
+                assert!(
+                    !scans.is_empty()
+                        && scans.iter().all(|r| param.iter().any(|p| r.param(p).is_some())),
+                    "{sql}: {scans:?}"
+                );
+            }
+            assert!(scans.len() <= *most, "{sql}: {} requests", scans.len());
+        }
+        let plan = rows(
+            &mut pushed,
+            &format!("explain (verbose, costs off) {}", cases[0].0.replace("{s}", "b6")),
+        )
+        .unwrap()
+        .join("\n");
+        assert!(
+            plan.contains(&format!("GET /users?organization_id={big}&"))
+                && plan.contains("Clerk join filter: only users with a membership the join asks for"),
+            "{plan}"
+        );
+        // Prepared with the organization as a parameter, generic and
+        // custom plans, a function called again and again, a cursor.
+        let sql = "select u.email, m.role from {s}.organization_memberships m
+                     join {s}.users u on u.id = m.user_id
+                    where m.organization_id = $1 order by 1, 2";
+        local
+            .batch_execute(&format!("prepare want(text) as {}", sql.replace("{s}", "b6local")))
+            .unwrap();
+        pushed
+            .batch_execute(&format!(
+                "prepare members(text) as {};
+                 create function b6.members(o text) returns setof text language plpgsql as $$
+                 begin
+                   return query select u.email from b6.organization_memberships m
+                     join b6.users u on u.id = m.user_id where m.organization_id = o order by 1;
+                 end $$;",
+                sql.replace("{s}", "b6")
+            ))
+            .unwrap();
+        for mode in ["auto", "force_generic_plan"] {
+            pushed.batch_execute(&format!("set plan_cache_mode = {mode}")).unwrap();
+            for round in 0..8 {
+                let o = [&big, &small][round % 2];
+                let want = rows(&mut local, &format!("execute want('{o}')")).unwrap();
+                server.clear_log();
+                assert_eq!(
+                    rows(&mut pushed, &format!("execute members('{o}')")).unwrap(),
+                    want,
+                    "{mode} {round}"
+                );
+                let users: Vec<_> = server
+                    .requests()
+                    .into_iter()
+                    .filter(|r| r.path == "/v1/users")
+                    .collect();
+                assert!(
+                    users.len() == 1 && users[0].param("organization_id") == Some(o.as_str()),
+                    "{mode} {round}: {users:?}"
+                );
+                let emails: Vec<String> =
+                    want.iter().map(|r| r.split('|').next().unwrap().to_string()).collect();
+                assert_eq!(
+                    rows(&mut pushed, &format!("select b6.members('{o}')")).unwrap(),
+                    emails,
+                    "{mode} {round}"
+                );
+            }
+        }
+        let want = rows(&mut local, &format!("execute want('{big}')")).unwrap();
+        let with_big = sql.replace("{s}", "b6").replace("$1", &format!("'{big}'"));
+        pushed
+            .batch_execute(&format!("begin; declare c scroll cursor for {with_big}"))
+            .unwrap();
+        let forward = rows(&mut pushed, "fetch all from c").unwrap();
+        let back = rows(&mut pushed, "fetch backward all from c").unwrap();
+        pushed.batch_execute("commit").unwrap();
+        assert_eq!(forward, want);
+        assert_eq!(back.into_iter().rev().collect::<Vec<_>>(), want);
+        // An error caught by a savepoint, then the same query again.
+        let (code, _) = failure(
+            &mut pushed,
+            &format!("select 1/0 from ({with_big}) q"),
+        );
+        assert_eq!(code, "22012");
+        assert_eq!(rows(&mut pushed, &format!("execute members('{big}')")).unwrap(), want);
+    }
 }

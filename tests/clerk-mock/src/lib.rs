@@ -1342,16 +1342,28 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                 })
             })
     };
-    let member_of: Option<std::collections::HashSet<&str>> =
-        (!organizations.is_empty()).then(|| {
-            shared
-                .dataset
-                .memberships
-                .iter()
-                .filter(|m| organizations.contains(&m["organization"]["id"].as_str().unwrap_or("")))
-                .filter_map(|m| m["public_user_data"]["user_id"].as_str())
-                .collect()
-        });
+    // Signed like the ids: `+org` (or `org`) includes its members, `-org`
+    // excludes them.
+    let members_of = |wanted: &dyn Fn(&str) -> bool| -> std::collections::HashSet<&str> {
+        shared
+            .dataset
+            .memberships
+            .iter()
+            .filter(|m| wanted(m["organization"]["id"].as_str().unwrap_or("")))
+            .filter_map(|m| m["public_user_data"]["user_id"].as_str())
+            .collect()
+    };
+    let included: Vec<&str> = organizations
+        .iter()
+        .filter(|v| !v.starts_with('-'))
+        .map(|v| v.strip_prefix('+').unwrap_or(v))
+        .collect();
+    let excluded: Vec<&str> = organizations
+        .iter()
+        .filter_map(|v| v.strip_prefix('-'))
+        .collect();
+    let member_of = (!included.is_empty()).then(|| members_of(&|o| included.contains(&o)));
+    let not_member_of = (!excluded.is_empty()).then(|| members_of(&|o| excluded.contains(&o)));
     let contains = |v: &Value, q: &str| v.as_str().is_some_and(|t| t.to_lowercase().contains(q));
     let any_contains = |list: &Value, key: &str, q: &str| {
         list.as_array()
@@ -1370,6 +1382,9 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
                 && member_of
                     .as_ref()
                     .is_none_or(|m| u["id"].as_str().is_some_and(|id| m.contains(id)))
+                && not_member_of
+                    .as_ref()
+                    .is_none_or(|m| u["id"].as_str().is_none_or(|id| !m.contains(id)))
                 && email_query
                     .as_deref()
                     .is_none_or(|q| any_contains(&u["email_addresses"], "email_address", q))
