@@ -274,10 +274,12 @@ mod tests {
     }
 
     /// "Users and roles of one organization" with the organization's id
-    /// from a subquery: the planner guesses 20 members and picks one users
-    /// lookup per member. After as many lookups as reading the users list
-    /// costs requests (18 pages), the list is read once and answers the
-    /// rest.
+    /// from a subquery: the planner guesses 20 members. As an inner join it
+    /// asks Clerk for the members (2 pages of `/users?organization_id=`).
+    /// As a LEFT JOIN nothing narrows the users, and with hash and merge
+    /// joins off the planner picks one users lookup per member. After as
+    /// many lookups as reading the users list costs requests (18 pages),
+    /// the list is read once and answers the rest.
     #[pg_test]
     fn a_long_nested_loop_of_lookups_reads_the_list_once() {
         let server = mock(DataConfig {
@@ -288,16 +290,29 @@ mod tests {
         });
         let mut pushed = imported(&server, "b4");
         let mut plain = imported_with(&server, "b4off", ", pushdown 'false'");
-        let sql = |schema: &str| {
+        let with_join = |schema: &str, join: &str| {
             format!(
                 "select u.email, m.role from {schema}.organization_memberships m
-                   join {schema}.users u on u.id = m.user_id
+                   {join} {schema}.users u on u.id = m.user_id
                   where m.organization_id = (select organization_id from {schema}.organization_memberships
                                               group by 1 order by count(*) desc limit 1)
                   order by 1, 2"
             )
         };
+        let sql = |schema: &str| with_join(schema, "left join");
         let want = rows(&mut plain, &sql("b4off")).unwrap();
+        assert_eq!(rows(&mut plain, &with_join("b4off", "join")).unwrap(), want);
+        server.clear_log();
+        assert_eq!(rows(&mut pushed, &with_join("b4", "join")).unwrap(), want);
+        let members: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/v1/users")
+            .collect();
+        assert!(
+            members.len() == 2 && members.iter().all(|r| r.param("organization_id").is_some()),
+            "{members:?}"
+        );
         assert_eq!(want.len(), 900);
         let users_requests = || {
             server
