@@ -74,8 +74,7 @@ impl Estimates {
 
     /// The entry's words when they are one writer's whole write.
     fn read(entry: &[AtomicU64]) -> Option<Entry> {
-        let [key, at, rows, check] =
-            std::array::from_fn(|i| entry[i].load(Ordering::Acquire));
+        let [key, at, rows, check] = std::array::from_fn(|i| entry[i].load(Ordering::Acquire));
         (key != 0 && check == checksum(key, at, rows)).then_some(Entry { key, at, rows })
     }
 
@@ -152,7 +151,10 @@ mod tests {
         let cache = table(None);
         let k = key("request");
         cache.put(k, T0, Some(42));
-        let entry = cache.entries(k).find(|e| e[0].load(Ordering::Relaxed) == k).unwrap();
+        let entry = cache
+            .entries(k)
+            .find(|e| e[0].load(Ordering::Relaxed) == k)
+            .unwrap();
         // Another writer's rows landed, but not its checksum.
         entry[2].store(43, Ordering::Relaxed);
         assert_eq!(cache.get(k, T0), None);

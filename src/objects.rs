@@ -1627,6 +1627,24 @@ mod tests {
     use clerk_mock::spec::{bapi, Spec};
     use serde_json::Value;
 
+    /// Each membership link names a `Member` filter of its object's list
+    /// and two text columns of the memberships.
+    #[test]
+    fn membership_links_name_real_filters_and_columns() {
+        let memberships = object(LINKED_THROUGH).unwrap();
+        for link in MEMBERSHIP_LINKS {
+            let narrowed = object(link.object).unwrap();
+            assert!(
+                narrowed.list().filters.iter().any(|f| f.column == "id" && f.how == Match::Member),
+                "{link:?}"
+            );
+            for column in [link.joined_on, link.by] {
+                let c = memberships.column(column).unwrap();
+                assert_eq!(c.kind, Kind::Text, "{link:?}");
+            }
+        }
+    }
+
     /// The properties of an object schema, through `$ref` and `allOf`.
     fn properties<'a>(spec: &'a Spec, schema: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
         let Some(schema) = spec.resolve(schema) else {

@@ -638,7 +638,8 @@ pub fn plan(object: &'static ObjectSpec, request: &Request) -> ScanPlan {
                     .filter_map(|v| param_value(v, Match::ExactSigned))
                     .collect(),
             };
-            if let Some(f) = filter.filter(|_| (1..=MAX_VALUES_PER_REQUEST).contains(&values.len())) {
+            if let Some(f) = filter.filter(|_| (1..=MAX_VALUES_PER_REQUEST).contains(&values.len()))
+            {
                 for s in &mut series {
                     s.params.extend(values.iter().map(|v| (f.param, v.clone())));
                 }
@@ -1008,7 +1009,10 @@ mod tests {
         }
         // An object Clerk cannot narrow that way lists everything.
         let p = plan_of("invitations", vec![member_of(text("org_1"))]);
-        assert!(p.series[0].params.iter().all(|(k, _)| *k != "organization_id"));
+        assert!(p.series[0]
+            .params
+            .iter()
+            .all(|(k, _)| *k != "organization_id"));
     }
 
     #[test]

@@ -11,11 +11,11 @@
 //! valid for the call.
 
 use crate::client::ClerkClient;
+use crate::estimates::{self, Estimates};
 use crate::objects::{LINKED_THROUGH, MAX_PAGE_SIZE, MEMBERSHIP_LINKS};
 use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Extracted, Target};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
-use crate::estimates::{self, Estimates};
 use crate::pg::options::{self, bind_columns, Declared, Table};
 use crate::pushdown::{self, Condition, Op, Operand, OrderBy, Request, ScanPlan};
 use crate::{budget, runtime, scan};
@@ -505,17 +505,13 @@ unsafe fn keeps_rows_without(
     list_items::<pg_sys::SpecialJoinInfo>((*root).join_info_list)
         .into_iter()
         .any(|sj| {
-            let in_left = |r: *mut pg_sys::RelOptInfo| {
-                pg_sys::bms_overlap((*sj).syn_lefthand, (*r).relids)
-            };
-            let in_right = |r: *mut pg_sys::RelOptInfo| {
-                pg_sys::bms_overlap((*sj).syn_righthand, (*r).relids)
-            };
+            let in_left =
+                |r: *mut pg_sys::RelOptInfo| pg_sys::bms_overlap((*sj).syn_lefthand, (*r).relids);
+            let in_right =
+                |r: *mut pg_sys::RelOptInfo| pg_sys::bms_overlap((*sj).syn_righthand, (*r).relids);
             match (*sj).jointype {
                 JOIN_LEFT | JOIN_ANTI => in_left(rel) && in_right(other),
-                JOIN_FULL => {
-                    (in_left(rel) && in_right(other)) || (in_right(rel) && in_left(other))
-                }
+                JOIN_FULL => (in_left(rel) && in_right(other)) || (in_right(rel) && in_left(other)),
                 _ => false,
             }
         })

@@ -472,7 +472,10 @@ mod tests {
             rows(&mut local, &format!("select count(*) from b6local.{table}")).unwrap()[0].clone()
         };
         assert_eq!(local_count("users"), "3000");
-        assert_eq!(local_count("organization_memberships"), ds.memberships.len().to_string());
+        assert_eq!(
+            local_count("organization_memberships"),
+            ds.memberships.len().to_string()
+        );
         // (query, narrowed list, parameters one of which it must carry, at
         // most requests to it)
         let first_org = "(select id from {s}.organizations order by created_at limit 1)";
@@ -538,7 +541,11 @@ mod tests {
             let want = rows(&mut local, &sql.replace("{s}", "b6local")).unwrap();
             assert!(!want.is_empty() && want != ["0"], "{sql}");
             server.clear_log();
-            assert_eq!(rows(&mut pushed, &sql.replace("{s}", "b6")).unwrap(), want, "{sql}");
+            assert_eq!(
+                rows(&mut pushed, &sql.replace("{s}", "b6")).unwrap(),
+                want,
+                "{sql}"
+            );
             let scans: Vec<_> = server
                 .requests()
                 .into_iter()
@@ -552,7 +559,9 @@ mod tests {
             } else {
                 assert!(
                     !scans.is_empty()
-                        && scans.iter().all(|r| param.iter().any(|p| r.param(p).is_some())),
+                        && scans
+                            .iter()
+                            .all(|r| param.iter().any(|p| r.param(p).is_some())),
                     "{sql}: {scans:?}"
                 );
             }
@@ -560,13 +569,17 @@ mod tests {
         }
         let plan = rows(
             &mut pushed,
-            &format!("explain (verbose, costs off) {}", cases[0].0.replace("{s}", "b6")),
+            &format!(
+                "explain (verbose, costs off) {}",
+                cases[0].0.replace("{s}", "b6")
+            ),
         )
         .unwrap()
         .join("\n");
         assert!(
             plan.contains(&format!("GET /users?organization_id={big}&"))
-                && plan.contains("Clerk join filter: only users with a membership the join asks for"),
+                && plan
+                    .contains("Clerk join filter: only users with a membership the join asks for"),
             "{plan}"
         );
         // Prepared with the organization as a parameter, generic and
@@ -575,7 +588,10 @@ mod tests {
                      join {s}.users u on u.id = m.user_id
                     where m.organization_id = $1 order by 1, 2";
         local
-            .batch_execute(&format!("prepare want(text) as {}", sql.replace("{s}", "b6local")))
+            .batch_execute(&format!(
+                "prepare want(text) as {}",
+                sql.replace("{s}", "b6local")
+            ))
             .unwrap();
         pushed
             .batch_execute(&format!(
@@ -589,7 +605,9 @@ mod tests {
             ))
             .unwrap();
         for mode in ["auto", "force_generic_plan"] {
-            pushed.batch_execute(&format!("set plan_cache_mode = {mode}")).unwrap();
+            pushed
+                .batch_execute(&format!("set plan_cache_mode = {mode}"))
+                .unwrap();
             for round in 0..8 {
                 let o = [&big, &small][round % 2];
                 let want = rows(&mut local, &format!("execute want('{o}')")).unwrap();
@@ -608,8 +626,10 @@ mod tests {
                     users.len() == 1 && users[0].param("organization_id") == Some(o.as_str()),
                     "{mode} {round}: {users:?}"
                 );
-                let emails: Vec<String> =
-                    want.iter().map(|r| r.split('|').next().unwrap().to_string()).collect();
+                let emails: Vec<String> = want
+                    .iter()
+                    .map(|r| r.split('|').next().unwrap().to_string())
+                    .collect();
                 assert_eq!(
                     rows(&mut pushed, &format!("select b6.members('{o}')")).unwrap(),
                     emails,
@@ -628,11 +648,11 @@ mod tests {
         assert_eq!(forward, want);
         assert_eq!(back.into_iter().rev().collect::<Vec<_>>(), want);
         // An error caught by a savepoint, then the same query again.
-        let (code, _) = failure(
-            &mut pushed,
-            &format!("select 1/0 from ({with_big}) q"),
-        );
+        let (code, _) = failure(&mut pushed, &format!("select 1/0 from ({with_big}) q"));
         assert_eq!(code, "22012");
-        assert_eq!(rows(&mut pushed, &format!("execute members('{big}')")).unwrap(), want);
+        assert_eq!(
+            rows(&mut pushed, &format!("execute members('{big}')")).unwrap(),
+            want
+        );
     }
 }

@@ -253,7 +253,7 @@ mod tests {
         let ms =
             |rng: &Rng, times: &[i64]| (rng.pick(times) + [-1i64, 0, 1][rng.below(3)]).to_string();
         match table {
-            "users" => match rng.below(14) {
+            "users" => match rng.below(16) {
                 0 => format!("id = {}", param(rng, "text", quote(rng.pick(&f.user_ids)))),
                 1 => format!(
                     "id in ({})",
@@ -304,6 +304,32 @@ mod tests {
                     "created_at > now() - interval '{} days'",
                     150 + rng.below(60)
                 ),
+                // Grafana's Unix seconds, to the millisecond and beyond.
+                13 => {
+                    let at = rng.pick(&f.user_times) + [-1i64, 0, 1, 500][rng.below(4)];
+                    let function = rng.pick(&[
+                        "extract(epoch from created_at)",
+                        "date_part('epoch', created_at)",
+                    ]);
+                    format!(
+                        "{function} {} {}.{:03}",
+                        rng.pick(OPS),
+                        at.div_euclid(1000),
+                        at.rem_euclid(1000)
+                    )
+                }
+                // Metabase's days and Superset's time grains.
+                14 => {
+                    let day = chrono::DateTime::from_timestamp_millis(*rng.pick(&f.user_times))
+                        .expect("in range")
+                        .format("%Y-%m-%d");
+                    let column = rng.pick(&[
+                        "created_at::date",
+                        "date_trunc('day', created_at)",
+                        "date_trunc('hour', created_at)",
+                    ]);
+                    format!("{column} {} date '{day}'", rng.pick(OPS))
+                }
                 _ => rng
                     .pick(&[
                         "email is null",

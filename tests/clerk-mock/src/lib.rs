@@ -859,16 +859,23 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
             let ids = p.all("organization_id");
             let members = p.all("user_id");
             let text = p.one("query").map(str::to_lowercase);
+            // The organizations with a membership of the users asked for.
+            let with_members: Option<std::collections::HashSet<&str>> =
+                (!members.is_empty()).then(|| {
+                    ds.memberships
+                        .iter()
+                        .filter(|m| signed_match(&members, m["public_user_data"]["user_id"].as_str()))
+                        .filter_map(|m| m["organization"]["id"].as_str())
+                        .collect()
+                });
             let items: Vec<&Value> = ds
                 .organizations
                 .iter()
                 .filter(|o| signed_match(&ids, o["id"].as_str()))
                 .filter(|o| {
-                    members.is_empty()
-                        || ds.memberships.iter().any(|m| {
-                            m["organization"]["id"] == o["id"]
-                                && signed_match(&members, m["public_user_data"]["user_id"].as_str())
-                        })
+                    with_members
+                        .as_ref()
+                        .is_none_or(|w| o["id"].as_str().is_some_and(|id| w.contains(id)))
                 })
                 .filter(|o| query_matches(o, text.as_ref(), &["/name", "/slug"]))
                 .collect();
