@@ -86,7 +86,7 @@ run_sql() { # schema sql -> "rows secs vmhwm_kb", in a fresh backend
   psql_pg -d "$DB" -At -F ' ' <<SQL
 set search_path = $1, public;
 select extract(epoch from clock_timestamp()) as t0 \gset
-select count(*) from ($2 offset 0) q \gset
+select count(q) from ($2 offset 0) q \gset
 select :count, extract(epoch from clock_timestamp()) - :t0,
        (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\s+(\d+)'))[1];
 SQL
