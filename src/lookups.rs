@@ -18,8 +18,10 @@ use std::collections::HashMap;
 /// memory bound: rows keep only the fields the query reads).
 pub const MAX_LIST_ROWS: usize = 250_000;
 
-/// A lookup: `column = value` on a text column, and the rest of the
-/// request, which selects the list the lookup narrows.
+/// A lookup: `column = value` on a text column, the value known only when
+/// the scan runs (a nested loop's outer row), and the rest of the request,
+/// which selects the list the lookup narrows (`organization_id = 'org_…'`
+/// for memberships looked up by `user_id`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lookup {
     pub rest: Request,
@@ -29,26 +31,36 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    /// `request` as a lookup, when it is one: a single `=` on a text
-    /// column holding a plain value, and no ORDER BY or LIMIT.
-    pub fn of(object: &'static ObjectSpec, request: &Request) -> Option<Lookup> {
-        if request.limit.is_some() || request.order.is_some() {
+    /// `bound` (`planned` with its run-time values) as a lookup, when it is
+    /// one: a single `=` on a text column whose value is a run-time value,
+    /// now a plain text, and no ORDER BY or LIMIT.
+    pub fn of(object: &'static ObjectSpec, planned: &Request, bound: &Request) -> Option<Lookup> {
+        if bound.limit.is_some() || bound.order.is_some() {
             return None;
         }
-        let mut keys = request.conditions.iter().enumerate().filter_map(|(i, c)| {
-            let spec = object.column(&c.column)?;
-            match (&c.op, &c.value, spec.kind, spec.source) {
-                (Op::Eq, Operand::Text(v), Kind::Text, Source::Path(_)) => {
-                    Some((i, spec.name, spec.source, v.clone()))
+        let mut keys = planned
+            .conditions
+            .iter()
+            .zip(&bound.conditions)
+            .enumerate()
+            .filter_map(|(i, (p, c))| {
+                let spec = object.column(&c.column)?;
+                match (&p.value, &c.op, &c.value, spec.kind, spec.source) {
+                    (
+                        Operand::Runtime(_),
+                        Op::Eq,
+                        Operand::Text(v),
+                        Kind::Text,
+                        Source::Path(_),
+                    ) => Some((i, spec.name, spec.source, v.clone())),
+                    _ => None,
                 }
-                _ => None,
-            }
-        });
+            });
         let (index, column, source, value) = keys.next()?;
         if keys.next().is_some() {
             return None;
         }
-        let mut rest = request.clone();
+        let mut rest = bound.clone();
         rest.conditions.remove(index);
         Some(Lookup {
             rest,
@@ -191,26 +203,75 @@ mod tests {
         }
     }
 
+    /// `conditions` as planned (`Runtime` for the outer row's value) and
+    /// bound.
+    fn lookup_of(
+        obj: &'static ObjectSpec,
+        conditions: Vec<(&str, Operand, Operand)>,
+    ) -> Option<Lookup> {
+        let planned = request(
+            conditions
+                .iter()
+                .map(|(c, p, _)| (*c, Op::Eq, p.clone()))
+                .collect(),
+        );
+        let bound = request(
+            conditions
+                .into_iter()
+                .map(|(c, _, b)| (c, Op::Eq, b))
+                .collect(),
+        );
+        Lookup::of(obj, &planned, &bound)
+    }
+
     #[test]
     fn lookups_switch_to_one_read_of_the_list() {
         let users = object("users").unwrap();
-        let id = |v: &str| request(vec![("id", Op::Eq, Operand::Text(v.into()))]);
-        let lookup = Lookup::of(users, &id("user_1")).unwrap();
+        let text = |v: &str| Operand::Text(v.into());
+        let id = |v: &str| {
+            (
+                request(vec![("id", Op::Eq, Operand::Runtime(0))]),
+                request(vec![("id", Op::Eq, text(v))]),
+            )
+        };
+        let (planned, bound) = id("user_1");
+        let lookup = Lookup::of(users, &planned, &bound).unwrap();
         assert_eq!(lookup.column, "id");
         assert!(lookup.rest.conditions.is_empty());
-        // Two conditions on text columns, a range, a LIMIT: not lookups.
-        let two = request(vec![
-            ("id", Op::Eq, Operand::Text("u".into())),
-            ("username", Op::Eq, Operand::Text("e".into())),
-        ]);
-        assert!(Lookup::of(users, &two).is_none());
+        // A constant, two run-time text values, a range, a LIMIT: not
+        // lookups.
+        assert!(Lookup::of(users, &bound, &bound).is_none());
+        let two = vec![
+            ("id", Operand::Runtime(0), text("u")),
+            ("username", Operand::Runtime(1), text("e")),
+        ];
+        assert!(lookup_of(users, two).is_none());
         let ranged = request(vec![("created_at", Op::Gt, Operand::Int(1))]);
-        assert!(Lookup::of(users, &ranged).is_none());
+        assert!(Lookup::of(users, &ranged, &ranged).is_none());
         let limited = Request {
             limit: Some(1),
-            ..id("u")
+            ..bound.clone()
         };
-        assert!(Lookup::of(users, &limited).is_none());
+        assert!(Lookup::of(users, &planned, &limited).is_none());
+        // Memberships by the outer row's user, of one organization: the
+        // organization's list is what a read would fetch.
+        let memberships = object("organization_memberships").unwrap();
+        let by_user = lookup_of(
+            memberships,
+            vec![
+                ("organization_id", text("org_1"), text("org_1")),
+                ("user_id", Operand::Runtime(0), text("user_7")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (by_user.column, by_user.value.as_str()),
+            ("user_id", "user_7")
+        );
+        assert_eq!(
+            by_user.rest,
+            request(vec![("organization_id", Op::Eq, text("org_1"))])
+        );
 
         let mut lookups = Lookups {
             sent: 2,
@@ -232,14 +293,18 @@ mod tests {
             lookups.answer(&lookup).unwrap(),
             [json!({"id": "user_1", "n": 1})]
         );
-        let other = Lookup::of(users, &id("user_3")).unwrap();
+        let (planned, bound) = id("user_3");
+        let other = Lookup::of(users, &planned, &bound).unwrap();
         assert_eq!(lookups.answer(&other).unwrap(), Vec::<Value>::new());
         // Another list (another constant condition) is not answered.
-        let mut narrower = request(vec![
-            ("id", Op::Eq, Operand::Text("user_1".into())),
-            ("banned", Op::Eq, Operand::Bool(true)),
-        ]);
-        let narrower = Lookup::of(users, &std::mem::take(&mut narrower)).unwrap();
+        let narrower = lookup_of(
+            users,
+            vec![
+                ("id", Operand::Runtime(0), text("user_1")),
+                ("banned", Operand::Bool(true), Operand::Bool(true)),
+            ],
+        )
+        .unwrap();
         assert!(lookups.answer(&narrower).is_none());
         assert_eq!(
             lookups.describe().unwrap(),

@@ -1635,7 +1635,11 @@ mod tests {
         for link in MEMBERSHIP_LINKS {
             let narrowed = object(link.object).unwrap();
             assert!(
-                narrowed.list().filters.iter().any(|f| f.column == "id" && f.how == Match::Member),
+                narrowed
+                    .list()
+                    .filters
+                    .iter()
+                    .any(|f| f.column == "id" && f.how == Match::Member),
                 "{link:?}"
             );
             for column in [link.joined_on, link.by] {

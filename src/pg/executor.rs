@@ -99,7 +99,7 @@ impl ScanState {
             return Ok(());
         }
         self.rows = None;
-        let lookup = Lookup::of(object, &request);
+        let lookup = Lookup::of(object, &self.planned.request, &request);
         if let Some(lookup) = &lookup {
             let answered = match self.lookups.answer(lookup) {
                 Some(rows) => Some(rows),

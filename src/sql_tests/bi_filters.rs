@@ -655,4 +655,98 @@ mod tests {
             want
         );
     }
+
+    /// Memberships of one organization looked up per user of a local
+    /// function the planner believes returns 5 rows, through LATERAL: the
+    /// lookup varies `user_id`, the organization stays. After
+    /// as many lookups as the organization's list costs (2 pages), the list
+    /// is read once and answers the rest. The oracle is a local copy.
+    #[pg_test]
+    fn lookups_by_one_of_two_columns_read_the_list_once() {
+        let server = mock(DataConfig {
+            users: 3000,
+            organizations: 4,
+            big_org_members: 900,
+            ..DataConfig::default()
+        });
+        let big = server.dataset().organizations[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut pushed = imported(&server, "b7");
+        let mut local = imported_with(&server, "b7off", ", pushdown 'false'");
+        local
+            .batch_execute(&format!(
+                "create schema b7local;
+                 create table b7local.organization_memberships as
+                   select * from b7off.organization_memberships;
+                 create table b7local.ids as select user_id from b7local.organization_memberships
+                   where organization_id = '{big}';
+                 create function b7local.ids() returns setof text language plpgsql stable rows 5
+                   as 'begin return query select user_id from b7local.ids; end';"
+            ))
+            .unwrap();
+        let sql = |schema: &str| {
+            format!(
+                "select i.user_id, m.role from b7local.ids() i(user_id),
+                   lateral (select role from {schema}.organization_memberships m
+                             where m.user_id = i.user_id and m.organization_id = '{big}'
+                            offset 0) m
+                  order by 1, 2"
+            )
+        };
+        let want = rows(&mut local, &sql("b7local")).unwrap();
+        assert_eq!(want.len(), 900);
+        let path = format!("/v1/organizations/{big}/memberships");
+        let requests = || -> (usize, usize) {
+            let log: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == path)
+                .collect();
+            let lookups = log.iter().filter(|r| r.param("user_id").is_some()).count();
+            (lookups, log.len() - lookups)
+        };
+        pushed
+            .batch_execute(
+                "set enable_hashjoin = off; set enable_mergejoin = off; set enable_material = off",
+            )
+            .unwrap();
+        server.clear_log();
+        assert_eq!(rows(&mut pushed, &sql("b7")).unwrap(), want);
+        // 2 lookups, then the list's 2 pages (and perhaps a count).
+        let (lookups, reads) = requests();
+        let explain = |c: &mut postgres::Client| {
+            rows(c, &format!("explain {}", sql("b7"))).unwrap().join("\n")
+        };
+        assert_eq!(lookups, 2, "{}", explain(&mut pushed));
+        assert!(reads <= 3, "{reads}");
+        let plan = rows(
+            &mut pushed,
+            &format!(
+                "explain (analyze, costs off, timing off, summary off) {}",
+                sql("b7")
+            ),
+        )
+        .unwrap()
+        .join("\n");
+        assert!(
+            plan.contains(
+                "Clerk lookups: 2 sent, then one read of the list (900 rows) answered 898 more"
+            ),
+            "{plan}"
+        );
+        pushed
+            .batch_execute(&format!(
+                "set plan_cache_mode = force_generic_plan; prepare by_user as {}",
+                sql("b7")
+            ))
+            .unwrap();
+        for _ in 0..6 {
+            server.clear_log();
+            assert_eq!(rows(&mut pushed, "execute by_user").unwrap(), want);
+            let (lookups, reads) = requests();
+            assert!(lookups == 2 && reads <= 3, "{lookups} {reads}");
+        }
+    }
 }
