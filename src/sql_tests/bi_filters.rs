@@ -717,7 +717,9 @@ mod tests {
         // 2 lookups, then the list's 2 pages (and perhaps a count).
         let (lookups, reads) = requests();
         let explain = |c: &mut postgres::Client| {
-            rows(c, &format!("explain {}", sql("b7"))).unwrap().join("\n")
+            rows(c, &format!("explain {}", sql("b7")))
+                .unwrap()
+                .join("\n")
         };
         assert_eq!(lookups, 2, "{}", explain(&mut pushed));
         assert!(reads <= 3, "{reads}");
@@ -736,17 +738,46 @@ mod tests {
             ),
             "{plan}"
         );
+        // Prepared under custom and generic plans, a function called
+        // again and again, a cursor, and after a savepoint-caught error.
         pushed
             .batch_execute(&format!(
-                "set plan_cache_mode = force_generic_plan; prepare by_user as {}",
-                sql("b7")
+                "prepare by_user as {q};
+                 create function b7.by_user() returns table(u text, r text) language plpgsql as $$
+                 begin return query {q}; end $$;",
+                q = sql("b7")
             ))
             .unwrap();
-        for _ in 0..6 {
-            server.clear_log();
-            assert_eq!(rows(&mut pushed, "execute by_user").unwrap(), want);
-            let (lookups, reads) = requests();
-            assert!(lookups == 2 && reads <= 3, "{lookups} {reads}");
+        for mode in ["auto", "force_generic_plan"] {
+            pushed
+                .batch_execute(&format!("set plan_cache_mode = {mode}"))
+                .unwrap();
+            for round in 0..8 {
+                server.clear_log();
+                assert_eq!(rows(&mut pushed, "execute by_user").unwrap(), want);
+                let (lookups, reads) = requests();
+                assert!(
+                    lookups == 2 && reads <= 3,
+                    "{mode} {round}: {lookups} {reads}"
+                );
+            }
         }
+        for _ in 0..3 {
+            assert_eq!(
+                rows(&mut pushed, "select * from b7.by_user()").unwrap(),
+                want
+            );
+        }
+        pushed
+            .batch_execute(&format!("begin; declare c scroll cursor for {}", sql("b7")))
+            .unwrap();
+        let forward = rows(&mut pushed, "fetch all from c").unwrap();
+        let back = rows(&mut pushed, "fetch backward all from c").unwrap();
+        pushed.batch_execute("commit").unwrap();
+        assert_eq!(forward, want);
+        assert_eq!(back.into_iter().rev().collect::<Vec<_>>(), want);
+        let (code, _) = failure(&mut pushed, &format!("select 1/0 from ({}) q", sql("b7")));
+        assert_eq!(code, "22012");
+        assert_eq!(rows(&mut pushed, "execute by_user").unwrap(), want);
     }
 }
