@@ -370,25 +370,29 @@ unsafe fn join_lookups(target: &Target) -> Vec<*mut pg_sys::RestrictInfo> {
 /// What a join with the memberships tells a users (or organizations) scan:
 /// the rows it can keep are those with a membership in `value`.
 struct Linked {
-    /// `organization_id = …` (or `user_id`) of the memberships relation:
-    /// a constant, or an expression evaluated when the query runs.
-    value: Operand,
-    expr: Option<(*mut pg_sys::Expr, u32)>,
+    /// `organization_id = …` (or `user_id`) of the memberships relation.
+    value: LinkedValue,
     /// The memberships relation's row estimate.
     rows: f64,
 }
 
+enum LinkedValue {
+    Constant(Operand),
+    /// Evaluated when the query runs, of this type.
+    Runtime(*mut pg_sys::Expr, u32),
+}
+
 impl Linked {
-    /// Adds the condition to the scan's, its expression as the next
-    /// run-time value.
+    /// Adds the condition to the scan's, a run-time expression as the
+    /// next `fdw_exprs` entry.
     fn add_to(&self, extracted: &mut Extracted) {
-        let value = match self.expr {
-            Some((expr, type_oid)) => {
-                extracted.exprs.push(expr);
-                extracted.types.push(type_oid);
+        let value = match &self.value {
+            LinkedValue::Runtime(expr, type_oid) => {
+                extracted.exprs.push(*expr);
+                extracted.types.push(*type_oid);
                 Operand::Runtime(extracted.exprs.len() - 1)
             }
-            None => self.value.clone(),
+            LinkedValue::Constant(value) => value.clone(),
         };
         extracted.conditions.push(Condition {
             column: "id".into(),
@@ -468,25 +472,21 @@ unsafe fn linked_by_membership(target: &Target, table: &Table) -> Option<Linked>
                 let usable = c.column == link.by && c.op == Op::Eq && c.value != Operand::Null;
                 usable.then_some(&c.value)
             });
-            let linked = match found {
+            let value = match found {
                 Some(Operand::Runtime(i)) => {
                     let expr = extracted.exprs[*i];
                     let varnos = pg_sys::pull_varnos(root, expr.cast());
                     if pg_sys::bms_membership(varnos) != pg_sys::BMS_Membership::BMS_EMPTY_SET {
                         continue;
                     }
-                    Linked {
-                        value: Operand::Null,
-                        expr: Some((expr, extracted.types[*i])),
-                        rows: (*other_rel).rows,
-                    }
+                    LinkedValue::Runtime(expr, extracted.types[*i])
                 }
-                Some(value) => Linked {
-                    value: value.clone(),
-                    expr: None,
-                    rows: (*other_rel).rows,
-                },
+                Some(value) => LinkedValue::Constant(value.clone()),
                 None => continue,
+            };
+            let linked = Linked {
+                value,
+                rows: (*other_rel).rows,
             };
             return Some(linked);
         }
