@@ -23,7 +23,7 @@ use crate::shared_words::{self, SharedWords};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Requests per window, e.g. `400/10s`.
@@ -113,7 +113,9 @@ const PAUSED_UNTIL: usize = 3;
 /// when it was learned. It grows back by a tenth per window.
 const LEARNED: usize = 4;
 const LEARNED_AT: usize = 5;
-const FIRST_COUNTER: usize = 6;
+/// When the slot's instance last used it: an idle slot can be reclaimed.
+const LAST_USED: usize = 6;
+const FIRST_COUNTER: usize = 7;
 const HEADER_WORDS: usize = 16;
 /// The largest budget a slot can enforce exactly.
 pub const MAX_BUDGET: u32 = 2048;
@@ -121,17 +123,26 @@ pub const MAX_BUDGET: u32 = 2048;
 pub const MAX_WINDOW: Duration = Duration::from_secs(3600);
 /// u64 words per slot: header, then the ring of start times.
 const SLOT_WORDS: usize = HEADER_WORDS + MAX_BUDGET as usize;
-const SLOTS: usize = 64;
-/// Slots tried after a key's home slot before sharing the home slot.
-const PROBE: usize = 16;
+const SLOTS: usize = 256;
+/// A slot unused for this long holds nothing that still matters (no window
+/// is longer): another instance may take it, with fresh counters.
+const RECLAIM_AFTER: u64 = MAX_WINDOW.as_nanos() as u64;
+/// Words before the slots: the lock that serialises claiming slots.
+const TABLE_HEADER_WORDS: usize = 8;
+const CLAIM_LOCK: usize = 0;
+const TABLE_WORDS: usize = TABLE_HEADER_WORDS + SLOTS * SLOT_WORDS;
 
 /// The slot table, in a shared file or (when that cannot be opened) in this
 /// process only.
+///
+/// A slot belongs to one instance at a time. An instance claims a free
+/// slot, or the one idle longest once it has been idle for an hour; when
+/// every slot is in use, the instance paces itself in this process only
+/// rather than share another's slot (whose 429s would then pause it).
 pub struct BudgetTable {
     words: Arc<SharedWords>,
+    slots: usize,
 }
-
-const TABLE_WORDS: usize = SLOTS * SLOT_WORDS;
 
 impl BudgetTable {
     /// Maps `path` (created, zero-filled, when missing); falls back to a
@@ -140,12 +151,19 @@ impl BudgetTable {
     pub fn open(path: &Path) -> BudgetTable {
         BudgetTable {
             words: Arc::new(SharedWords::open(path, TABLE_WORDS)),
+            slots: SLOTS,
         }
     }
 
     pub fn local() -> BudgetTable {
+        BudgetTable::with_slots(SLOTS)
+    }
+
+    /// A table of `slots` slots in this process only.
+    fn with_slots(slots: usize) -> BudgetTable {
         BudgetTable {
-            words: Arc::new(SharedWords::local(TABLE_WORDS)),
+            words: Arc::new(SharedWords::local(TABLE_HEADER_WORDS + slots * SLOT_WORDS)),
+            slots,
         }
     }
 
@@ -153,28 +171,59 @@ impl BudgetTable {
         self.words.is_shared()
     }
 
-    fn words(&self) -> &[AtomicU64] {
-        self.words.words()
+    fn slot_words(&self, index: usize) -> &[AtomicU64] {
+        let start = TABLE_HEADER_WORDS + index * SLOT_WORDS;
+        &self.words.words()[start..start + SLOT_WORDS]
     }
 
-    /// The slot of `key_hash` (claimed on first use). When the table is full
-    /// the key shares its home slot: budgets can then only get stricter.
-    fn slot(&self, key_hash: u64) -> &[AtomicU64] {
-        let words = self.words();
-        let home = (key_hash % SLOTS as u64) as usize;
-        for i in 0..PROBE {
-            let index = (home + i) % SLOTS;
-            let slot = &words[index * SLOT_WORDS..(index + 1) * SLOT_WORDS];
-            match slot[KEY].compare_exchange(0, key_hash, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return slot,
-                Err(existing) if existing == key_hash => return slot,
-                Err(_) => {}
+    /// The slot `key_hash` holds, if any.
+    fn find(&self, key_hash: u64) -> Option<usize> {
+        (0..self.slots).find(|&i| self.slot_words(i)[KEY].load(Ordering::Acquire) == key_hash)
+    }
+
+    /// The slot of `key_hash`: the one it holds, else a free one, else the
+    /// one idle longest if idle for [`RECLAIM_AFTER`]; `None` when every
+    /// slot is in use.
+    fn claim(&self, key_hash: u64, now: u64) -> Option<usize> {
+        if let Some(index) = self.find(key_hash) {
+            return Some(index);
+        }
+        let _claiming = SlotLock::acquire(&self.words.words()[CLAIM_LOCK]);
+        if let Some(index) = self.find(key_hash) {
+            return Some(index);
+        }
+        let mut idlest: Option<(u64, usize)> = None;
+        for index in 0..self.slots {
+            let slot = self.slot_words(index);
+            let _lock = SlotLock::acquire(&slot[LOCK]);
+            let last_used = slot[LAST_USED].load(Ordering::Relaxed);
+            let free = slot[KEY].load(Ordering::Acquire) == 0;
+            // A use ahead of now comes from a clock that was set back.
+            let idle = last_used.saturating_add(RECLAIM_AFTER) < now
+                || last_used > now.saturating_add(STALE_AFTER);
+            if free || idle {
+                if free {
+                    idlest = Some((0, index));
+                    break;
+                }
+                if idlest.is_none_or(|(t, _)| last_used < t) {
+                    idlest = Some((last_used, index));
+                }
             }
         }
-        &words[home * SLOT_WORDS..(home + 1) * SLOT_WORDS]
+        let (_, index) = idlest?;
+        let slot = self.slot_words(index);
+        let _lock = SlotLock::acquire(&slot[LOCK]);
+        for (i, word) in slot[..HEADER_WORDS].iter().enumerate() {
+            if i != LOCK {
+                word.store(0, Ordering::Relaxed);
+            }
+        }
+        slot[LAST_USED].store(now, Ordering::Relaxed);
+        slot[KEY].store(key_hash, Ordering::Release);
+        Some(index)
     }
 }
-
 /// Nanoseconds since the Unix epoch. The wall clock, not a monotonic one:
 /// the file outlives reboots, which restart monotonic clocks.
 pub fn now_ns() -> u64 {
@@ -241,6 +290,8 @@ pub struct Budget {
     key_hash: u64,
     /// `None`: no pacing (`request_budget 'off'`), counters only.
     rate: Option<Rate>,
+    /// The table and slot this instance holds, once found.
+    place: Arc<Mutex<Option<(Arc<BudgetTable>, usize)>>>,
 }
 
 impl std::fmt::Debug for Budget {
@@ -266,6 +317,7 @@ impl Budget {
             table,
             key_hash,
             rate,
+            place: Arc::default(),
         }
     }
 
@@ -274,18 +326,72 @@ impl Budget {
         self.key_hash
     }
 
-    /// This instance's counters, in [`Counter`] order.
+    /// Runs `f` on this instance's slot, locked. With `now`, the slot is
+    /// claimed when the instance has none and marked used; without, `f`
+    /// runs only if the instance holds one.
+    fn with_slot<R>(&self, now: Option<u64>, f: impl FnOnce(&[AtomicU64]) -> R) -> Option<R> {
+        let mut place = self.place.lock().unwrap_or_else(|p| p.into_inner());
+        // A slot can be reclaimed between two uses (after an hour idle):
+        // then look again, once.
+        for _ in 0..2 {
+            let (table, index) = match place.as_ref() {
+                Some(found) => found.clone(),
+                None => {
+                    let found = match now {
+                        Some(now) => self.claim(now),
+                        None => self
+                            .table
+                            .find(self.key_hash)
+                            .map(|i| (self.table.clone(), i)),
+                    }?;
+                    *place = Some(found.clone());
+                    found
+                }
+            };
+            let slot = table.slot_words(index);
+            let _lock = SlotLock::acquire(&slot[LOCK]);
+            if slot[KEY].load(Ordering::Acquire) == self.key_hash {
+                if let Some(now) = now {
+                    slot[LAST_USED].fetch_max(now, Ordering::Relaxed);
+                }
+                return Some(f(slot));
+            }
+            *place = None;
+        }
+        None
+    }
+
+    /// A slot of the shared table; when all are in use, one of this
+    /// process's table; when those are too, one of this client's own.
+    fn claim(&self, now: u64) -> Option<(Arc<BudgetTable>, usize)> {
+        static LOCAL: OnceLock<Arc<BudgetTable>> = OnceLock::new();
+        if let Some(index) = self.table.claim(self.key_hash, now) {
+            return Some((self.table.clone(), index));
+        }
+        let local = LOCAL.get_or_init(|| Arc::new(BudgetTable::local())).clone();
+        if let Some(index) = local.claim(self.key_hash, now) {
+            return Some((local, index));
+        }
+        let own = Arc::new(BudgetTable::with_slots(1));
+        own.claim(self.key_hash, now).map(|index| (own, index))
+    }
+
+    /// This instance's counters, in [`Counter`] order (zeros when it holds
+    /// no slot).
     pub fn counters(&self) -> [u64; COUNTERS] {
-        let slot = self.table.slot(self.key_hash);
-        std::array::from_fn(|i| slot[FIRST_COUNTER + i].load(Ordering::Relaxed))
+        self.with_slot(None, |slot| {
+            std::array::from_fn(|i| slot[FIRST_COUNTER + i].load(Ordering::Relaxed))
+        })
+        .unwrap_or([0; COUNTERS])
     }
 
     /// Sets this instance's counters back to zero (the pacing state stays).
     pub fn reset_counters(&self) {
-        let slot = self.table.slot(self.key_hash);
-        for word in &slot[FIRST_COUNTER..FIRST_COUNTER + COUNTERS] {
-            word.store(0, Ordering::Relaxed);
-        }
+        self.with_slot(None, |slot| {
+            for word in &slot[FIRST_COUNTER..FIRST_COUNTER + COUNTERS] {
+                word.store(0, Ordering::Relaxed);
+            }
+        });
     }
 
     /// Takes a turn for one request that starts now, or says how long to
@@ -296,36 +402,37 @@ impl Budget {
         let Some(rate) = self.rate else {
             return Ok(());
         };
-        let slot = self.table.slot(self.key_hash);
-        let window = with_margin(rate.window);
-        let ring = |k: u64| ring_entry(slot, k);
-        let _lock = SlotLock::acquire(&slot[LOCK]);
-        let n = allowed(rate, slot, now);
-        let mut k = slot[SCHEDULED].load(Ordering::Acquire);
-        let mut paused = slot[PAUSED_UNTIL].load(Ordering::Relaxed);
-        let previous = if k > 0 {
-            ring(k - 1).load(Ordering::Relaxed)
-        } else {
-            0
-        };
-        // Times ahead of now come from a clock that was set back: forget them.
-        if previous > now + STALE_AFTER || paused > now + STALE_AFTER + window * 16 {
-            k = 0;
-            paused = 0;
-            slot[PAUSED_UNTIL].store(0, Ordering::Relaxed);
-        }
-        if paused > now {
-            return Err(Duration::from_nanos(paused - now));
-        }
-        if k >= n {
-            let frees_at = ring(k - n).load(Ordering::Relaxed) + window;
-            if frees_at > now {
-                return Err(Duration::from_nanos(frees_at - now));
+        self.with_slot(Some(now), |slot| {
+            let window = with_margin(rate.window);
+            let ring = |k: u64| ring_entry(slot, k);
+            let n = allowed(rate, slot, now);
+            let mut k = slot[SCHEDULED].load(Ordering::Acquire);
+            let mut paused = slot[PAUSED_UNTIL].load(Ordering::Relaxed);
+            let previous = if k > 0 {
+                ring(k - 1).load(Ordering::Relaxed)
+            } else {
+                0
+            };
+            // Times ahead of now come from a clock that was set back: forget them.
+            if previous > now + STALE_AFTER || paused > now + STALE_AFTER + window * 16 {
+                k = 0;
+                paused = 0;
+                slot[PAUSED_UNTIL].store(0, Ordering::Relaxed);
             }
-        }
-        ring(k).store(now, Ordering::Relaxed);
-        slot[SCHEDULED].store(k + 1, Ordering::Release);
-        Ok(())
+            if paused > now {
+                return Err(Duration::from_nanos(paused - now));
+            }
+            if k >= n {
+                let frees_at = ring(k - n).load(Ordering::Relaxed) + window;
+                if frees_at > now {
+                    return Err(Duration::from_nanos(frees_at - now));
+                }
+            }
+            ring(k).store(now, Ordering::Relaxed);
+            slot[SCHEDULED].store(k + 1, Ordering::Release);
+            Ok(())
+        })
+        .unwrap_or(Ok(()))
     }
 
     /// Clerk answered 429: nobody sends for `pause`, and the budget drops to
@@ -336,25 +443,27 @@ impl Budget {
         let Some(rate) = self.rate else {
             return;
         };
-        let slot = self.table.slot(self.key_hash);
-        let window = rate.window.as_nanos() as u64;
-        let _lock = SlotLock::acquire(&slot[LOCK]);
-        slot[PAUSED_UNTIL].fetch_max(now + pause.as_nanos() as u64, Ordering::AcqRel);
-        let learned_at = slot[LEARNED_AT].load(Ordering::Relaxed);
-        if slot[LEARNED].load(Ordering::Relaxed) != 0 && now < learned_at + window {
-            return;
-        }
-        let k = slot[SCHEDULED].load(Ordering::Acquire);
-        let recent = (0..k.min(u64::from(MAX_BUDGET)))
-            .take_while(|i| ring_entry(slot, k - 1 - i).load(Ordering::Relaxed) + window > now)
-            .count() as u64;
-        slot[LEARNED].store((recent * 3 / 4).max(1), Ordering::Relaxed);
-        slot[LEARNED_AT].store(now, Ordering::Relaxed);
+        self.with_slot(Some(now), |slot| {
+            let window = rate.window.as_nanos() as u64;
+            let pause = u64::try_from(pause.as_nanos()).unwrap_or(u64::MAX);
+            slot[PAUSED_UNTIL].fetch_max(now.saturating_add(pause), Ordering::AcqRel);
+            let learned_at = slot[LEARNED_AT].load(Ordering::Relaxed);
+            if slot[LEARNED].load(Ordering::Relaxed) != 0 && now < learned_at + window {
+                return;
+            }
+            let k = slot[SCHEDULED].load(Ordering::Acquire);
+            let recent = (0..k.min(u64::from(MAX_BUDGET)))
+                .take_while(|i| ring_entry(slot, k - 1 - i).load(Ordering::Relaxed) + window > now)
+                .count() as u64;
+            slot[LEARNED].store((recent * 3 / 4).max(1), Ordering::Relaxed);
+            slot[LEARNED_AT].store(now, Ordering::Relaxed);
+        });
     }
 
     pub fn count(&self, counter: Counter, n: u64) {
-        self.table.slot(self.key_hash)[FIRST_COUNTER + counter as usize]
-            .fetch_add(n, Ordering::Relaxed);
+        self.with_slot(Some(now_ns()), |slot| {
+            slot[FIRST_COUNTER + counter as usize].fetch_add(n, Ordering::Relaxed);
+        });
     }
 }
 
@@ -387,6 +496,7 @@ fn allowed(rate: Rate, slot: &[AtomicU64], now: u64) -> u64 {
 pub fn table(path: Option<&Path>) -> Arc<BudgetTable> {
     Arc::new(BudgetTable {
         words: shared_words::open(path, TABLE_WORDS),
+        slots: SLOTS,
     })
 }
 
@@ -490,9 +600,10 @@ mod tests {
         assert_eq!(b.try_acquire(t0), Err(Duration::from_secs(2)));
         // 6 went out in the window that got a 429: 4 per window from now on,
         // growing back by a tenth (rounded up) per window.
-        assert_eq!(allowed(rate, b.table.slot(7), t0), 4);
-        assert_eq!(allowed(rate, b.table.slot(7), t0 + 2 * second), 6);
-        assert_eq!(allowed(rate, b.table.slot(7), t0 + 60 * second), 10);
+        let allowed_at = |t| b.with_slot(None, |slot| allowed(rate, slot, t)).unwrap();
+        assert_eq!(allowed_at(t0), 4);
+        assert_eq!(allowed_at(t0 + 2 * second), 6);
+        assert_eq!(allowed_at(t0 + 60 * second), 10);
         let mut t = t0;
         let starts: Vec<u64> = (0..7).map(|_| acquire(&b, &mut t) - t0).collect();
         assert_eq!(starts[..6], [2 * second; 6]);
@@ -512,5 +623,56 @@ mod tests {
         assert_eq!(a.try_acquire(t0), Ok(()));
         assert_eq!(a.try_acquire(t0), Err(Duration::from_millis(1020)));
         assert_eq!(b.try_acquire(t0), Ok(()));
+    }
+
+    /// A table full of instances idle for less than an hour: a new one
+    /// gets a slot of its own elsewhere, never one of theirs; an hour
+    /// later it takes the slot idle longest, and that slot's old instance
+    /// finds another when it comes back.
+    #[test]
+    fn slots_are_reclaimed_after_an_hour_idle_and_never_shared() {
+        let rate = Rate::parse("2/1s").unwrap();
+        let table = Arc::new(BudgetTable::with_slots(3));
+        let t0 = 1_000_000_000_000;
+        let second = 1_000_000_000;
+        let budget = |n: u64| Budget::new(table.clone(), 1000 + n, Some(rate));
+        let holders: Vec<Budget> = (0..3).map(&budget).collect();
+        for (i, b) in holders.iter().enumerate() {
+            assert_eq!(b.try_acquire(t0 + i as u64 * second), Ok(()));
+        }
+        let newcomer = budget(3);
+        newcomer.pause(t0, Duration::from_secs(30));
+        assert!(newcomer.try_acquire(t0 + second).is_err());
+        // The newcomer's pause reached none of the holders, and its slot is
+        // not in their table.
+        assert_eq!(table.find(1003), None);
+        for (i, b) in holders.iter().enumerate() {
+            assert_eq!(b.try_acquire(t0 + (i as u64 + 1) * second), Ok(()), "{i}");
+        }
+        // An hour after their last use, a later instance takes the slot
+        // idle longest (holder 0's), with fresh counters.
+        holders[0].count(Counter::Requests, 5);
+        let later = budget(4);
+        let hour = RECLAIM_AFTER;
+        let in_use = |b: &Budget, t| b.with_slot(Some(t), |_| ()).is_some();
+        // Still in use by holders 1 and 2 (counted just now by holder 0).
+        let mut now = now_ns();
+        assert!(in_use(&holders[1], now) && in_use(&holders[2], now));
+        assert!(in_use(&later, now));
+        assert_eq!(table.find(1004), None, "no slot was free yet");
+        now += hour + second;
+        assert!(in_use(&holders[1], now));
+        let later = budget(5);
+        assert!(in_use(&later, now + second));
+        assert!(table.find(1005).is_some(), "the idle slot was reclaimed");
+        assert_eq!(later.counters(), [0; COUNTERS]);
+        // Holder 0 or 2 lost its slot; using it again finds another place.
+        let lost = [&holders[0], &holders[2]]
+            .into_iter()
+            .find(|b| table.find(b.key_hash).is_none())
+            .unwrap();
+        assert_eq!(lost.try_acquire(now + 2 * second), Ok(()));
+        assert_eq!(lost.try_acquire(now + 2 * second), Ok(()));
+        assert!(lost.try_acquire(now + 2 * second).is_err());
     }
 }

@@ -323,22 +323,21 @@ impl ClerkClient {
         self.budget.reset_counters()
     }
 
-    /// Waits for the budget to allow one more request; with `patience`, gives
-    /// up (false) rather than wait longer than that.
-    async fn take_turn(&self, patience: Option<Duration>) -> bool {
+    /// Waits for the budget to allow one more request; gives up (false)
+    /// rather than wait longer than `patience`.
+    async fn take_turn(&self, patience: Duration) -> bool {
         let b = &self.budget;
-        let mut waited = Duration::ZERO;
+        let start = tokio::time::Instant::now();
         while let Err(wait) = b.try_acquire(budget::now_ns()) {
-            if patience.is_some_and(|p| waited + wait > p) {
+            if start.elapsed() + wait > patience {
                 return false;
             }
             // Short naps: a turn may free up sooner (another session's 429
             // pause ended, a budget was raised).
-            let nap = wait.min(Duration::from_millis(250));
-            tokio::time::sleep(nap).await;
-            waited += nap;
+            tokio::time::sleep(wait.min(Duration::from_millis(250))).await;
         }
-        if !waited.is_zero() {
+        let waited = start.elapsed();
+        if waited >= Duration::from_millis(1) {
             b.count(Counter::BudgetWaitMicros, waited.as_micros() as u64);
         }
         b.count(Counter::Requests, 1);
@@ -383,26 +382,21 @@ impl ClerkClient {
     ) -> Result<bytes::Bytes, ClerkError> {
         let mut attempts = 0u32;
         let mut failures = 0u32;
-        // Every wait after the first attempt counts against
-        // `max_total_wait`: backoff, Retry-After, and the budget's pauses.
-        let mut first_sent: Option<tokio::time::Instant> = None;
-        let waited =
-            |first: Option<tokio::time::Instant>| first.map_or(Duration::ZERO, |t| t.elapsed());
+        // Every wait counts against `max_total_wait` (for the quick path,
+        // `timeout`): the budget's turns, including a pause another
+        // request's 429 set before this one started, backoff and
+        // Retry-After.
+        let started = tokio::time::Instant::now();
+        let cap = policy.max_total_wait.max(timeout.unwrap_or(Duration::ZERO));
+        let waited = || started.elapsed();
         loop {
-            let patience = match first_sent {
-                None => timeout,
-                Some(t) => Some(policy.max_total_wait.saturating_sub(t.elapsed())),
-            };
-            if !self.take_turn(patience).await {
-                return Err(ClerkError::RateLimited {
-                    waited: waited(first_sent),
-                });
+            if !self.take_turn(cap.saturating_sub(waited())).await {
+                return Err(ClerkError::RateLimited { waited: waited() });
             }
             attempts += 1;
             if attempts > 1 {
                 self.count(Counter::Retries, 1);
             }
-            first_sent.get_or_insert_with(tokio::time::Instant::now);
             let mut request = self
                 .http
                 .get(url.clone())
@@ -496,13 +490,10 @@ impl ClerkClient {
                 }
                 _ => backoff(policy, failures - 1),
             };
-            let give_up =
-                failures > policy.max_retries || waited(first_sent) + delay > policy.max_total_wait;
+            let give_up = failures > policy.max_retries || waited() + delay > cap;
             if give_up {
                 return Err(match wait {
-                    Retry::RateLimited(_) => ClerkError::RateLimited {
-                        waited: waited(first_sent),
-                    },
+                    Retry::RateLimited(_) => ClerkError::RateLimited { waited: waited() },
                     Retry::Server(status) => ClerkError::Server {
                         status,
                         attempts: failures,
@@ -898,6 +889,67 @@ pub(crate) mod tests {
             .block_on(c.get(&c.url(&["users"], &[]).unwrap()))
             .is_ok());
         assert!(t.elapsed() < Duration::from_secs(3));
+    }
+
+    /// A 429's pause holds back the next request too, and that wait counts
+    /// against the next request's cap: it gives up at once rather than
+    /// wait out a pause longer than the cap, and never waits past it.
+    #[test]
+    fn every_wait_counts_against_the_cap_even_before_the_first_attempt() {
+        let far_future = Some(Fault::Reply {
+            status: 429,
+            headers: vec![("Retry-After", "Wed, 21 Oct 2099 07:28:00 GMT".into())],
+            body: b"{}".to_vec(),
+        });
+        let server = scripted(vec![far_future]);
+        let mut cfg = ClientConfig::new(&server.url(), "sk");
+        cfg.retry = RetryPolicy {
+            max_retry_after: Duration::from_secs(30),
+            max_total_wait: Duration::from_secs(2),
+            ..fast_policy()
+        };
+        cfg.rate = Rate::parse("40/10s");
+        let c = ClerkClient::new(&cfg).unwrap();
+        for _ in 0..2 {
+            let t = std::time::Instant::now();
+            let err = get_users(&c).unwrap_err();
+            assert!(
+                matches!(err, ClerkError::RateLimited { waited } if waited <= Duration::from_secs(2)),
+                "{err:?}"
+            );
+            assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        }
+        assert_eq!(server.request_count(), 1, "the pause was not kept");
+
+        // 429s without Retry-After: backoff and the lowered budget together
+        // stay within the cap.
+        let storm = vec![
+            Some(Fault::Status {
+                status: 429,
+                retry_after: None,
+            });
+            200
+        ];
+        let server = scripted(storm);
+        let mut cfg = ClientConfig::new(&server.url(), "sk");
+        cfg.retry = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(800),
+            max_total_wait: Duration::from_secs(3),
+            ..fast_policy()
+        };
+        cfg.rate = Rate::parse("20/1s");
+        let c = ClerkClient::new(&cfg).unwrap();
+        for _ in 0..2 {
+            let t = std::time::Instant::now();
+            let err = get_users(&c).unwrap_err();
+            assert!(matches!(err, ClerkError::RateLimited { .. }), "{err:?}");
+            assert!(
+                t.elapsed() < Duration::from_millis(3300),
+                "{:?}",
+                t.elapsed()
+            );
+        }
     }
 
     #[test]

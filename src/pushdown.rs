@@ -52,6 +52,10 @@ pub enum Op {
     /// pattern's longest literal part), ignoring case. Only a substring
     /// filter can narrow by it.
     Contains,
+    /// `column LIKE/ILIKE pattern` with a pattern known only at run time
+    /// (a parameter of a generic plan): once bound, a [`Op::Contains`] of
+    /// the pattern's longest literal part.
+    Like,
     /// Not a condition of the query but of a join it is in: the row (by
     /// its `id`) has a membership in the value (see
     /// [`crate::objects::MembershipLink`]). Only narrows.
@@ -104,6 +108,15 @@ impl Request {
         for c in &mut bound.conditions {
             if let Operand::Runtime(i) = c.value {
                 c.value = values.get(i).cloned().unwrap_or(Operand::Null);
+            }
+            if c.op == Op::Like {
+                // A pattern without a literal part (or NULL) narrows nothing.
+                let run = match &c.value {
+                    Operand::Text(pattern) => like_literal(pattern),
+                    _ => None,
+                };
+                c.op = Op::Contains;
+                c.value = Operand::Text(run.unwrap_or_default());
             }
         }
         bound
@@ -415,6 +428,14 @@ fn fold(
                     slot.member_of = values;
                 }
             }
+            // The pattern is known only at run time: shown as its
+            // placeholder, replaced by its literal part when bound.
+            Op::Like => {
+                partial = true;
+                if let (Operand::Runtime(i), None) = (&c.value, &slot.contains) {
+                    slot.contains = Some(runtime_placeholder(*i));
+                }
+            }
             Op::Contains => match &c.value {
                 Operand::Text(t) if !t.is_empty() && slot.contains.is_none() => {
                     slot.contains = Some(t.clone())
@@ -506,7 +527,7 @@ fn exclusive_ms(value: &Operand, op: Op) -> Option<i64> {
         Op::Ge => ceil.checked_sub(1),
         Op::Lt => Some(ceil),
         Op::Le => floor.checked_add(1),
-        Op::Eq | Op::EqFolded | Op::Contains | Op::MemberOf => None,
+        Op::Eq | Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => None,
     }
 }
 

@@ -337,20 +337,7 @@ impl Extracted {
         };
         let (op, column, value) = match opname {
             "=" => {
-                let func = strip_relabel(args[0]);
-                if !is_a(func.cast(), pg_sys::NodeTag::T_FuncExpr) {
-                    return None;
-                }
-                let f = func as *mut pg_sys::FuncExpr;
-                let fargs = list_items::<pg_sys::Node>((*f).args);
-                let fname = pg_sys::get_func_name((*f).funcid);
-                if fname.is_null() || fargs.len() != 1 {
-                    return None;
-                }
-                if !matches!(CStr::from_ptr(fname).to_bytes(), b"lower" | b"upper") {
-                    return None;
-                }
-                let column = text_column(fargs[0])?;
+                let column = text_column(case_folded(args[0])?)?;
                 let mut value_type = pg_sys::exprType(args[1]);
                 if is_any {
                     value_type = pg_sys::get_element_type(value_type);
@@ -365,14 +352,28 @@ impl Extracted {
                 };
                 (Op::EqFolded, column, value)
             }
+            // Also `lower(col) LIKE p` (Metabase's text filters): Clerk's
+            // substring match ignores case either way.
             "~~" | "~~*" if !is_any => {
-                let column = text_column(args[0])?;
-                let Some(pattern) = const_text(args[1]) else {
-                    return Some(false);
-                };
-                match crate::pushdown::like_literal(&pattern) {
-                    Some(run) => (Op::Contains, column, Operand::Text(run)),
-                    None => return Some(false),
+                let column = text_column(args[0]).or_else(|| text_column(case_folded(args[0])?))?;
+                if let Some(pattern) = const_text(args[1]) {
+                    match crate::pushdown::like_literal(&pattern) {
+                        Some(run) => (Op::Contains, column, Operand::Text(run)),
+                        None => return Some(false),
+                    }
+                } else {
+                    // A pattern known when the query runs (`$1`,
+                    // `'%' || $1 || '%'`): its literal part is taken then.
+                    let value_type = pg_sys::exprType(args[1]);
+                    if !(value_type == pg_sys::TEXTOID || value_type == pg_sys::VARCHAROID)
+                        || !target.is_scan_constant(args[1])
+                    {
+                        return Some(false);
+                    }
+                    let Some(value) = self.operand(args[1]) else {
+                        return Some(false);
+                    };
+                    (Op::Like, column, value)
                 }
             }
             _ => return None,
@@ -384,6 +385,21 @@ impl Extracted {
         });
         Some(true)
     }
+}
+
+/// The argument of `lower(arg)` or `upper(arg)`.
+unsafe fn case_folded(node: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
+    let node = strip_relabel(node);
+    if !is_a(node.cast(), pg_sys::NodeTag::T_FuncExpr) {
+        return None;
+    }
+    let f = node as *mut pg_sys::FuncExpr;
+    let args = list_items::<pg_sys::Node>((*f).args);
+    let name = pg_sys::get_func_name((*f).funcid);
+    if name.is_null() || args.len() != 1 {
+        return None;
+    }
+    matches!(CStr::from_ptr(name).to_bytes(), b"lower" | b"upper").then(|| args[0])
 }
 
 /// The value of a non-null `text` constant.
@@ -409,6 +425,8 @@ struct TimeFunction {
 
 enum Shape {
     Date,
+    /// Its local time (`created_at::timestamp`).
+    Local,
     /// The truncation unit as an interval (`1 day`).
     Trunc(&'static str),
     Epoch,
@@ -434,6 +452,15 @@ unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<Time
             column: timestamptz_column(*arg)?,
             shape: Shape::Date,
         }),
+        (b"timestamp", [arg]) => Some(TimeFunction {
+            column: timestamptz_column(*arg)?,
+            shape: Shape::Local,
+        }),
+        // `extract(epoch from c)` is numeric: compared with a float8, the
+        // parser casts it.
+        (b"float8", [arg]) => {
+            time_function(target, *arg).filter(|f| matches!(f.shape, Shape::Epoch))
+        }
         (b"extract" | b"date_part", [field, arg]) => {
             if !const_text(*field)?.eq_ignore_ascii_case("epoch") {
                 return None;
@@ -525,7 +552,8 @@ unsafe fn typed_const(text: &CStr, target: pg_sys::Oid) -> *mut pg_sys::Node {
 }
 
 impl Extracted {
-    /// `created_at::date op d`, `date_trunc(unit, created_at) op t` and
+    /// `created_at::date op d`, `created_at::timestamp op t`,
+    /// `date_trunc(unit, created_at) op t` and
     /// `extract(epoch from created_at) op n`: bounds on the column itself, computed when the query runs in the
     /// session's time zone. They are necessary conditions, not the clause
     /// (a lower bound of a date is widened by 3 hours, for zones whose
@@ -582,7 +610,24 @@ impl Extracted {
                     Op::Lt => vec![(Op::Lt, start)],
                     Op::Le => vec![(Op::Lt, next)],
                     Op::Eq => vec![(Op::Ge, widened(start)), (Op::Lt, next)],
-                    Op::EqFolded | Op::Contains | Op::MemberOf => return Some(false),
+                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
+                }
+            }
+            Shape::Local => {
+                if value_type != pg_sys::TIMESTAMPOID {
+                    return Some(false);
+                }
+                // The local time and the instant differ by the zone's
+                // offset, which can change between them: widened by the
+                // most any two offsets of a zone differ (26 hours).
+                let instant = || cast(copy(value), pg_sys::TIMESTAMPTZOID);
+                let lower = || operator(c"-", instant(), interval(c"26 hours"));
+                let upper = || operator(c"+", instant(), interval(c"26 hours"));
+                match op {
+                    Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
+                    Op::Lt | Op::Le => vec![(Op::Lt, upper())],
+                    Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
+                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
                 }
             }
             Shape::Epoch => {
@@ -614,7 +659,7 @@ impl Extracted {
                     Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
                     Op::Lt | Op::Le => vec![(Op::Lt, upper())],
                     Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
-                    Op::EqFolded | Op::Contains | Op::MemberOf => return Some(false),
+                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
                 }
             }
             Shape::Trunc(unit) => {
@@ -639,7 +684,7 @@ impl Extracted {
                     Op::Gt => vec![(Op::Gt, bound())],
                     Op::Lt | Op::Le => vec![(Op::Lt, end())],
                     Op::Eq => vec![(Op::Ge, bound()), (Op::Lt, end())],
-                    Op::EqFolded | Op::Contains | Op::MemberOf => return Some(false),
+                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
                 }
             }
         };

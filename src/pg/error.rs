@@ -56,9 +56,11 @@ pub enum FdwError {
     #[error("clerk_fdw: invalid value for option \"{option}\": {reason}")]
     BadOptionValue { option: String, reason: String },
     #[error(
-        "clerk_fdw: api_url names host \"{host}\", which clerk_fdw.allowed_hosts does not allow"
+        "clerk_fdw: api_url names host \"{host}\", which the foreign data wrapper's allowed_hosts does not allow"
     )]
     HostNotAllowed { host: String },
+    #[error("clerk_fdw: the setting clerk_fdw.allowed_hosts is no longer read, and the foreign data wrapper has no allowed_hosts option")]
+    RetiredAllowedHosts,
     #[error("clerk_fdw: unknown object \"{0}\"")]
     UnknownObject(String),
     #[error("clerk_fdw: no Clerk secret key for server \"{0}\"")]
@@ -146,7 +148,11 @@ impl From<FdwError> for ErrorReport {
             FdwError::BadOptionValue { .. } => (ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE, String::new()),
             FdwError::HostNotAllowed { .. } => (
                 ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
-                "A superuser sets which hosts servers may name: ALTER SYSTEM SET clerk_fdw.allowed_hosts = 'api.clerk.com, ...';".to_string(),
+                "A superuser sets which hosts servers may name: ALTER FOREIGN DATA WRAPPER ... OPTIONS (ADD allowed_hosts 'api.clerk.com, ...');".to_string(),
+            ),
+            FdwError::RetiredAllowedHosts => (
+                ERRCODE_FDW_INVALID_OPTION_NAME,
+                "Any role could override that setting, so a superuser moves the list to the wrapper: ALTER FOREIGN DATA WRAPPER ... OPTIONS (ADD allowed_hosts 'api.clerk.com'); ALTER SYSTEM RESET clerk_fdw.allowed_hosts; SELECT pg_reload_conf();".to_string(),
             ),
             FdwError::UnknownObject(_) => (
                 ERRCODE_FDW_INVALID_OPTION_NAME,

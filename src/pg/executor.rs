@@ -129,6 +129,7 @@ impl ScanState {
             prefetch: PREFETCH_PAGES,
             fields: Fields::for_sources(self.columns.iter().map(|c| c.spec.source)),
             expected_rows: Some(self.planned.expected_rows),
+            ..ScanOptions::default()
         };
         let stream = ScanStream::start(self.client.clone(), plan, options)
             .map_err(|e| self.clerk_error(e))?;
@@ -166,6 +167,7 @@ impl ScanState {
                     .chain([lookup.source]),
             ),
             expected_rows: rows,
+            ..ScanOptions::default()
         };
         let mut list = List::new(lookup);
         let read = ScanStream::start(self.client.clone(), plan, options).and_then(|mut stream| {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 /// failed requests, bytes and rows received, and time spent waiting for the
 /// request budget. Counted by all sessions of the cluster together, per
 /// Clerk instance (servers with the same `api_url` and `api_key` share one
-/// line's numbers), since the counters file was created.
+/// line's numbers), since the instance last claimed its slot (see
+/// `budget.rs`). Lists only the servers the caller has USAGE on
+/// (superusers: all).
 #[pg_extern]
 #[allow(clippy::type_complexity)]
 fn clerk_fdw_stats() -> TableIterator<
@@ -76,7 +78,8 @@ extension_sql!(
     requires = [clerk_fdw_stats_reset]
 );
 
-/// The servers of clerk_fdw's wrappers (only `only`, when given), with
+/// The servers of clerk_fdw's wrappers that the current user may use (only
+/// `only`, when given), with
 /// their configuration and client, or why the current user has none.
 type ServerClient = Result<(ClientConfig, Arc<ClerkClient>), FdwError>;
 fn clerk_servers(only: Option<&str>) -> Vec<(String, ServerClient)> {
@@ -88,6 +91,7 @@ fn clerk_servers(only: Option<&str>) -> Vec<(String, ServerClient)> {
                    join pg_foreign_data_wrapper w on w.oid = s.srvfdw
                    join pg_proc p on p.oid = w.fdwhandler
                   where p.proname = 'clerk_fdw_handler'
+                    and has_server_privilege(s.oid, 'USAGE')
                     and ($1::text is null or s.srvname = $1)
                   order by 1",
                 None,

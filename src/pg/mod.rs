@@ -23,7 +23,10 @@ use crate::client::ClerkClient;
 use crate::convert::allowed_targets;
 use crate::objects;
 use crate::runtime;
-use options::{check_bool, client_config, max_concurrency, object_of, option_map, Level};
+use options::{
+    check_bool, check_host_for_some_wrapper, client_config, max_concurrency, object_of, option_map,
+    parse_allowed_hosts, Level,
+};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::ffi::c_void;
@@ -31,7 +34,6 @@ use supabase_wrappers::prelude::*;
 
 /// Registers what every backend needs once the library is loaded.
 pub fn init() {
-    options::define_settings();
     // SAFETY: runs once per backend, on the backend thread, before any query.
     unsafe {
         pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
@@ -181,6 +183,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
                     .or_insert_with(|| "unset".into());
                 let config = client_config(&checked)?;
                 ClerkClient::new(&config).map_err(FdwError::Config)?;
+                check_host_for_some_wrapper(&config.api_url)?;
                 if options.contains_key("api_key") {
                     pgrx::ereport!(
                         PgLogLevel::WARNING,
@@ -203,7 +206,11 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             Level::Table => {
                 object_of(&options)?;
             }
-            Level::Wrapper => {}
+            Level::Wrapper => {
+                if let Some(list) = options.get("allowed_hosts") {
+                    parse_allowed_hosts(list)?;
+                }
+            }
         }
         Ok(())
     }

@@ -6,11 +6,10 @@ use crate::client::{ClerkClient, ClientConfig, API_VERSION, DEFAULT_API_URL};
 use crate::convert::{allowed_targets, Target};
 use crate::objects::{self, ColumnSpec, ObjectSpec};
 use crate::pg::error::FdwError;
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +38,7 @@ impl Level {
 
     pub fn valid_options(self) -> &'static [&'static str] {
         match self {
-            Level::Wrapper => &[],
+            Level::Wrapper => &["allowed_hosts"],
             Level::Server => &[
                 "api_key",
                 "api_key_id",
@@ -226,6 +225,10 @@ pub fn server_client(
 ) -> Result<(ClientConfig, Arc<ClerkClient>), FdwError> {
     let (options, key_source) = with_api_key(server_oid, server_name, server_options)?;
     let mut config = client_config(&options)?;
+    check_allowed_host(
+        &config.api_url,
+        wrapper_allowed_hosts(server_oid)?.as_deref(),
+    )?;
     config.key_source = key_source;
     let client = ClerkClient::shared(&config).map_err(FdwError::Config)?;
     Ok((config, client))
@@ -291,58 +294,141 @@ pub fn client_config(options: &HashMap<String, String>) -> Result<ClientConfig, 
         }
         config.api_version = v.to_string();
     }
-    check_allowed_host(api_url)?;
-    config.budget_file = shared_file("clerk_fdw.budget");
+    // ".2": the slot layout of 0.3.0, apart from the file backends still
+    // running an older library map.
+    config.budget_file = shared_file("clerk_fdw.budget.2");
     Ok(config)
 }
 
 const MIN_RESPONSE_BYTES: u64 = 64 * 1024;
 const MAX_RESPONSE_BYTES: u64 = 1024 * 1024 * 1024;
 
-/// `clerk_fdw.allowed_hosts`: the hosts a server's `api_url` may name.
-pub static ALLOWED_HOSTS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// The setting that held the allow-list before 0.3.0. It is no longer
+/// read: a library that loads lazily loses the value a superuser gave it
+/// as soon as a client sends its own (`PGOPTIONS`), so the allow-list now
+/// lives in the wrapper's options, which only superusers can change.
+const RETIRED_SETTING: &std::ffi::CStr = c"clerk_fdw.allowed_hosts";
 
-/// Registers clerk_fdw's settings.
-pub fn define_settings() {
-    GucRegistry::define_string_guc(
-        c"clerk_fdw.allowed_hosts",
-        c"Hosts a clerk_fdw server's api_url may name (comma-separated; empty: any).",
-        c"Roles with USAGE on the foreign data wrapper can create servers; this keeps their requests (with the data that comes back) to the hosts a superuser allows, e.g. 'api.clerk.com'.",
-        &ALLOWED_HOSTS,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
+/// The hosts a server's `api_url` may name: the `allowed_hosts` option of
+/// its foreign data wrapper (`None`: any host).
+pub fn wrapper_allowed_hosts(server_oid: pg_sys::Oid) -> Result<Option<Vec<String>>, FdwError> {
+    // SAFETY: catalog lookups by the oid of an existing server (the caller
+    // read it from the catalog in this transaction); GetForeignServer and
+    // GetForeignDataWrapper raise an ERROR for a missing one, and their
+    // option lists hold DefElems with string values.
+    let options = unsafe {
+        let server = pg_sys::GetForeignServer(server_oid);
+        def_elems((*pg_sys::GetForeignDataWrapper((*server).fdwid)).options)
+    };
+    match options.get("allowed_hosts") {
+        Some(list) => parse_allowed_hosts(list).map(Some),
+        None => {
+            refuse_retired_setting()?;
+            Ok(None)
+        }
+    }
 }
 
-/// An error unless `clerk_fdw.allowed_hosts` is empty or names the host of
-/// `api_url` (as `host` or `host:port`).
-fn check_allowed_host(api_url: &str) -> Result<(), FdwError> {
-    let Some(allowed) = ALLOWED_HOSTS.get() else {
-        return Ok(());
+/// An error while `clerk_fdw.allowed_hosts` is still set somewhere and the
+/// wrapper has no `allowed_hosts` of its own: a superuser meant to limit
+/// the hosts, and that setting no longer does.
+fn refuse_retired_setting() -> Result<(), FdwError> {
+    // SAFETY: a lookup by name that returns NULL for an unknown setting
+    // (missing_ok) and otherwise a string owned by the GUC machinery, read
+    // at once.
+    let value = unsafe {
+        let v = pg_sys::GetConfigOption(RETIRED_SETTING.as_ptr(), true, false);
+        (!v.is_null()).then(|| CStr::from_ptr(v).to_string_lossy().into_owned())
     };
-    let allowed = allowed.to_string_lossy();
-    let allowed: Vec<&str> = allowed
+    match value {
+        Some(v) if !v.trim().is_empty() => Err(FdwError::RetiredAllowedHosts),
+        _ => Ok(()),
+    }
+}
+
+/// A wrapper's `allowed_hosts`: comma-separated `host` or `host:port`.
+pub fn parse_allowed_hosts(list: &str) -> Result<Vec<String>, FdwError> {
+    let hosts: Vec<String> = list
         .split(',')
-        .map(str::trim)
+        .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .collect();
-    if allowed.is_empty() {
-        return Ok(());
+    let bad = |reason: String| FdwError::BadOptionValue {
+        option: "allowed_hosts".into(),
+        reason,
+    };
+    if hosts.is_empty() {
+        return Err(bad(
+            "it names no host (to allow any host, drop the option: ALTER FOREIGN DATA WRAPPER ... OPTIONS (DROP allowed_hosts))".into(),
+        ));
     }
+    for h in &hosts {
+        let parsed = url::Url::parse(&format!("http://{h}/"));
+        let plain = parsed
+            .as_ref()
+            .is_ok_and(|u| u.host_str().is_some() && u.username().is_empty() && u.path() == "/")
+            && !h.contains(['/', '@', '?', '#']);
+        if !plain {
+            return Err(bad(format!("{h:?} is not a host or host:port")));
+        }
+    }
+    Ok(hosts)
+}
+
+/// An error unless `allowed` is `None` or names the host of `api_url` (as
+/// `host` or `host:port`).
+pub fn check_allowed_host(api_url: &str, allowed: Option<&[String]>) -> Result<(), FdwError> {
+    let Some(allowed) = allowed else {
+        return Ok(());
+    };
     let Ok(url) = url::Url::parse(api_url) else {
         return Ok(()); // The client reports a malformed URL.
     };
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    let with_port = url.port().map(|p| format!("{host}:{p}"));
-    let permitted = allowed.iter().any(|a| {
-        let a = a.to_ascii_lowercase();
-        a == host || Some(&a) == with_port.as_ref()
-    });
+    let port = url.port_or_known_default();
+    let permitted = allowed
+        .iter()
+        .any(|a| *a == host || port.is_some_and(|p| *a == format!("{host}:{p}")));
     if permitted {
         Ok(())
     } else {
         Err(FdwError::HostNotAllowed { host })
     }
+}
+
+/// At `CREATE`/`ALTER SERVER`, before the wrapper is known to the
+/// validator: an error when clerk_fdw's wrappers all limit the hosts and
+/// none allows `api_url`'s. Every query checks its own wrapper's list.
+pub fn check_host_for_some_wrapper(api_url: &str) -> Result<(), FdwError> {
+    let lists = Spi::connect(|client| {
+        client
+            .select(
+                "select coalesce(w.fdwoptions, '{}')
+                   from pg_foreign_data_wrapper w
+                   join pg_proc p on p.oid = w.fdwvalidator
+                  where p.proname = 'clerk_fdw_validator'",
+                None,
+                &[],
+            )?
+            .map(|row| Ok(row.get::<Vec<String>>(1)?.unwrap_or_default()))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .map_err(|e| FdwError::BadOptionValue {
+        option: "api_url".into(),
+        reason: format!("cannot read the foreign data wrappers: {e}"),
+    })?;
+    let mut first_refusal = None;
+    for options in lists {
+        let allowed = match option_map(&options).get("allowed_hosts") {
+            Some(list) => Some(parse_allowed_hosts(list)?),
+            None => None,
+        };
+        match check_allowed_host(api_url, allowed.as_deref()) {
+            Ok(()) => return Ok(()),
+            Err(e) => first_refusal = first_refusal.or(Some(e)),
+        }
+    }
+    first_refusal.map_or(Ok(()), Err)
 }
 
 /// A file that shares state (request budgets, row counts) between the

@@ -121,8 +121,17 @@ mod tests {
                 name: "total_count 10^12",
                 sql: "select count(*) from (select id from h_orgs offset 0) x",
                 script: vec![lying(1_000_000_000_000)],
-                error: "Clerk reports 1000000000000 rows",
-                max_requests: 9,
+                error: "total_count 1000000000000 cannot be a number of rows",
+                max_requests: 1,
+            },
+            Case {
+                name: "total_count i64::MAX in a count",
+                sql: "select count(*) from h_orgs",
+                script: vec![json_reply(
+                    br#"{"data": [], "total_count": 9223372036854775807}"#.to_vec(),
+                )],
+                error: "total_count 9223372036854775807 cannot be a number of rows",
+                max_requests: 1,
             },
             Case {
                 name: "total_count 10^7",
@@ -308,26 +317,41 @@ mod tests {
             .unwrap(),
             ["1200"]
         );
-        // A superuser limits the hosts servers may name.
-        c.batch_execute("set clerk_fdw.allowed_hosts = 'api.clerk.com, example.org:8443'")
-            .unwrap();
+        // A superuser limits the hosts servers may name, on the wrapper.
+        c.batch_execute(
+            "alter foreign data wrapper w_hs options (add allowed_hosts 'api.clerk.com, example.org:8443')",
+        )
+        .unwrap();
         let scan = "select count(*) from (select id from h_users offset 0) x";
+        let before = server.request_count();
         let e = error_message(c.simple_query(scan).unwrap_err());
         assert!(
-            e.contains("\"127.0.0.1\", which clerk_fdw.allowed_hosts does not allow"),
+            e.contains(
+                "\"127.0.0.1\", which the foreign data wrapper's allowed_hosts does not allow"
+            ),
             "{e}"
         );
-        let create =
-            "create server s_h2 foreign data wrapper w_hs options (api_url 'http://10.1.2.3/v1')";
-        let e = error_message(c.simple_query(create).unwrap_err());
-        assert!(e.contains("allowed_hosts"), "{e}");
+        assert_eq!(server.request_count(), before, "a request went out");
         c.batch_execute(&format!(
-            "set clerk_fdw.allowed_hosts = '127.0.0.1:{}'",
+            "alter foreign data wrapper w_hs options (set allowed_hosts '127.0.0.1:{}')",
             server.port()
         ))
         .unwrap();
         assert_eq!(rows(&mut c, scan).unwrap(), ["1200"]);
-        c.batch_execute("reset clerk_fdw.allowed_hosts").unwrap();
+        for bad in ["", " , ", "http://api.clerk.com", "user@host", "host/path"] {
+            let e = error_message(
+                c.simple_query(&format!(
+                    "alter foreign data wrapper w_hs options (set allowed_hosts '{bad}')"
+                ))
+                .unwrap_err(),
+            );
+            assert!(
+                e.contains("invalid value for option \"allowed_hosts\""),
+                "{bad}: {e}"
+            );
+        }
+        c.batch_execute("alter foreign data wrapper w_hs options (drop allowed_hosts)")
+            .unwrap();
         let report_file = format!(
             "/tmp/clerk_fdw-hostile-pg{}.txt",
             pg_sys::PG_VERSION_NUM / 10000

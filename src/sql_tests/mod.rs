@@ -8,6 +8,9 @@ mod differential;
 mod fidelity;
 mod hostile;
 mod prism;
+mod readme;
+mod search_box;
+mod security;
 mod support;
 
 #[pgrx::pg_schema]
@@ -1485,7 +1488,7 @@ mod tests {
         };
         assert!(may("clerk_fdw_stats()"), "anyone may read the stats");
         assert!(!may("clerk_fdw_stats_reset(text)"));
-        Spi::run("set local role clerk_stats_reader").unwrap();
+        Spi::run("grant usage on foreign server st to clerk_stats_reader; set local role clerk_stats_reader").unwrap();
         assert_eq!(stats(), zero);
         Spi::run("reset role").unwrap();
     }

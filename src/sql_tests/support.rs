@@ -95,3 +95,33 @@ pub fn failure(client: &mut postgres::Client, sql: &str) -> (String, String) {
     assert_eq!(rows(client, "select 1").unwrap(), ["1"]);
     (code, error_message(err))
 }
+
+/// A session of `role` (a login role) with connection `options`, as
+/// `PGOPTIONS` gives them (`-c name=value`).
+pub fn session_as(role: &str, options: &str) -> postgres::Client {
+    let db = Spi::get_one::<String>("select current_database()::text")
+        .unwrap()
+        .unwrap();
+    session_with(role, &db, options)
+}
+
+/// A session of `role` (a login role) in database `db`.
+pub fn session_as_in(role: &str, db: &str) -> postgres::Client {
+    session_with(role, db, "")
+}
+
+fn session_with(role: &str, db: &str, options: &str) -> postgres::Client {
+    let port = Spi::get_one::<String>("select current_setting('port')")
+        .unwrap()
+        .unwrap();
+    let mut config = postgres::Config::new();
+    config
+        .host("localhost")
+        .port(port.parse().unwrap())
+        .user(role)
+        .dbname(db)
+        .options(&format!("-c statement_timeout=300s {options}"));
+    config
+        .connect(postgres::NoTls)
+        .expect("a session of the role")
+}
