@@ -165,6 +165,45 @@ for shape in "created_at >= date '$newest'" \
   scenario "bi: $shape" clerk "select id from users where $shape"
   scenario "  the same, pushdown off" off "select id from users where $shape"
 done
+# Search boxes and BI shapes of #21, and slices of the users list.
+generic() { # name schema sql-with-$1 value: a prepared statement's generic plan
+  sleep "$PAUSE"
+  curl -sf "http://127.0.0.1:$PORT/__mock/reset" >/dev/null
+  local out
+  if ! out=$(psql_pg -d "$DB" -At -F ' ' 2>/tmp/clerk_bench.err <<SQL
+set search_path = $2, public;
+set plan_cache_mode = force_generic_plan;
+prepare p(text) as select count(q) from ($3 offset 0) q;
+select extract(epoch from clock_timestamp()) as t0 \gset
+execute p('$4') \gset
+select :count, extract(epoch from clock_timestamp()) - :t0,
+       (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\s+(\d+)'))[1];
+SQL
+  ); then
+    echo "$1: FAILED $(tr '\n' ' ' </tmp/clerk_bench.err)"; return
+  fi
+  report "$1" $out
+}
+generic "search box: email ilike \$1, generic plan" clerk "select id from users where email ilike \$1" "%user7777%"
+generic "  the same, pushdown off" off "select id from users where email ilike \$1" "%user7777%"
+generic "search box: email ilike '%' || \$1 || '%'" clerk "select id from users where email ilike '%' || \$1 || '%'" "user7777"
+for shape in "lower(email) like '%user7777%'" \
+             "lower(email) like 'user7777%'" \
+             "CAST(created_at AS timestamp) >= timestamp '$newest'" \
+             "extract(epoch from created_at) >= extract(epoch from date '$newest')::float8"; do
+  scenario "bi: $shape" clerk "select id from users where $shape"
+  scenario "  the same, pushdown off" off "select id from users where $shape"
+done
+psql_pg -d "$DB" -q -c "drop table if exists bench_ids" \
+  -c "create table bench_ids as select id as user_id from clerk.users where random() < 360.0 / $USERS limit 360" \
+  -c "analyze bench_ids"
+scenario "join: $(psql_pg -d "$DB" -At -c "select count(*) from bench_ids") local ids with users" clerk "select u.email from bench_ids b join users u on u.id = b.user_id"
+scenario "  the same, ids LEFT JOIN users" clerk "select b.user_id, u.email from bench_ids b left join users u on u.id = b.user_id"
+scenario "  the same, pushdown off" off "select u.email from bench_ids b join users u on u.id = b.user_id"
+newest_at=$(psql_pg -d "$DB" -At -c "select created_at from clerk.users order by created_at desc limit 1")
+for n in 2720 10000; do
+  scenario "users: the newest $n (a created_at range)" clerk "select id from users where created_at > timestamptz '$newest_at' - interval '$n hours'"
+done
 scenario "count(*) users" clerk "select count(*) from users"
 scenario "newest 10 users" clerk "select id from users order by created_at desc limit 10"
 scenario "billing: MRR by plan (items join plans)" clerk "select p.slug, sum(case i.plan_period when 'annual' then p.annual_monthly_fee_amount else p.fee_amount end) from billing_subscription_items i join billing_plans p on p.id = i.plan_id where i.status in ('active', 'past_due') and not i.is_free_trial group by 1"

@@ -12,8 +12,8 @@ use crate::pg::clauses::{list_items, operand_of};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
 use crate::pg::options::{bind_columns, BoundColumn, Table};
-use crate::pg::planner::{check_for_interrupts, clerk_count, declared_columns, Planned};
-use crate::pushdown::{self, Operand, Request};
+use crate::pg::planner::{check_for_interrupts, clerk_count, declared_columns, LocalIds, Planned};
+use crate::pushdown::{self, Condition, Op, Operand, Request};
 use crate::runtime;
 use crate::scan::{self, Fields, Rows, ScanOptions, ScanStream};
 use pgrx::prelude::*;
@@ -48,6 +48,9 @@ struct ScanState {
     count_returned: bool,
     /// The lookups of a nested loop's inner side (see [`Lookups`]).
     lookups: Lookups,
+    /// The local table's ids that narrow the scan, read at its first row:
+    /// `Some(None)` when there were too many to be worth it.
+    local_ids: Option<Option<Vec<Operand>>>,
 }
 
 impl ScanState {
@@ -333,6 +336,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
         count: None,
         count_returned: false,
         lookups: Lookups::default(),
+        local_ids: None,
     };
     // Dropped with the per-query memory, whichever way the query ends.
     (*node).fdw_state = PgMemoryContexts::CurrentMemoryContext
@@ -351,7 +355,17 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     };
     if state.stale {
         let values = evaluate(node, &state.values, &state.planned.value_types);
-        let request = state.planned.request.bind(&values);
+        let mut request = state.planned.request.bind(&values);
+        if let Some(local) = &state.planned.local_ids {
+            let ids = state.local_ids.get_or_insert_with(|| read_local_ids(local));
+            if let Some(ids) = ids {
+                request.conditions.push(Condition {
+                    column: "id".into(),
+                    op: Op::Eq,
+                    value: Operand::List(ids.clone()),
+                });
+            }
+        }
         state.start(request).or_raise();
     }
     let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
@@ -399,6 +413,70 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     }
     pg_sys::ExecStoreVirtualTuple(slot);
     slot
+}
+
+/// The distinct ids of a local table's column, as the query sees it (its
+/// snapshot), or `None` when there are more than `local.max`, or when the
+/// current role may not read the column or the table has row security (a
+/// narrower view of the table than the query's must not narrow the scan).
+///
+/// # Safety
+/// Called in a running query, outside any other SPI connection's use.
+unsafe fn read_local_ids(local: &LocalIds) -> Option<Vec<Operand>> {
+    let relid = pg_sys::Oid::from(local.table);
+    let user = pg_sys::GetUserId();
+    let readable = pg_sys::pg_class_aclcheck(relid, user, pg_sys::ACL_SELECT as pg_sys::AclMode)
+        == pg_sys::AclResult::ACLCHECK_OK
+        || pg_sys::pg_attribute_aclcheck(
+            relid,
+            local.column,
+            user,
+            pg_sys::ACL_SELECT as pg_sys::AclMode,
+        ) == pg_sys::AclResult::ACLCHECK_OK;
+    let secured = pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
+        != pg_sys::CheckEnableRlsResult::RLS_NONE as i32;
+    if !readable || secured {
+        return None;
+    }
+    let (namespace, name, column) = (
+        pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)),
+        pg_sys::get_rel_name(relid),
+        pg_sys::get_attname(relid, local.column, true),
+    );
+    if namespace.is_null() || name.is_null() || column.is_null() {
+        return None;
+    }
+    let table =
+        CStr::from_ptr(pg_sys::quote_qualified_identifier(namespace, name)).to_string_lossy();
+    let column = CStr::from_ptr(pg_sys::quote_identifier(column)).to_string_lossy();
+    let sql = CString::new(format!(
+        "select distinct {column}::text from {table} where {column} is not null limit {}",
+        local.max + 1
+    ))
+    .ok()?;
+    // Read-only: the query's own snapshot, so the ids are exactly those
+    // the join sees (a new snapshot could miss a row deleted since).
+    if pg_sys::SPI_connect() < 0 {
+        return None;
+    }
+    let ids = if pg_sys::SPI_execute(sql.as_ptr(), true, 0) == pg_sys::SPI_OK_SELECT as i32 {
+        let tuptable = pg_sys::SPI_tuptable;
+        let n = pg_sys::SPI_processed as usize;
+        (n <= local.max && !tuptable.is_null()).then(|| {
+            (0..n)
+                .filter_map(|i| {
+                    let tuple = *(*tuptable).vals.add(i);
+                    let text = pg_sys::SPI_getvalue(tuple, (*tuptable).tupdesc, 1);
+                    (!text.is_null())
+                        .then(|| Operand::Text(CStr::from_ptr(text).to_string_lossy().into_owned()))
+                })
+                .collect()
+        })
+    } else {
+        None
+    };
+    pg_sys::SPI_finish();
+    ids
 }
 
 #[pg_guard]
@@ -481,6 +559,28 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
                 table.object.name
             ),
         );
+    }
+    if let Some(local) = &planned.local_ids {
+        let relid = pg_sys::Oid::from(local.table);
+        let (name, column) = (
+            pg_sys::get_rel_name(relid),
+            pg_sys::get_attname(relid, local.column, true),
+        );
+        if !name.is_null() && !column.is_null() {
+            property(
+                "Clerk join filter",
+                &format!(
+                    "id = ANY(the {} of {}, read when the scan starts, if at most {}); the join checks them",
+                    CStr::from_ptr(column).to_string_lossy(),
+                    CStr::from_ptr(name).to_string_lossy(),
+                    local.max
+                ),
+            );
+        }
+        // EXPLAIN ANALYZE: whether they did.
+        if let Some(Some(ids)) = state_of(node).and_then(|s| s.local_ids.as_ref()) {
+            property("Clerk join ids", &format!("{} read", ids.len()));
+        }
     }
     let own = pushdown::Request {
         conditions: own,

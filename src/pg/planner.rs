@@ -52,6 +52,20 @@ pub struct Planned {
     pub count: bool,
     /// The planner's row estimate.
     pub expected_rows: f64,
+    /// A local table whose ids narrow the scan when it runs.
+    #[serde(default)]
+    pub local_ids: Option<LocalIds>,
+}
+
+/// A column of a local table that equals the scan's `id` in every row the
+/// query returns (see [`local_ids`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalIds {
+    pub table: u32,
+    /// Attribute number of the column.
+    pub column: i16,
+    /// More distinct ids than this: the whole list costs fewer requests.
+    pub max: usize,
 }
 
 impl Planned {
@@ -402,96 +416,208 @@ impl Linked {
     }
 }
 
-/// The membership a join narrows this scan to, like postgres_fdw's
-/// deparse.c deciding what is safe to push: this relation's `id` and a
-/// membership relation's `user_id` (or `organization_id`) are one
-/// equivalence class (an inner or semi join: every row the join returns
-/// has them equal), the memberships are of the same server and say
-/// `organization_id = value` (or `user_id`), and no outer join keeps this
-/// relation's rows without a membership.
+/// `text = text` (`texteq`), which `varchar` columns use too.
+const TEXT_EQUAL_OPERATOR: u32 = 98;
+
+/// The columns of other relations of the query that equal this scan's
+/// `id` in every row the query returns, like postgres_fdw's deparse.c
+/// deciding what is safe to push: one equivalence class with this
+/// relation's `id` (an inner or semi join), or a join clause `id = col`
+/// (the nullable side of a LEFT JOIN), of plain Vars of base relations
+/// that no outer or anti join lets keep this relation's rows without a
+/// match. Each with its relation and range table entry.
+unsafe fn id_partners(
+    target: &Target,
+) -> Vec<(
+    *mut pg_sys::Var,
+    *mut pg_sys::RelOptInfo,
+    *mut pg_sys::RangeTblEntry,
+)> {
+    let (root, rel) = (target.root, target.rel);
+    let mut partners = Vec::new();
+    let plain_var = |node: *mut pg_sys::Node| -> Option<*mut pg_sys::Var> {
+        let node = strip_relabel(node);
+        let var = node as *mut pg_sys::Var;
+        (is_a(node.cast(), pg_sys::NodeTag::T_Var)
+            && (*var).varlevelsup == 0
+            && (*var).varattno > 0
+            && !compat::var_is_nulled(var))
+        .then_some(var)
+    };
+    let is_id = |var: *mut pg_sys::Var| target.column(var.cast()).is_some_and(|c| c.0 == "id");
+    let mut add = |var: *mut pg_sys::Var| {
+        let varno = (*var).varno as u32;
+        if varno == (*rel).relid || varno as i32 >= (*root).simple_rel_array_size {
+            return;
+        }
+        let other_rel = *(*root).simple_rel_array.add(varno as usize);
+        let rte = *(*root).simple_rte_array.add(varno as usize);
+        if !other_rel.is_null()
+            && (*other_rel).reloptkind == pg_sys::RelOptKind::RELOPT_BASEREL
+            && (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION
+            && !keeps_rows_without(root, rel, other_rel)
+        {
+            partners.push((var, other_rel, rte));
+        }
+    };
+    if (*rel).has_eclass_joins {
+        for ec in list_items::<pg_sys::EquivalenceClass>((*root).eq_classes) {
+            if (*ec).ec_has_volatile {
+                continue;
+            }
+            let vars: Vec<*mut pg_sys::Var> =
+                list_items::<pg_sys::EquivalenceMember>((*ec).ec_members)
+                    .into_iter()
+                    .filter(|&em| !(*em).em_is_child)
+                    .filter_map(|em| plain_var((*em).em_expr.cast()))
+                    .collect();
+            if vars.iter().any(|&v| is_id(v)) {
+                vars.into_iter().for_each(&mut add);
+            }
+        }
+    }
+    for ri in list_items::<pg_sys::RestrictInfo>((*rel).joininfo) {
+        let clause = (*ri).clause as *mut pg_sys::Node;
+        if !is_a(clause.cast(), pg_sys::NodeTag::T_OpExpr) {
+            continue;
+        }
+        let op = clause as *mut pg_sys::OpExpr;
+        let args = list_items::<pg_sys::Node>((*op).args);
+        let ([left, right], true) = (
+            args.as_slice(),
+            (*op).opno == pg_sys::Oid::from(TEXT_EQUAL_OPERATOR),
+        ) else {
+            continue;
+        };
+        if let (Some(l), Some(r)) = (plain_var(*left), plain_var(*right)) {
+            if is_id(l) {
+                add(r);
+            } else if is_id(r) {
+                add(l);
+            }
+        }
+    }
+    partners
+}
+
+/// The membership a join narrows this scan to: a partner (see
+/// [`id_partners`]) that is the `user_id` (or `organization_id`) of a
+/// memberships table of the same server which says
+/// `organization_id = value` (or `user_id`).
 unsafe fn linked_by_membership(target: &Target, table: &Table) -> Option<Linked> {
     let link = MEMBERSHIP_LINKS
         .iter()
         .find(|l| l.object == target.object.name)?;
-    let (root, rel) = (target.root, target.rel);
-    if !(*rel).has_eclass_joins {
-        return None;
-    }
-    let var_of = |em: *mut pg_sys::EquivalenceMember| -> Option<*mut pg_sys::Var> {
-        let expr = strip_relabel((*em).em_expr.cast());
-        let plain = is_a(expr.cast(), pg_sys::NodeTag::T_Var) && !(*em).em_is_child;
-        let var = expr as *mut pg_sys::Var;
-        (plain && (*var).varlevelsup == 0 && (*var).varattno > 0 && !compat::var_is_nulled(var))
-            .then_some(var)
-    };
-    for ec in list_items::<pg_sys::EquivalenceClass>((*root).eq_classes) {
-        if (*ec).ec_has_volatile {
+    let root = target.root;
+    for (var, other_rel, rte) in id_partners(target) {
+        if (*rte).relkind != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char
+            || (*pg_sys::GetForeignTable((*rte).relid)).serverid != table.server_oid()
+        {
             continue;
         }
-        let members = list_items::<pg_sys::EquivalenceMember>((*ec).ec_members);
-        let has_id = members.iter().any(|&em| {
-            var_of(em).is_some_and(|v| target.column(v.cast()).is_some_and(|c| c.0 == "id"))
+        let Ok(memberships) = Table::load((*rte).relid) else {
+            continue;
+        };
+        if memberships.object.name != LINKED_THROUGH {
+            continue;
+        }
+        let other = Target {
+            root,
+            rel: other_rel,
+            table_oid: (*rte).relid,
+            object: memberships.object,
+        };
+        if other.column(var.cast()).map(|c| c.0) != Some(link.joined_on) {
+            continue;
+        }
+        let extracted = extract(&other, (*other_rel).baserestrictinfo);
+        let found = extracted.conditions.iter().find_map(|c| {
+            let usable = c.column == link.by && c.op == Op::Eq && c.value != Operand::Null;
+            usable.then_some(&c.value)
         });
-        if !has_id {
-            continue;
-        }
-        for &em in &members {
-            let Some(var) = var_of(em) else { continue };
-            let varno = (*var).varno as u32;
-            if varno == (*rel).relid || varno as i32 >= (*root).simple_rel_array_size {
-                continue;
-            }
-            let other_rel = *(*root).simple_rel_array.add(varno as usize);
-            let rte = *(*root).simple_rte_array.add(varno as usize);
-            if other_rel.is_null()
-                || (*other_rel).reloptkind != pg_sys::RelOptKind::RELOPT_BASEREL
-                || (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION
-                || (*rte).relkind != pg_sys::RELKIND_FOREIGN_TABLE as std::ffi::c_char
-                || (*pg_sys::GetForeignTable((*rte).relid)).serverid != table.server_oid()
-                || keeps_rows_without(root, rel, other_rel)
-            {
-                continue;
-            }
-            let Ok(memberships) = Table::load((*rte).relid) else {
-                continue;
-            };
-            if memberships.object.name != LINKED_THROUGH {
-                continue;
-            }
-            let other = Target {
-                root,
-                rel: other_rel,
-                table_oid: (*rte).relid,
-                object: memberships.object,
-            };
-            if other.column(var.cast()).map(|c| c.0) != Some(link.joined_on) {
-                continue;
-            }
-            let extracted = extract(&other, (*other_rel).baserestrictinfo);
-            let found = extracted.conditions.iter().find_map(|c| {
-                let usable = c.column == link.by && c.op == Op::Eq && c.value != Operand::Null;
-                usable.then_some(&c.value)
-            });
-            let value = match found {
-                Some(Operand::Runtime(i)) => {
-                    let expr = extracted.exprs[*i];
-                    let varnos = pg_sys::pull_varnos(root, expr.cast());
-                    if pg_sys::bms_membership(varnos) != pg_sys::BMS_Membership::BMS_EMPTY_SET {
-                        continue;
-                    }
-                    LinkedValue::Runtime(expr, extracted.types[*i])
+        let value = match found {
+            Some(Operand::Runtime(i)) => {
+                let expr = extracted.exprs[*i];
+                let varnos = pg_sys::pull_varnos(root, expr.cast());
+                if pg_sys::bms_membership(varnos) != pg_sys::BMS_Membership::BMS_EMPTY_SET {
+                    continue;
                 }
-                Some(value) => LinkedValue::Constant(value.clone()),
-                None => continue,
-            };
-            let linked = Linked {
-                value,
-                rows: (*other_rel).rows,
-            };
-            return Some(linked);
-        }
+                LinkedValue::Runtime(expr, extracted.types[*i])
+            }
+            Some(value) => LinkedValue::Constant(value.clone()),
+            None => continue,
+        };
+        return Some(Linked {
+            value,
+            rows: (*other_rel).rows,
+        });
     }
     None
+}
+
+/// At most this many ids of a local table are read to narrow a scan
+/// (100 requests of 100 ids).
+const MAX_LOCAL_IDS: usize = 10_000;
+
+/// A plain local table whose text column equals this scan's `id` (see
+/// [`id_partners`]): a table of user ids joined to `users`. Its ids,
+/// read when the query runs, narrow the scan to `id = ANY(ids)`, 100 per
+/// request, when they are fewer than the whole list's pages hold.
+unsafe fn local_ids(target: &Target, total_rows: f64) -> Option<(LocalIds, f64, usize)> {
+    let per_request = ids_per_request(target.object)?;
+    for (var, other_rel, rte) in id_partners(target) {
+        let relkind = (*rte).relkind as u8;
+        let text = (*var).vartype == pg_sys::TEXTOID || (*var).vartype == pg_sys::VARCHAROID;
+        if !text || !(relkind == pg_sys::RELKIND_RELATION || relkind == pg_sys::RELKIND_MATVIEW) {
+            continue;
+        }
+        let full_pages = (total_rows / MAX_PAGE_SIZE as f64).ceil().max(1.0);
+        // Narrowing pays while the ids take fewer requests than the list.
+        let max = ((full_pages as usize).saturating_mul(per_request))
+            .saturating_sub(1)
+            .min(MAX_LOCAL_IDS);
+        let ids = (*other_rel).tuples.max(1.0);
+        if ids > max as f64 {
+            continue;
+        }
+        let local = LocalIds {
+            table: (*rte).relid.into(),
+            column: (*var).varattno,
+            max,
+        };
+        return Some((local, ids, per_request));
+    }
+    None
+}
+
+/// How many ids one request of `object` asks for by `id`; `None` when
+/// Clerk cannot list it by id.
+fn ids_per_request(object: &'static crate::objects::ObjectSpec) -> Option<usize> {
+    let n = pushdown::MAX_VALUES_PER_REQUEST;
+    let probe = Request {
+        conditions: vec![Condition {
+            column: "id".into(),
+            op: Op::Eq,
+            value: Operand::List((0..n).map(|i| Operand::Text(format!("id_{i}"))).collect()),
+        }],
+        ..Request::default()
+    };
+    let plan = pushdown::plan(object, &probe);
+    if plan.missing_key || plan.series.is_empty() {
+        return None;
+    }
+    // Narrowed by id: every id went into the requests' parameters.
+    let sent: usize = plan
+        .series
+        .iter()
+        .map(|s| {
+            s.params
+                .iter()
+                .filter(|(_, v)| v.starts_with("id_"))
+                .count()
+        })
+        .sum();
+    (sent == n).then(|| n.div_ceil(plan.series.len()))
 }
 
 /// Whether an outer or anti join keeps rows of `rel` that have no match in
@@ -554,11 +680,16 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
     // only as the inner side of a join that supplies one: make every other
     // plan a last resort (it fails when run, saying what is missing).
     // A join with the memberships may narrow the scan to members.
-    let members = linked_by_membership(&target, &table).map_or(rows, |l| l.rows.min(rows));
+    let members = linked_by_membership(&target, &table).map(|l| l.rows.min(rows));
     let unparameterized_cost = if pushdown::plan(object, &own).missing_key {
         NO_KEY_COST
-    } else {
+    } else if let Some(members) = members {
         scan_cost(members)
+    } else if let Some((_, ids, per_request)) = local_ids(&target, rows) {
+        // A local table's ids, `per_request` to a request.
+        (ids / per_request as f64).ceil() * REQUEST_COST + ids.min(rows) * ROW_COST
+    } else {
+        scan_cost(rows)
     };
     // Unsorted, and sorted by Clerk when it can give the query's order.
     let sorted =
@@ -696,10 +827,14 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         Extracted::default()
     };
     let mut expected_rows = (*best_path).path.rows;
+    let mut local = None;
     if table.pushdown() && (*best_path).path.param_info.is_null() {
         if let Some(linked) = linked_by_membership(&target, &table) {
             linked.add_to(&mut extracted);
             expected_rows = expected_rows.min(linked.rows);
+        } else if let Some((ids, rows, _)) = local_ids(&target, (*rel).rows) {
+            local = Some(ids);
+            expected_rows = expected_rows.min(rows);
         }
     }
     let order = if table.pushdown() {
@@ -725,6 +860,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         columns,
         count: false,
         expected_rows,
+        local_ids: local,
     };
     pg_sys::make_foreignscan(
         tlist,
@@ -876,6 +1012,7 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         columns: Vec::new(),
         count: true,
         expected_rows: 1.0,
+        local_ids: None,
     };
     let private = list_of(&[planned.to_list(), list_of(&extracted.exprs), scan_tlist]);
     let cost = REQUEST_COST * count_requests.len() as f64;

@@ -299,8 +299,7 @@ mod tests {
                   order by 1, 2"
             )
         };
-        let sql = |schema: &str| with_join(schema, "left join");
-        let want = rows(&mut plain, &sql("b4off")).unwrap();
+        let want = rows(&mut plain, &with_join("b4off", "left join")).unwrap();
         assert_eq!(rows(&mut plain, &with_join("b4off", "join")).unwrap(), want);
         server.clear_log();
         assert_eq!(rows(&mut pushed, &with_join("b4", "join")).unwrap(), want);
@@ -320,6 +319,25 @@ mod tests {
                 .into_iter()
                 .filter(|r| r.path == "/v1/users")
                 .collect::<Vec<_>>()
+        };
+        // A LEFT JOIN from the memberships keeps only users with one: they
+        // are asked for too.
+        server.clear_log();
+        assert_eq!(
+            rows(&mut pushed, &with_join("b4", "left join")).unwrap(),
+            want
+        );
+        assert_eq!(users_requests().len(), 2);
+        // Memberships of another server narrow nothing: the switch guards
+        // that join.
+        let _other = imported(&server, "b4x");
+        let sql = |_: &str| {
+            "select u.email, m.role from b4x.organization_memberships m
+               left join b4.users u on u.id = m.user_id
+              where m.organization_id = (select organization_id from b4x.organization_memberships
+                                          group by 1 order by count(*) desc limit 1)
+              order by 1, 2"
+                .to_string()
         };
         // The better plan: one read of the users list, hashed.
         server.clear_log();

@@ -181,5 +181,35 @@ mod tests {
                 );
             }
         }
+        // Prepared by the client and executed 20 times, custom and generic.
+        for mode in ["auto", "force_generic_plan"] {
+            pushed
+                .batch_execute(&format!(
+                    "set timezone = 'UTC'; set plan_cache_mode = {mode}"
+                ))
+                .unwrap();
+            plain.batch_execute("set timezone = 'UTC'").unwrap();
+            for (condition, param) in BI_SHAPES {
+                let sql =
+                    |s: &str| format!("select id from {s}.users where {condition} order by id");
+                let want = rows(&mut plain, &sql("sb2off")).unwrap();
+                let statement = pushed.prepare(&sql("sb2")).unwrap();
+                for run in 0..20 {
+                    server.clear_log();
+                    let got: Vec<String> = pushed
+                        .query(&statement, &[])
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    assert_eq!(got, want, "{mode}, run {run}: {condition}");
+                    let sent = data_requests(&server);
+                    assert!(
+                        sent.len() <= 3 && sent.iter().all(|r| r.param(param).is_some()),
+                        "{mode}, run {run}: {condition}: {sent:?}"
+                    );
+                }
+            }
+        }
     }
 }
