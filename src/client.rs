@@ -45,8 +45,8 @@ pub enum ClerkError {
     /// the path itself is wrong, most often an `api_url` without `/v1`.
     #[error("Clerk answered 404 Not Found for GET {path}: {message}")]
     NotFound { path: String, message: String },
-    #[error("Clerk kept answering 429 Too Many Requests; gave up after waiting {:.1} s", waited.as_secs_f64())]
-    RateLimited { waited: Duration },
+    #[error("Clerk kept answering 429 Too Many Requests; gave up after waiting {:.1} s, as the next wait ({:.1} s) would pass max_retry_wait_ms", waited.as_secs_f64(), next.as_secs_f64())]
+    RateLimited { waited: Duration, next: Duration },
     #[error("Clerk answered HTTP {status} on {attempts} attempts in a row")]
     Server { status: u16, attempts: u32 },
     #[error("cannot reach Clerk at {host}: {cause} ({attempts} attempts)")]
@@ -323,14 +323,14 @@ impl ClerkClient {
         self.budget.reset_counters()
     }
 
-    /// Waits for the budget to allow one more request; gives up (false)
-    /// rather than wait longer than `patience`.
-    async fn take_turn(&self, patience: Duration) -> bool {
+    /// Waits for the budget to allow one more request; gives up, with the
+    /// wait it would need, rather than wait longer than `patience`.
+    async fn take_turn(&self, patience: Duration) -> Result<(), Duration> {
         let b = &self.budget;
         let start = tokio::time::Instant::now();
         while let Err(wait) = b.try_acquire(budget::now_ns()) {
             if start.elapsed() + wait > patience {
-                return false;
+                return Err(wait);
             }
             // Short naps: a turn may free up sooner (another session's 429
             // pause ended, a budget was raised).
@@ -341,7 +341,7 @@ impl ClerkClient {
             b.count(Counter::BudgetWaitMicros, waited.as_micros() as u64);
         }
         b.count(Counter::Requests, 1);
-        true
+        Ok(())
     }
 
     /// GETs `url`, retrying what is worth retrying, and returns the body of
@@ -390,8 +390,11 @@ impl ClerkClient {
         let cap = policy.max_total_wait.max(timeout.unwrap_or(Duration::ZERO));
         let waited = || started.elapsed();
         loop {
-            if !self.take_turn(cap.saturating_sub(waited())).await {
-                return Err(ClerkError::RateLimited { waited: waited() });
+            if let Err(next) = self.take_turn(cap.saturating_sub(waited())).await {
+                return Err(ClerkError::RateLimited {
+                    waited: waited(),
+                    next,
+                });
             }
             attempts += 1;
             if attempts > 1 {
@@ -493,7 +496,10 @@ impl ClerkClient {
             let give_up = failures > policy.max_retries || waited() + delay > cap;
             if give_up {
                 return Err(match wait {
-                    Retry::RateLimited(_) => ClerkError::RateLimited { waited: waited() },
+                    Retry::RateLimited(_) => ClerkError::RateLimited {
+                        waited: waited(),
+                        next: delay,
+                    },
                     Retry::Server(status) => ClerkError::Server {
                         status,
                         attempts: failures,
@@ -914,7 +920,8 @@ pub(crate) mod tests {
             let t = std::time::Instant::now();
             let err = get_users(&c).unwrap_err();
             assert!(
-                matches!(err, ClerkError::RateLimited { waited } if waited <= Duration::from_secs(2)),
+                matches!(err, ClerkError::RateLimited { waited, next }
+                    if waited <= Duration::from_secs(2) && next > Duration::from_secs(25)),
                 "{err:?}"
             );
             assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());

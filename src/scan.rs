@@ -1383,7 +1383,7 @@ mod tests {
             assert!(s.request_count() <= 9, "{} requests", s.request_count());
         }
         // Totals that cannot be a number of rows.
-        for absurd in ["1000000000000", "9223372036854775807"] {
+        for absurd in ["-3", "1000000000000", "9223372036854775807"] {
             let s = server(10, 5, 3);
             let body = format!(r#"{{"data": [], "total_count": {absurd}}}"#);
             s.set_behaviour(Behaviour {
@@ -1403,18 +1403,6 @@ mod tests {
             );
             assert_eq!(s.request_count(), 1);
         }
-        let s = server(10, 5, 3);
-        s.set_behaviour(Behaviour {
-            script: [reply(br#"{"data": [], "total_count": -3}"#.to_vec())].into(),
-            ..Behaviour::default()
-        });
-        let err = collect_with(
-            &s,
-            ScanPlan::full(object("organizations").unwrap()),
-            parallel(4),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("total_count -3"), "{err}");
     }
 
     /// The first page of users, as the server sends it.

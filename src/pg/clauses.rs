@@ -338,16 +338,7 @@ impl Extracted {
         let (op, column, value) = match opname {
             "=" => {
                 let column = text_column(case_folded(args[0])?)?;
-                let mut value_type = pg_sys::exprType(args[1]);
-                if is_any {
-                    value_type = pg_sys::get_element_type(value_type);
-                }
-                if !(value_type == pg_sys::TEXTOID || value_type == pg_sys::VARCHAROID)
-                    || !target.is_scan_constant(args[1])
-                {
-                    return Some(false);
-                }
-                let Some(value) = self.operand(args[1]) else {
+                let Some(value) = self.text_operand(target, args[1], is_any) else {
                     return Some(false);
                 };
                 (Op::EqFolded, column, value)
@@ -364,13 +355,7 @@ impl Extracted {
                 } else {
                     // A pattern known when the query runs (`$1`,
                     // `'%' || $1 || '%'`): its literal part is taken then.
-                    let value_type = pg_sys::exprType(args[1]);
-                    if !(value_type == pg_sys::TEXTOID || value_type == pg_sys::VARCHAROID)
-                        || !target.is_scan_constant(args[1])
-                    {
-                        return Some(false);
-                    }
-                    let Some(value) = self.operand(args[1]) else {
+                    let Some(value) = self.text_operand(target, args[1], false) else {
                         return Some(false);
                     };
                     (Op::Like, column, value)
@@ -384,6 +369,27 @@ impl Extracted {
             value,
         });
         Some(true)
+    }
+}
+
+impl Extracted {
+    /// A `text` (or `varchar`) value, or array of them with `is_any`, with
+    /// one value for the whole scan, as an operand.
+    unsafe fn text_operand(
+        &mut self,
+        target: &Target,
+        value: *mut pg_sys::Node,
+        is_any: bool,
+    ) -> Option<Operand> {
+        let mut value_type = pg_sys::exprType(value);
+        if is_any {
+            value_type = pg_sys::get_element_type(value_type);
+        }
+        let text = value_type == pg_sys::TEXTOID || value_type == pg_sys::VARCHAROID;
+        if !text || !target.is_scan_constant(value) {
+            return None;
+        }
+        self.operand(value)
     }
 }
 
