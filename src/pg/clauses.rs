@@ -393,19 +393,29 @@ impl Extracted {
     }
 }
 
-/// The argument of `lower(arg)` or `upper(arg)`.
-unsafe fn case_folded(node: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
+/// A function call's name and arguments.
+unsafe fn function_call(node: *mut pg_sys::Node) -> Option<(String, Vec<*mut pg_sys::Node>)> {
     let node = strip_relabel(node);
     if !is_a(node.cast(), pg_sys::NodeTag::T_FuncExpr) {
         return None;
     }
     let f = node as *mut pg_sys::FuncExpr;
-    let args = list_items::<pg_sys::Node>((*f).args);
     let name = pg_sys::get_func_name((*f).funcid);
-    if name.is_null() || args.len() != 1 {
+    if name.is_null() {
         return None;
     }
-    matches!(CStr::from_ptr(name).to_bytes(), b"lower" | b"upper").then(|| args[0])
+    let name = CStr::from_ptr(name).to_string_lossy().into_owned();
+    Some((name, list_items((*f).args)))
+}
+
+/// The argument of `lower(arg)` or `upper(arg)`.
+unsafe fn case_folded(node: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
+    match function_call(node)? {
+        (name, args) if matches!(name.as_str(), "lower" | "upper") && args.len() == 1 => {
+            Some(args[0])
+        }
+        _ => None,
+    }
 }
 
 /// The value of a non-null `text` constant.
@@ -439,35 +449,26 @@ enum Shape {
 }
 
 unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<TimeFunction> {
-    let node = strip_relabel(node);
-    if !is_a(node.cast(), pg_sys::NodeTag::T_FuncExpr) {
-        return None;
-    }
-    let f = node as *mut pg_sys::FuncExpr;
-    let args = list_items::<pg_sys::Node>((*f).args);
-    let name = pg_sys::get_func_name((*f).funcid);
-    if name.is_null() {
-        return None;
-    }
+    let (name, args) = function_call(node)?;
     let timestamptz_column = |node| match target.column(node) {
         Some((column, Kind::TimestampMs, pg_sys::TIMESTAMPTZOID)) => Some(column),
         _ => None,
     };
-    match (CStr::from_ptr(name).to_bytes(), args.as_slice()) {
-        (b"date", [arg]) => Some(TimeFunction {
+    match (name.as_str(), args.as_slice()) {
+        ("date", [arg]) => Some(TimeFunction {
             column: timestamptz_column(*arg)?,
             shape: Shape::Date,
         }),
-        (b"timestamp", [arg]) => Some(TimeFunction {
+        ("timestamp", [arg]) => Some(TimeFunction {
             column: timestamptz_column(*arg)?,
             shape: Shape::Local,
         }),
         // `extract(epoch from c)` is numeric: compared with a float8, the
         // parser casts it.
-        (b"float8", [arg]) => {
+        ("float8", [arg]) => {
             time_function(target, *arg).filter(|f| matches!(f.shape, Shape::Epoch))
         }
-        (b"extract" | b"date_part", [field, arg]) => {
+        ("extract" | "date_part", [field, arg]) => {
             if !const_text(*field)?.eq_ignore_ascii_case("epoch") {
                 return None;
             }
@@ -476,7 +477,7 @@ unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<Time
                 shape: Shape::Epoch,
             })
         }
-        (b"date_trunc", [unit, arg]) => {
+        ("date_trunc", [unit, arg]) => {
             let unit = const_text(*unit)?;
             let interval = match unit.to_ascii_lowercase().as_str() {
                 "second" => "1 second",

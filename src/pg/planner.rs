@@ -564,13 +564,16 @@ const MAX_LOCAL_IDS: usize = 10_000;
 /// read when the query runs, narrow the scan to `id = ANY(ids)`, 100 per
 /// request, when they are fewer than the whole list's pages hold.
 unsafe fn local_ids(target: &Target, total_rows: f64) -> Option<(LocalIds, f64, usize)> {
-    let per_request = ids_per_request(target.object)?;
+    let mut per_request = None;
     for (var, other_rel, rte) in id_partners(target) {
         let relkind = (*rte).relkind as u8;
         let text = (*var).vartype == pg_sys::TEXTOID || (*var).vartype == pg_sys::VARCHAROID;
         if !text || !(relkind == pg_sys::RELKIND_RELATION || relkind == pg_sys::RELKIND_MATVIEW) {
             continue;
         }
+        // Asked once a partner is found: most scans have none.
+        let per_request = *per_request.get_or_insert_with(|| ids_per_request(target.object));
+        let per_request = per_request?;
         let full_pages = (total_rows / MAX_PAGE_SIZE as f64).ceil().max(1.0);
         // Narrowing pays while the ids take fewer requests than the list.
         let max = ((full_pages as usize).saturating_mul(per_request))
