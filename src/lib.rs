@@ -11,6 +11,7 @@
 //! - [`scan`]: paging through the planned requests on [`runtime`]'s threads.
 //! - [`convert`]: JSON to the declared column types.
 //! - [`lookups`]: a nested loop's lookups turned into one read of the list.
+//! - [`mirror`]: the webhook-fed local copy: events, versions, signatures.
 //!
 //! [`pg`]: everything that touches Postgres (the FDW routine, planner and
 //! executor callbacks, options, SQL functions).
@@ -20,6 +21,7 @@ pub mod client;
 pub mod convert;
 pub mod estimates;
 pub mod lookups;
+pub mod mirror;
 pub mod objects;
 mod pg;
 pub mod pushdown;
