@@ -140,6 +140,9 @@ impl ClientConfig {
     }
 }
 
+static REQUESTS_BY_THIS_PROCESS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
 pub struct ClerkClient {
     http: reqwest::Client,
     base: Url,
@@ -307,6 +310,12 @@ impl ClerkClient {
         self.budget.instance()
     }
 
+    /// Requests this process has sent to any Clerk instance (what one
+    /// statement cost: the difference before and after it).
+    pub fn requests_by_this_process() -> u64 {
+        REQUESTS_BY_THIS_PROCESS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Adds `n` to one of this instance's counters (see [`Counter`]).
     pub fn count(&self, counter: Counter, n: u64) {
         self.budget.count(counter, n);
@@ -341,6 +350,7 @@ impl ClerkClient {
             b.count(Counter::BudgetWaitMicros, waited.as_micros() as u64);
         }
         b.count(Counter::Requests, 1);
+        REQUESTS_BY_THIS_PROCESS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 

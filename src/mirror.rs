@@ -12,7 +12,11 @@ pub mod svix;
 
 use crate::convert::{allowed_targets, convert, extract, Out};
 use crate::objects::{object, Kind, ObjectSpec};
+use crate::shared_words::{self, SharedWords};
 use serde_json::{Map, Value};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// An object the mirror can keep, and the prefix of Clerk's event types
 /// about it (`user` for `user.created`, `user.updated`, `user.deleted`).
@@ -284,6 +288,63 @@ fn pg_micros_iso(us: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Deliveries refused (bad signature or body), per mirror, counted across
+/// the cluster's backends in [`SharedWords`]: a refusal is an ERROR, which
+/// rolls back anything it could write to a table.
+pub struct Refusals(Arc<SharedWords>);
+
+/// Mirrors whose refusals are counted; later ones are not counted.
+const REFUSAL_SLOTS: usize = 256;
+
+impl Refusals {
+    /// The counts kept in `path` (this process's own when `None`).
+    pub fn open(path: Option<&Path>) -> Refusals {
+        Refusals(shared_words::open(path, REFUSAL_SLOTS * 2))
+    }
+
+    pub fn add(&self, mirror: u64) {
+        if let Some(slot) = self.slot(mirror, true) {
+            self.0.words()[slot + 1].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn get(&self, mirror: u64) -> u64 {
+        self.slot(mirror, false)
+            .map_or(0, |slot| self.0.words()[slot + 1].load(Ordering::Relaxed))
+    }
+
+    /// The word pair of `mirror`, claimed when `claim` and none is.
+    fn slot(&self, mirror: u64, claim: bool) -> Option<usize> {
+        let words = self.0.words();
+        for slot in (0..REFUSAL_SLOTS).map(|i| i * 2) {
+            let key = &words[slot];
+            match key.load(Ordering::Acquire) {
+                k if k == mirror => return Some(slot),
+                0 if claim => {
+                    match key.compare_exchange(0, mirror, Ordering::AcqRel, Ordering::Acquire) {
+                        Ok(_) => return Some(slot),
+                        Err(k) if k == mirror => return Some(slot),
+                        Err(_) => continue,
+                    }
+                }
+                0 => return None,
+                _ => continue,
+            }
+        }
+        None
+    }
+}
+
+/// A mirror's key in [`Refusals`]: a hash of its database and schema,
+/// never 0 (a free slot).
+pub fn mirror_key(database: u32, schema: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in database.to_le_bytes().iter().chain(schema.as_bytes()) {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h | 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +403,20 @@ mod tests {
             let err = parse_event(body).unwrap_err().to_string();
             assert!(err.contains(why), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn refusals_are_counted_per_mirror() {
+        let r = Refusals::open(None);
+        let (a, b) = (mirror_key(5, "clerk_local"), mirror_key(5, "other"));
+        assert_ne!(a, b);
+        r.add(a);
+        r.add(a);
+        r.add(b);
+        assert_eq!(
+            (r.get(a), r.get(b), r.get(mirror_key(6, "clerk_local"))),
+            (2, 1, 0)
+        );
     }
 
     #[test]

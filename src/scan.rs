@@ -1365,7 +1365,8 @@ mod tests {
     fn a_lying_total_count_ends_at_the_first_short_page() {
         for lie in [10_000_000i64, 2_000] {
             let s = server(10, 600, 3);
-            let first: Vec<&Value> = s.dataset().organizations.iter().take(500).collect();
+            let ds = s.dataset();
+            let first: Vec<&Value> = ds.organizations.iter().take(500).collect();
             let body = serde_json::to_vec(&serde_json::json!({"data": first, "total_count": lie}))
                 .unwrap();
             s.set_behaviour(Behaviour {

@@ -88,6 +88,11 @@ pub fn sign(
     ))
 }
 
+/// Whether `secret` is a Svix signing secret.
+pub fn check_secret(secret: &str) -> Result<(), SignatureError> {
+    key(secret).map(|_| ())
+}
+
 fn key(secret: &str) -> Result<Vec<u8>, SignatureError> {
     let b64 = secret
         .trim()

@@ -65,6 +65,8 @@ pub enum FdwError {
     UnknownObject(String),
     #[error("clerk_fdw: no Clerk secret key for server \"{0}\"")]
     NoKey(String),
+    #[error("clerk_fdw: no webhook signing secret for server \"{0}\"")]
+    NoWebhookSecret(String),
     #[error("clerk_fdw: cannot read the Clerk key {option:?} from Supabase Vault: {reason}")]
     Vault { option: String, reason: String },
     #[error("clerk_fdw: there is no remote schema \"{0}\"")]
@@ -174,6 +176,10 @@ impl From<FdwError> for ErrorReport {
                     keys[0],
                     keys[0]
                 ),
+            ),
+            FdwError::NoWebhookSecret(server) => (
+                ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+                format!("Give the endpoint's signing secret from the Clerk dashboard (Webhooks): ALTER USER MAPPING FOR PUBLIC SERVER {server} OPTIONS (ADD webhook_secret 'whsec_...');"),
             ),
             FdwError::NoKey(server) => (
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,

@@ -14,6 +14,7 @@ mod compat;
 mod error;
 mod executor;
 mod functions;
+mod mirror;
 mod options;
 mod planner;
 
@@ -201,6 +202,14 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
                             reason: "it is empty".into(),
                         });
                     }
+                }
+                if let Some(secret) = options.get("webhook_secret") {
+                    crate::mirror::svix::check_secret(secret).map_err(|e| {
+                        FdwError::BadOptionValue {
+                            option: "webhook_secret".into(),
+                            reason: e.to_string(),
+                        }
+                    })?;
                 }
             }
             Level::Table => {

@@ -53,9 +53,11 @@ impl Level {
                 "max_concurrency",
                 "max_response_bytes",
                 "pushdown",
+                "webhook_secret_id",
+                "webhook_secret_name",
             ],
             Level::Table => &["object", "pushdown", "max_concurrency"],
-            Level::UserMapping => &["api_key"],
+            Level::UserMapping => &["api_key", "webhook_secret"],
         }
     }
 }
@@ -140,7 +142,17 @@ pub fn with_api_key(
 /// `api_key_name`, read from `vault.decrypted_secrets`.
 /// Also returns which option named it.
 fn vault_key(options: &HashMap<String, String>) -> Result<Option<(String, String)>, FdwError> {
-    let (column, option) = match (options.get("api_key_id"), options.get("api_key_name")) {
+    vault_secret(options, "api_key_id", "api_key_name")
+}
+
+/// The Vault secret named by the server option `id_option` (a uuid) or
+/// `name_option`, and which option named it.
+fn vault_secret(
+    options: &HashMap<String, String>,
+    id_option: &str,
+    name_option: &str,
+) -> Result<Option<(String, String)>, FdwError> {
+    let (column, option) = match (options.get(id_option), options.get(name_option)) {
         (Some(id), _) => ("id::text", id),
         (None, Some(name)) => ("name", name),
         (None, None) => return Ok(None),
@@ -170,9 +182,9 @@ fn vault_key(options: &HashMap<String, String>) -> Result<Option<(String, String
     let which = format!(
         "{} {option:?}",
         if column == "name" {
-            "api_key_name"
+            name_option
         } else {
-            "api_key_id"
+            id_option
         }
     );
     secret
@@ -184,6 +196,35 @@ fn vault_key(options: &HashMap<String, String>) -> Result<Option<(String, String
 /// `api_key` of the user mapping that applies to the current user, if any,
 /// and whose mapping it is (a role's or PUBLIC).
 fn user_mapping_key(server_oid: pg_sys::Oid) -> Option<(String, String)> {
+    user_mapping_option(server_oid, "api_key")
+}
+
+/// The Svix signing secret (`whsec_...`) of a mirror's server: the
+/// `webhook_secret` of the current user's mapping, else of the PUBLIC
+/// mapping, else the Vault secret the server's `webhook_secret_id` /
+/// `webhook_secret_name` names.
+pub fn webhook_secret(server_oid: pg_sys::Oid, server_name: &str) -> Result<String, FdwError> {
+    if let Some((secret, _)) = user_mapping_option(server_oid, "webhook_secret") {
+        return Ok(secret);
+    }
+    let options = server_options(server_oid);
+    match vault_secret(&options, "webhook_secret_id", "webhook_secret_name")? {
+        Some((secret, _)) => Ok(secret),
+        None => Err(FdwError::NoWebhookSecret(server_name.to_string())),
+    }
+}
+
+/// A server's options.
+fn server_options(server_oid: pg_sys::Oid) -> HashMap<String, String> {
+    // SAFETY: a catalog lookup in a transaction; GetForeignServer raises an
+    // ERROR for an oid that is not a server, and its options list holds
+    // DefElems with string values.
+    unsafe { def_elems((*pg_sys::GetForeignServer(server_oid)).options) }
+}
+
+/// Option `name` of the user mapping that applies to the current user, if
+/// any, and whose mapping it is (a role's or PUBLIC).
+fn user_mapping_option(server_oid: pg_sys::Oid, name: &str) -> Option<(String, String)> {
     // SAFETY: catalog lookups in a transaction; GetUserMapping is called only
     // when a mapping exists (it raises an ERROR otherwise), and its options
     // list holds DefElems with string values.
@@ -212,8 +253,8 @@ fn user_mapping_key(server_oid: pg_sys::Oid) -> Option<(String, String)> {
         };
         let mapping = pg_sys::GetUserMapping(user, server_oid);
         def_elems((*mapping).options)
-            .remove("api_key")
-            .map(|key| (key, whose))
+            .remove(name)
+            .map(|value| (value, whose))
     }
 }
 

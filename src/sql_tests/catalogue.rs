@@ -368,8 +368,8 @@ mod tests {
             )],
             &[(&format!("users/{payer}/billing/subscription"), &[])],
         );
-        let user_without = server
-            .dataset()
+        let ds = server.dataset();
+        let user_without = ds
             .users
             .iter()
             .map(|u| u["id"].as_str().unwrap())
@@ -620,8 +620,8 @@ mod tests {
                end $$;",
         )
         .unwrap();
-        let users: Vec<&str> = server
-            .dataset()
+        let ds = server.dataset();
+        let users: Vec<&str> = ds
             .users
             .iter()
             .take(16)

@@ -88,7 +88,8 @@ mod tests {
         .unwrap();
         let pid: i32 = c.query_one("select pg_backend_pid()", &[]).unwrap().get(0);
 
-        let first_orgs: Vec<&Value> = server.dataset().organizations.iter().take(500).collect();
+        let ds = server.dataset();
+        let first_orgs: Vec<&Value> = ds.organizations.iter().take(500).collect();
         let lying = |total: i64| {
             json_reply(
                 serde_json::to_vec(&json!({"data": first_orgs, "total_count": total})).unwrap(),

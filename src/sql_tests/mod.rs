@@ -8,6 +8,7 @@ mod differential;
 mod fidelity;
 mod hostile;
 mod local_ids;
+mod mirror;
 mod prism;
 mod readme;
 mod search_box;
@@ -1367,7 +1368,8 @@ mod tests {
             ])
         );
         assert_eq!(count("select count(*) from clerk.users"), 1200);
-        let first = server.dataset().users[0]["id"].as_str().unwrap();
+        let ds = server.dataset();
+        let first = ds.users[0]["id"].as_str().unwrap();
         assert_eq!(
             count(&format!("select count(*) from clerk.organization_memberships m join clerk.users u on u.id = m.user_id where u.id = '{first}'")) as usize,
             server.dataset().memberships.iter().filter(|m| m["public_user_data"]["user_id"] == first).count()

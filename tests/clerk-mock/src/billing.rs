@@ -161,6 +161,7 @@ impl Item<'_> {
 }
 
 /// All billing objects of the instance.
+#[derive(Clone)]
 pub struct Billing {
     pub plans: Vec<Value>,
     pub prices: Vec<Value>,

@@ -329,6 +329,7 @@ pub(crate) fn oldest_first(items: &mut [Value]) {
 }
 
 /// The whole instance, materialised once at server start.
+#[derive(Clone)]
 pub struct Dataset {
     /// Oldest first (ties by id), like every list below.
     pub users: Vec<Value>,

@@ -11,6 +11,7 @@ pub mod data;
 mod http;
 pub mod proxy;
 pub mod settings;
+pub mod webhooks;
 pub use proxy::{ProxiedRequest, Proxy};
 pub mod spec;
 
@@ -115,12 +116,55 @@ impl RequestRecord {
     }
 }
 
-struct Shared {
-    secret_key: String,
-    dataset: Dataset,
-    users_by_id: HashMap<String, usize>,
+/// The instance's objects as they are now; replaced, not edited in place,
+/// when [`MockServer::change`] changes them, so a request reads one state.
+#[derive(Clone)]
+pub(crate) struct Data {
+    pub(crate) dataset: Dataset,
+    pub(crate) users_by_id: HashMap<String, usize>,
     /// Each user serialised once: pages are joined from these.
     users_json: Vec<String>,
+}
+
+impl Data {
+    fn new(dataset: Dataset) -> Data {
+        let mut data = Data {
+            dataset,
+            users_by_id: HashMap::new(),
+            users_json: Vec::new(),
+        };
+        data.index_users();
+        data
+    }
+
+    /// Rebuilds the users' id index and serialised forms.
+    pub(crate) fn index_users(&mut self) {
+        self.users_by_id = self
+            .dataset
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u["id"].as_str().unwrap_or_default().to_string(), i))
+            .collect();
+        self.users_json = self.dataset.users.iter().map(Value::to_string).collect();
+    }
+}
+
+/// What [`MockServer::dataset`] returns: the data as it was when asked.
+pub struct Snapshot(Arc<Data>);
+
+impl std::ops::Deref for Snapshot {
+    type Target = Dataset;
+    fn deref(&self) -> &Dataset {
+        &self.0.dataset
+    }
+}
+
+struct Shared {
+    secret_key: String,
+    data: std::sync::RwLock<Arc<Data>>,
+    /// Webhook events of the changes made, and how they are signed.
+    pub(crate) webhooks: Mutex<webhooks::Outbox>,
     behaviour: Mutex<Behaviour>,
     log: Mutex<Vec<RequestRecord>>,
     /// Requests that broke Clerk's spec, as the check described them.
@@ -156,18 +200,10 @@ impl MockServer {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         let port = listener.local_addr()?.port();
         let dataset = Dataset::generate(data);
-        let users_by_id = dataset
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u["id"].as_str().unwrap_or_default().to_string(), i))
-            .collect();
-        let users_json = dataset.users.iter().map(Value::to_string).collect();
         let shared = Arc::new(Shared {
             secret_key: secret_key.to_string(),
-            dataset,
-            users_by_id,
-            users_json,
+            data: std::sync::RwLock::new(Arc::new(Data::new(dataset))),
+            webhooks: Mutex::new(webhooks::Outbox::new(data.clone())),
             behaviour: Mutex::new(Behaviour::default()),
             log: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
@@ -203,8 +239,9 @@ impl MockServer {
         format!("http://127.0.0.1:{}/v1", self.port)
     }
 
-    pub fn dataset(&self) -> &Dataset {
-        &self.shared.dataset
+    /// The instance's objects as they are now.
+    pub fn dataset(&self) -> Snapshot {
+        Snapshot(self.shared.data())
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
@@ -239,6 +276,40 @@ impl MockServer {
             http::Reply::Raw(bytes) => (0, bytes),
             http::Reply::Close => (0, Vec::new()),
         }
+    }
+
+    /// Makes `change` to the instance's objects and returns the webhook
+    /// deliveries Clerk would send for it (also kept in [`Self::deliveries`]).
+    pub fn change(&self, change: webhooks::Change) -> Result<Vec<webhooks::Delivery>, String> {
+        let mut outbox = lock(&self.shared.webhooks);
+        let mut current = self
+            .shared
+            .data
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let data = Arc::make_mut(&mut current);
+        let events = webhooks::apply(&mut outbox, data, change)?;
+        data.index_users();
+        Ok(events
+            .into_iter()
+            .map(|(kind, object)| outbox.deliver(&kind, object))
+            .collect())
+    }
+
+    /// Every delivery of the changes made so far, in the order made.
+    pub fn deliveries(&self) -> Vec<webhooks::Delivery> {
+        lock(&self.shared.webhooks).sent.clone()
+    }
+
+    /// Sets the Svix signing secret (`whsec_...`) deliveries are signed with.
+    pub fn set_webhook_secret(&self, secret: &str) {
+        lock(&self.shared.webhooks).secret = secret.to_string();
+    }
+
+    /// The `svix-id`, `svix-timestamp` and `svix-signature` headers of
+    /// `delivery`, signed now (Svix signs each attempt anew).
+    pub fn webhook_headers(&self, delivery: &webhooks::Delivery) -> Vec<(String, String)> {
+        lock(&self.shared.webhooks).headers(delivery)
     }
 
     /// The requests that broke Clerk's spec (each was answered 400).
@@ -281,6 +352,15 @@ impl Drop for MockServer {
             let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
             let _ = acceptor.join();
         }
+    }
+}
+
+impl Shared {
+    fn data(&self) -> Arc<Data> {
+        self.data
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 
@@ -469,7 +549,7 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
                     lock(&shared.violations).push(violation);
                     (s, b)
                 }
-                Ok(segments) => match route(shared, &segments, &query) {
+                Ok(segments) => match route(shared, &shared.data(), &segments, &query) {
                     Ok(body) => (200, body.into_bytes()),
                     Err((400, b)) => {
                         lock(&shared.violations).push(String::from_utf8_lossy(&b).into_owned());
@@ -770,13 +850,13 @@ const MEMBER_ORDERS: &[&str] = &[
     "username",
 ];
 
-fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Routed {
+fn route(shared: &Shared, data: &Data, segments: &[String], query: &[(String, String)]) -> Routed {
     let p = ListParams { query };
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let ds = &shared.dataset;
+    let ds = &data.dataset;
     match segments.as_slice() {
         ["users"] => {
-            let mut matching = filter_users(shared, &p)?;
+            let mut matching = filter_users(data, &p)?;
             let (field, desc) = p.order(USER_ORDERS, "-created_at")?;
             let (limit, offset) = p.limit_offset()?;
             let by_creation = field == "created_at";
@@ -812,7 +892,7 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                     ))
                 }
                 Some(cursor) => {
-                    let found = shared.users_by_id.get(cursor).and_then(|i| {
+                    let found = data.users_by_id.get(cursor).and_then(|i| {
                         if desc {
                             matching.binary_search_by(|x| i.cmp(x)).ok()
                         } else {
@@ -833,17 +913,17 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
                 let id = ds.users[last]["id"].as_str().unwrap_or_default();
                 remember_cursor(shared, id.to_string(), query);
             }
-            let items: Vec<&str> = shown.iter().map(|&i| shared.users_json[i].as_str()).collect();
+            let items: Vec<&str> = shown.iter().map(|&i| data.users_json[i].as_str()).collect();
             Ok(format!("[{}]", items.join(",")))
         }
         ["users", "count"] => {
-            let n = filter_users(shared, &p)?.len();
+            let n = filter_users(data, &p)?.len();
             Ok(json!({"object": "total_count", "total_count": n}).to_string())
         }
-        ["users", id] => shared
+        ["users", id] => data
             .users_by_id
             .get(*id)
-            .map(|&i| shared.users_json[i].clone())
+            .map(|&i| data.users_json[i].clone())
             .ok_or_else(|| not_found("user")),
         // The spec documents no 404 for these keyed lists: an unknown key
         // lists nothing.
@@ -1026,7 +1106,7 @@ fn route(shared: &Shared, segments: &[String], query: &[(String, String)]) -> Ro
             .map(Value::to_string)
             .ok_or_else(|| not_found("subscription")),
         ["users", id, "organization_invitations"] => {
-            let Some(&i) = shared.users_by_id.get(*id) else {
+            let Some(&i) = data.users_by_id.get(*id) else {
                 return Err(not_found("user"));
             };
             let emails: Vec<String> = ds.users[i]["email_addresses"]
@@ -1252,7 +1332,7 @@ fn signed_match(values: &[&str], candidate: Option<&str>) -> bool {
 }
 
 /// Indexes (oldest first) of the users matching the list filters.
-fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec<u8>)> {
+fn filter_users(data: &Data, p: &ListParams) -> Result<Vec<usize>, (u16, Vec<u8>)> {
     let ids = p.all("user_id");
     // Clerk matches addresses and usernames whatever their case.
     let lower =
@@ -1294,11 +1374,11 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
         }
     }
     // Users are stored oldest first, so a created_at range is a slice.
-    let (mut first, mut last) = (0, shared.dataset.users.len());
+    let (mut first, mut last) = (0, data.dataset.users.len());
     for (field, after, before) in &ranges {
         if *field == "created_at" {
             let at = |u: &Value| u["created_at"].as_i64().unwrap_or(0);
-            let users = &shared.dataset.users;
+            let users = &data.dataset.users;
             if let Some(a) = after {
                 first = first.max(users.partition_point(|u| at(u) <= *a));
             }
@@ -1312,7 +1392,7 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
         // Included ids: look them up instead of scanning everyone.
         let mut found: Vec<usize> = ids
             .iter()
-            .filter_map(|v| shared.users_by_id.get(v.strip_prefix('+').unwrap_or(v)))
+            .filter_map(|v| data.users_by_id.get(v.strip_prefix('+').unwrap_or(v)))
             .copied()
             .collect();
         found.sort_unstable();
@@ -1352,8 +1432,7 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     // Signed like the ids: `+org` (or `org`) includes its members, `-org`
     // excludes them.
     let members_of = |wanted: &dyn Fn(&str) -> bool| -> std::collections::HashSet<&str> {
-        shared
-            .dataset
+        data.dataset
             .memberships
             .iter()
             .filter(|m| wanted(m["organization"]["id"].as_str().unwrap_or("")))
@@ -1379,7 +1458,7 @@ fn filter_users(shared: &Shared, p: &ListParams) -> Result<Vec<usize>, (u16, Vec
     Ok(candidates
         .into_iter()
         .filter(|&i| {
-            let u = &shared.dataset.users[i];
+            let u = &data.dataset.users[i];
             signed_match(&ids, u["id"].as_str())
                 && matches_any(&emails, &u["email_addresses"], "email_address")
                 && (usernames.is_empty()

@@ -206,6 +206,7 @@ fn api_keys(cfg: &DataConfig, subject: &str, first: usize, n: usize) -> Vec<Valu
 }
 
 /// The configuration objects of the instance.
+#[derive(Clone)]
 pub struct Settings {
     pub waitlist_entries: Vec<Value>,
     pub organization_roles: Vec<Value>,
