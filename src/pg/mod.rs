@@ -53,7 +53,7 @@ unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: 
 }
 
 #[wrappers_fdw(
-    version = "0.2.0",
+    version = "0.3.0",
     author = "clerk_fdw developers",
     website = "https://github.com/clerk-fdw/clerk_fdw",
     error_type = "FdwError"

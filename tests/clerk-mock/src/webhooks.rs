@@ -170,7 +170,7 @@ pub(crate) fn apply(
             let user = &mut ds.users[i];
             user["first_name"] = json!(format!("Renamed {n}"));
             user["public_metadata"] =
-                json!({"plan": if n % 2 == 0 { "pro" } else { "team" }, "change": n});
+                json!({"plan": if n.is_multiple_of(2) { "pro" } else { "team" }, "change": n});
             user["updated_at"] = json!(at);
             events.push(("user.updated".into(), user.clone()));
         }
