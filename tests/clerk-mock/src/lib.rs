@@ -137,6 +137,26 @@ impl Data {
         data
     }
 
+    /// Brings the users' index and serialised forms up to date after a
+    /// change of `changed`: in place for an update or an addition (always
+    /// the newest), rebuilt after a removal.
+    pub(crate) fn reindex_users(&mut self, changed: &[&str]) {
+        let users = &self.dataset.users;
+        if users.len() == self.users_json.len() + 1 && changed.len() == 1 {
+            let i = users.len() - 1;
+            self.users_json.push(users[i].to_string());
+            self.users_by_id.insert(changed[0].to_string(), i);
+        } else if users.len() == self.users_json.len() {
+            for id in changed {
+                if let Some(&i) = self.users_by_id.get(*id) {
+                    self.users_json[i] = users[i].to_string();
+                }
+            }
+        } else {
+            self.index_users();
+        }
+    }
+
     /// Rebuilds the users' id index and serialised forms.
     pub(crate) fn index_users(&mut self) {
         self.users_by_id = self
@@ -281,19 +301,7 @@ impl MockServer {
     /// Makes `change` to the instance's objects and returns the webhook
     /// deliveries Clerk would send for it (also kept in [`Self::deliveries`]).
     pub fn change(&self, change: webhooks::Change) -> Result<Vec<webhooks::Delivery>, String> {
-        let mut outbox = lock(&self.shared.webhooks);
-        let mut current = self
-            .shared
-            .data
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let data = Arc::make_mut(&mut current);
-        let events = webhooks::apply(&mut outbox, data, change)?;
-        data.index_users();
-        Ok(events
-            .into_iter()
-            .map(|(kind, object)| outbox.deliver(&kind, object))
-            .collect())
+        change_data(&self.shared, change)
     }
 
     /// Every delivery of the changes made so far, in the order made.
@@ -353,6 +361,24 @@ impl Drop for MockServer {
             let _ = acceptor.join();
         }
     }
+}
+
+/// Makes `change` and returns its deliveries (see [`MockServer::change`]).
+fn change_data(shared: &Shared, change: webhooks::Change) -> Result<Vec<webhooks::Delivery>, String> {
+    let mut outbox = lock(&shared.webhooks);
+    let mut current = shared
+        .data
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let data = Arc::make_mut(&mut current);
+    let events = webhooks::apply(&mut outbox, data, change)?;
+    let users: Vec<&str> = events
+        .iter()
+        .filter(|(kind, _)| kind.starts_with("user."))
+        .filter_map(|(_, user)| user["id"].as_str())
+        .collect();
+    data.reindex_users(&users);
+    Ok(events.into_iter().map(|(kind, object)| outbox.deliver(&kind, object)).collect())
 }
 
 impl Shared {
@@ -420,7 +446,7 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
         .collect();
 
     if path.starts_with("/__mock/") {
-        let (status, body) = control(shared, &path);
+        let (status, body) = control(shared, &path, &query);
         return reply(status, body);
     }
 
@@ -636,7 +662,7 @@ fn conforming(path: &str, query: &[(String, String)]) -> Result<Vec<String>, Str
 }
 
 /// `/__mock/stats` and `/__mock/reset`, for scripts that run the binary.
-fn control(shared: &Shared, path: &str) -> (u16, Vec<u8>) {
+fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec<u8>) {
     match path {
         "/__mock/stats" => {
             let log = lock(&shared.log);
@@ -667,6 +693,52 @@ fn control(shared: &Shared, path: &str) -> (u16, Vec<u8>) {
                 .map(|r| json!({"path": r.path, "query": r.query, "status": r.status, "at_ms": r.at_ms}))
                 .collect();
             (200, Value::Array(rows).to_string().into_bytes())
+        }
+        // `?secret=whsec_...`: what deliveries are signed with.
+        "/__mock/webhook_secret" => {
+            let secret = query.iter().find(|(k, _)| k == "secret").map(|(_, v)| v.clone());
+            lock(&shared.webhooks).secret = secret.unwrap_or_default();
+            (200, b"{}".to_vec())
+        }
+        // `?kind=create_user|update_user|delete_user|create_organization|
+        // update_organization&count=N`: makes N changes (updates and
+        // deletes of the newest objects first) and answers one JSON line
+        // per delivery, `{"id", "type", "body", "headers"}`, signed now.
+        "/__mock/change" => {
+            let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            let count: usize = param("count").and_then(|c| c.parse().ok()).unwrap_or(1);
+            let mut lines = String::new();
+            for n in 0..count {
+                let data = shared.data();
+                let newest = |items: &[Value]| {
+                    items.len().checked_sub(1 + n % items.len().max(1)).map(|i| items[i]["id"].as_str().unwrap_or_default().to_string())
+                };
+                let change = match param("kind") {
+                    Some("create_user") => Some(webhooks::Change::CreateUser),
+                    Some("update_user") => newest(&data.dataset.users).map(webhooks::Change::UpdateUser),
+                    Some("delete_user") => newest(&data.dataset.users).map(webhooks::Change::DeleteUser),
+                    Some("create_organization") => Some(webhooks::Change::CreateOrganization),
+                    Some("update_organization") => newest(&data.dataset.organizations).map(webhooks::Change::UpdateOrganization),
+                    _ => None,
+                };
+                drop(data);
+                let Some(change) = change else {
+                    return (400, b"{\"error\": \"kind: create_user, update_user, delete_user, create_organization or update_organization\"}".to_vec());
+                };
+                match change_data(shared, change) {
+                    Ok(deliveries) => {
+                        let outbox = lock(&shared.webhooks);
+                        for d in deliveries {
+                            let headers: serde_json::Map<String, Value> =
+                                outbox.headers(&d).into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+                            lines.push_str(&json!({"id": d.id, "type": d.kind, "body": d.body, "headers": headers}).to_string());
+                            lines.push('\n');
+                        }
+                    }
+                    Err(e) => return (400, json!({"error": e}).to_string().into_bytes()),
+                }
+            }
+            (200, lines.into_bytes())
         }
         "/__mock/reset" => {
             lock(&shared.log).clear();
