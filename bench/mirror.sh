@@ -20,6 +20,7 @@ DB=clerk_mirror_bench
 KEY=sk_live_bench
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 WORK=$(mktemp -d)
+chmod 755 "$WORK" # psql runs as postgres
 
 bash scripts/install.sh >/dev/null
 source scripts/pg-env.sh
@@ -54,7 +55,7 @@ sync() { # title
 sync "backfill of $USERS users, $ORGS organizations and their memberships"
 sleep 10
 sync "second sync, nothing changed"
-psql_pg -d "$DB" -At -c "select 'dead tuples written by the second sync: ' || sum(n_tup_upd + n_tup_del) from pg_stat_user_tables where schemaname like 'clerk_local%'" || true
+psql_pg -d "$DB" -At -c "select pg_sleep(1)" -c "select 'rows updated or deleted by both syncs: ' || relname || ' ' || (n_tup_upd + n_tup_del) from pg_stat_user_tables where schemaname like 'clerk_local%' and n_tup_upd + n_tup_del > 0" || true
 
 # Webhook events: signed by the test server, applied by receive_webhook.
 events() { # sessions kind

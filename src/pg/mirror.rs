@@ -728,9 +728,18 @@ fn sync_object(
         "clerk_fdw: {mirror_table}: listing {} from Clerk",
         object.name
     );
+    // Left by an earlier object of this sync, or an earlier sync in the
+    // same transaction.
+    let listed_before =
+        Spi::get_one::<bool>("select to_regclass('pg_temp.clerk_fdw_listed') is not null")
+            .unwrap_or_else(|e| spi_failed(&failed("to start"), e))
+            .unwrap_or(false);
+    if listed_before {
+        Spi::run("drop table pg_temp.clerk_fdw_listed")
+            .unwrap_or_else(|e| spi_failed(&failed("to start"), e));
+    }
     Spi::run(&format!(
-        "drop table if exists pg_temp.clerk_fdw_listed;
-         create temp table clerk_fdw_listed on commit drop as
+        "create temp table clerk_fdw_listed on commit drop as
            select distinct on (id) * from {source} order by id, {} desc;
          create unique index on pg_temp.clerk_fdw_listed (id);
          analyze pg_temp.clerk_fdw_listed",

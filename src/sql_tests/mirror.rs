@@ -736,4 +736,36 @@ mod tests {
         );
         c.batch_execute("commit").unwrap();
     }
+
+    #[pg_test]
+    fn the_seed_dashboard_on_the_mirror_answers_as_live_with_no_request() {
+        let server = mock(config());
+        let mut c = mirrored(&server, "mr5");
+        sync(&mut c, "mr5_m");
+        c.batch_execute("create schema mr5_live; import foreign schema clerk limit to (users, organizations, organization_memberships) from server mr5 into mr5_live").unwrap();
+        let queries: Vec<&str> = include_str!("../../examples/mirror_dashboard.sql")
+            .split(';')
+            .map(|q| {
+                q.lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .map(|q| Box::leak(q.into_boxed_str()) as &str)
+            .filter(|q| !q.trim().is_empty())
+            .collect();
+        assert_eq!(queries.len(), 4);
+        for q in queries {
+            c.batch_execute("set search_path = mr5_live").unwrap();
+            let mut live = rows(&mut c, q).unwrap();
+            live.sort();
+            c.batch_execute("set search_path = mr5_m").unwrap();
+            server.clear_log();
+            let mut mirror = rows(&mut c, q).unwrap();
+            assert_eq!(server.request_count(), 0, "{q}");
+            mirror.sort();
+            assert_eq!(mirror, live, "{q}");
+            assert!(!mirror.is_empty(), "{q}");
+        }
+    }
 }

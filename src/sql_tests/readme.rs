@@ -77,6 +77,19 @@ mod tests {
             c.batch_execute(sql)
                 .unwrap_or_else(|e| panic!("examples/{name}.sql: {}", error_message(e)));
         }
+        // The mirror's set-up and status, as the Mirror section gives them.
+        let mut mirror = sql_blocks(readme, "\n### Set-up", "\n### How it stays right");
+        mirror.extend(sql_blocks(readme, "\n### Status", "\n## Monitoring"));
+        assert_eq!(mirror.len(), 2);
+        for block in mirror {
+            let block = block.replace("'whsec_...'", "'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'");
+            c.batch_execute(&block)
+                .unwrap_or_else(|e| panic!("{}\n{block}", error_message(e)));
+        }
+        assert_eq!(
+            rows(&mut c, "select count(*) from clerk_local.users").unwrap(),
+            [DataConfig::default().users.to_string()]
+        );
         // The read-only role reads every table and view that was made.
         let relations = rows(
             &mut c,

@@ -364,7 +364,10 @@ impl Drop for MockServer {
 }
 
 /// Makes `change` and returns its deliveries (see [`MockServer::change`]).
-fn change_data(shared: &Shared, change: webhooks::Change) -> Result<Vec<webhooks::Delivery>, String> {
+fn change_data(
+    shared: &Shared,
+    change: webhooks::Change,
+) -> Result<Vec<webhooks::Delivery>, String> {
     let mut outbox = lock(&shared.webhooks);
     let mut current = shared
         .data
@@ -378,7 +381,10 @@ fn change_data(shared: &Shared, change: webhooks::Change) -> Result<Vec<webhooks
         .filter_map(|(_, user)| user["id"].as_str())
         .collect();
     data.reindex_users(&users);
-    Ok(events.into_iter().map(|(kind, object)| outbox.deliver(&kind, object)).collect())
+    Ok(events
+        .into_iter()
+        .map(|(kind, object)| outbox.deliver(&kind, object))
+        .collect())
 }
 
 impl Shared {
@@ -696,7 +702,10 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
         }
         // `?secret=whsec_...`: what deliveries are signed with.
         "/__mock/webhook_secret" => {
-            let secret = query.iter().find(|(k, _)| k == "secret").map(|(_, v)| v.clone());
+            let secret = query
+                .iter()
+                .find(|(k, _)| k == "secret")
+                .map(|(_, v)| v.clone());
             lock(&shared.webhooks).secret = secret.unwrap_or_default();
             (200, b"{}".to_vec())
         }
@@ -705,20 +714,33 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
         // deletes of the newest objects first) and answers one JSON line
         // per delivery, `{"id", "type", "body", "headers"}`, signed now.
         "/__mock/change" => {
-            let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            let param = |name: &str| {
+                query
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+            };
             let count: usize = param("count").and_then(|c| c.parse().ok()).unwrap_or(1);
             let mut lines = String::new();
             for n in 0..count {
                 let data = shared.data();
                 let newest = |items: &[Value]| {
-                    items.len().checked_sub(1 + n % items.len().max(1)).map(|i| items[i]["id"].as_str().unwrap_or_default().to_string())
+                    items
+                        .len()
+                        .checked_sub(1 + n % items.len().max(1))
+                        .map(|i| items[i]["id"].as_str().unwrap_or_default().to_string())
                 };
                 let change = match param("kind") {
                     Some("create_user") => Some(webhooks::Change::CreateUser),
-                    Some("update_user") => newest(&data.dataset.users).map(webhooks::Change::UpdateUser),
-                    Some("delete_user") => newest(&data.dataset.users).map(webhooks::Change::DeleteUser),
+                    Some("update_user") => {
+                        newest(&data.dataset.users).map(webhooks::Change::UpdateUser)
+                    }
+                    Some("delete_user") => {
+                        newest(&data.dataset.users).map(webhooks::Change::DeleteUser)
+                    }
                     Some("create_organization") => Some(webhooks::Change::CreateOrganization),
-                    Some("update_organization") => newest(&data.dataset.organizations).map(webhooks::Change::UpdateOrganization),
+                    Some("update_organization") => newest(&data.dataset.organizations)
+                        .map(webhooks::Change::UpdateOrganization),
                     _ => None,
                 };
                 drop(data);
@@ -729,8 +751,11 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
                     Ok(deliveries) => {
                         let outbox = lock(&shared.webhooks);
                         for d in deliveries {
-                            let headers: serde_json::Map<String, Value> =
-                                outbox.headers(&d).into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+                            let headers: serde_json::Map<String, Value> = outbox
+                                .headers(&d)
+                                .into_iter()
+                                .map(|(k, v)| (k, Value::String(v)))
+                                .collect();
                             lines.push_str(&json!({"id": d.id, "type": d.kind, "body": d.body, "headers": headers}).to_string());
                             lines.push('\n');
                         }
