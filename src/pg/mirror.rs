@@ -20,10 +20,14 @@ use crate::mirror::{self, svix, Change, Refusals};
 use crate::objects::{Kind, ObjectSpec};
 use crate::pg::error::OrRaise;
 use crate::pg::options;
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier as ident;
-use pgrx::{JsonB, PgSqlErrorCode};
+use pgrx::spi::{OwnedPreparedStatement, SpiHeapTupleData};
+use pgrx::{JsonB, PgOid, PgSqlErrorCode};
 use serde_json::json;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Raises an ERROR with a SQLSTATE and a hint.
@@ -46,14 +50,57 @@ fn spi_failed(what: &str, e: pgrx::spi::Error) -> ! {
     )
 }
 
-/// A single-row read whose row may be missing: `None` then.
-fn no_row_is_none<T>(
-    r: Result<Option<T>, pgrx::spi::Error>,
+thread_local! {
+    /// Plans of the statements a webhook runs, by their text (which names
+    /// the mirror's tables), kept for the backend's life as plpgsql keeps
+    /// its statements' plans; Postgres re-plans one when a table it reads
+    /// changes.
+    static PLANS: RefCell<HashMap<String, OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+}
+
+/// Plans kept at most; past that the cache starts afresh.
+const MAX_PLANS: usize = 256;
+
+/// Runs `sql` with a plan prepared once per backend, and reads its first
+/// row's columns `1..=N` with `read` (no row: `read` gets `None`).
+fn cached<R>(
+    sql: &str,
+    args: &[DatumWithOid],
+    read: impl FnOnce(Option<SpiHeapTupleData<'_>>) -> Result<R, pgrx::spi::Error>,
+) -> Result<R, pgrx::spi::Error> {
+    Spi::connect_mut(|client| {
+        // Taken out while it runs: a trigger that ran another cached
+        // statement must not find this one borrowed.
+        let stmt = match PLANS.with_borrow_mut(|plans| plans.remove(sql)) {
+            Some(stmt) => stmt,
+            None => {
+                let types: Vec<PgOid> = args.iter().map(|a| PgOid::from(a.oid())).collect();
+                client.prepare_mut(sql, &types)?.keep()
+            }
+        };
+        let table = client.update(&stmt, None, args)?;
+        let first = if table.is_empty() {
+            None
+        } else {
+            table.into_iter().next()
+        };
+        let result = read(first);
+        PLANS.with_borrow_mut(|plans| {
+            if plans.len() >= MAX_PLANS {
+                plans.clear();
+            }
+            plans.insert(sql.to_string(), stmt);
+        });
+        result
+    })
+}
+
+/// Column `n` of a [`cached`] statement's row, `None` without a row.
+fn column<T: pgrx::datum::FromDatum + pgrx::datum::IntoDatum>(
+    row: Option<SpiHeapTupleData<'_>>,
+    n: usize,
 ) -> Result<Option<T>, pgrx::spi::Error> {
-    match r {
-        Err(pgrx::spi::Error::InvalidPosition) => Ok(None),
-        other => other,
-    }
+    row.map_or(Ok(None), |r| r.get::<T>(n))
 }
 
 /// The schema that keeps mirror `into`.
@@ -73,9 +120,10 @@ fn sync_schema(into: &str) -> String {
 /// `into` is not a mirror.
 fn mirror_of(into: &str) -> (String, String) {
     let sync = sync_schema(into);
-    let exists = Spi::get_one_with_args::<bool>(
+    let exists = cached(
         "select to_regclass(format('%I.mirror', $1::text)) is not null",
         &[sync.as_str().into()],
+        |row| column::<bool>(row, 1),
     )
     .unwrap_or_else(|e| spi_failed("cannot look up the mirror", e))
     .unwrap_or(false);
@@ -86,10 +134,11 @@ fn mirror_of(into: &str) -> (String, String) {
             "Create one first: SELECT * FROM clerk_fdw.create_mirror('<server>', '<schema>');",
         );
     }
-    let server = no_row_is_none(Spi::get_one::<String>(&format!(
-        "select server::text from {}.mirror",
-        ident(&sync)
-    )))
+    let server = cached(
+        &format!("select server::text from {}.mirror", ident(&sync)),
+        &[],
+        |row| column::<String>(row, 1),
+    )
     .unwrap_or_else(|e| spi_failed("cannot read the mirror's server", e))
     .unwrap_or_default();
     (server, sync)
@@ -98,16 +147,12 @@ fn mirror_of(into: &str) -> (String, String) {
 /// The objects mirror `into` keeps: the foreign tables of its `_sync`
 /// schema, in [`mirror::MIRRORED`] order.
 fn mirrored_objects(sync: &str) -> Vec<&'static ObjectSpec> {
-    let present: Vec<String> = Spi::connect(|c| {
-        c.select(
-            "select c.relname::text from pg_class c
-              where c.relnamespace = to_regnamespace($1) and c.relkind = 'f'",
-            None,
-            &[sync.into()],
-        )?
-        .map(|r| r.get::<String>(1).map(Option::unwrap_or_default))
-        .collect::<Result<Vec<_>, _>>()
-    })
+    let present: Vec<String> = cached(
+        "select array(select c.relname::text from pg_class c
+                       where c.relnamespace = to_regnamespace($1) and c.relkind = 'f')",
+        &[sync.into()],
+        |row| column::<Vec<String>>(row, 1).map(Option::unwrap_or_default),
+    )
     .unwrap_or_else(|e| spi_failed("cannot list the mirror's objects", e));
     mirror::select(None)
         .unwrap_or_default()
@@ -369,9 +414,10 @@ mod clerk_fdw {
     #[pg_extern]
     fn receive_webhook(into_schema: &str, body: &str, headers: JsonB) -> JsonB {
         let (server, sync) = mirror_of(into_schema);
-        let server_oid = Spi::get_one_with_args::<pg_sys::Oid>(
+        let server_oid = cached(
             "select oid from pg_foreign_server where srvname = $1",
             &[server.as_str().into()],
+            |row| column::<pg_sys::Oid>(row, 1),
         )
         .unwrap_or_else(|e| spi_failed("cannot look up the mirror's server", e))
         .unwrap_or_else(|| {
@@ -431,7 +477,7 @@ mod clerk_fdw {
             }))
         };
         let sync_q = ident(&sync);
-        let first = no_row_is_none(Spi::get_one_with_args::<bool>(
+        let first = cached(
             &format!(
                 "insert into {sync_q}.events (event_id, type, object, object_id)
                  values ($1, $2, $3, $4) on conflict (event_id) do nothing returning true"
@@ -442,15 +488,17 @@ mod clerk_fdw {
                 kept.map(|o| o.name).into(),
                 (!event.id.is_empty()).then_some(event.id.as_str()).into(),
             ],
-        ))
+            |row| column::<bool>(row, 1),
+        )
         .unwrap_or_else(|e| spi_failed("cannot record the event", e))
         .unwrap_or(false);
         if !first {
-            Spi::run_with_args(
+            cached(
                 &format!(
                     "update {sync_q}.events set deliveries = deliveries + 1 where event_id = $1"
                 ),
                 &[event_id.as_str().into()],
+                |_| Ok(()),
             )
             .unwrap_or_else(|e| spi_failed("cannot record the event", e));
             return answer("duplicate");
@@ -459,9 +507,10 @@ mod clerk_fdw {
             None => "ignored",
             Some(object) => apply(into_schema, &sync, object, &event),
         };
-        Spi::run_with_args(
+        cached(
             &format!("update {sync_q}.events set outcome = $2 where event_id = $1"),
             &[event_id.as_str().into(), outcome.into()],
+            |_| Ok(()),
         )
         .unwrap_or_else(|e| spi_failed("cannot record the event", e));
         answer(outcome)
@@ -522,6 +571,8 @@ fn status_rows() -> TableIterator<'static, StatusRow> {
         c.select(
             "select left(n.nspname, -5) from pg_class c join pg_namespace n on n.oid = c.relnamespace
               where c.relname = 'mirror' and c.relkind = 'r' and n.nspname like '%\\_sync'
+                and exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'one_row')
+                and to_regclass(format('%I.versions', n.nspname)) is not null
                 and to_regnamespace(quote_ident(left(n.nspname, -5))) is not null
                 and has_table_privilege(c.oid, 'SELECT')
                 and has_table_privilege(format('%I.events', n.nspname), 'SELECT')
@@ -633,7 +684,11 @@ fn apply(
         if let Some(row) = extra {
             args.push(row.into());
         }
-        Spi::get_two_with_args::<i64, i64>(sql, &args).unwrap_or_else(|e| {
+        cached(sql, &args, |row| match row {
+            Some(r) => Ok((r.get::<i64>(1)?, r.get::<i64>(2)?)),
+            None => Ok((None, None)),
+        })
+        .unwrap_or_else(|e| {
             spi_failed(&format!("cannot apply {} to {mirror_table}", event.kind), e)
         })
     };
@@ -693,10 +748,11 @@ fn apply(
         // The same version, with the same content.
         (1, 0, Change::Upsert { .. }) => "duplicate",
         _ => {
-            let deleted = no_row_is_none(Spi::get_one_with_args::<bool>(
+            let deleted = cached(
                 &format!("select deleted from {sync_q}.versions where object = $1 and id = $2"),
                 &[object.name.into(), event.id.as_str().into()],
-            ))
+                |row| column::<bool>(row, 1),
+            )
             .unwrap_or_else(|e| spi_failed("cannot read the object's version", e))
             .unwrap_or(false);
             if deleted && matches!(event.change, Change::Delete { .. }) {

@@ -738,7 +738,7 @@ mod tests {
     }
 
     #[pg_test]
-    fn the_seed_dashboard_on_the_mirror_answers_as_live_with_no_request() {
+    fn seed_dashboard_on_the_mirror_answers_as_live_with_no_request() {
         let server = mock(config());
         let mut c = mirrored(&server, "mr5");
         sync(&mut c, "mr5_m");

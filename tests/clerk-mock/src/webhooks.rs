@@ -164,7 +164,9 @@ pub(crate) fn apply(
             events.push(("user.created".into(), user));
         }
         Change::UpdateUser(id) => {
-            let i = position(&ds.users, &id)?;
+            let i = *users_by_id
+                .get(&id)
+                .ok_or_else(|| format!("no user {id}"))?;
             let n = out.number();
             let at = out.tick();
             let user = &mut ds.users[i];
