@@ -26,7 +26,16 @@ pub struct DataConfig {
     /// Sign-ups accelerate: the gaps between users shrink towards the newest
     /// (quadratically), as in a growing product.
     pub skewed: bool,
+    /// For benchmarks at a million users: users are kept serialised only
+    /// (lists, counts, `created_at` ranges and lookups by id are served;
+    /// other user filters and orders are not), and the objects made per
+    /// user (sessions, billing, invitations, the waitlist) are made for
+    /// the first [`LEAN_SATELLITE_USERS`] only. Needs `same_time` 1.
+    pub lean: bool,
 }
+
+/// Users that get sessions, billing and invitations in a `lean` instance.
+pub const LEAN_SATELLITE_USERS: usize = 10_000;
 
 impl Default for DataConfig {
     fn default() -> Self {
@@ -39,6 +48,7 @@ impl Default for DataConfig {
             spacing_ms: 3_600_000,
             same_time: 1,
             skewed: false,
+            lean: false,
         }
     }
 }
@@ -509,16 +519,27 @@ fn redirect_urls(cfg: &DataConfig) -> Vec<Value> {
 }
 
 impl Dataset {
-    pub fn generate(cfg: &DataConfig) -> Dataset {
-        let mut users: Vec<Value> = (0..cfg.users).map(|i| user(cfg, i)).collect();
+    pub fn generate(all: &DataConfig) -> Dataset {
+        // Memberships and organizations are made for every user; the rest
+        // only for the satellite users of a lean instance.
+        let lean = DataConfig {
+            users: all.users.min(LEAN_SATELLITE_USERS),
+            ..all.clone()
+        };
+        let cfg = if all.lean { &lean } else { all };
+        let mut users: Vec<Value> = if all.lean {
+            Vec::new()
+        } else {
+            (0..cfg.users).map(|i| user(cfg, i)).collect()
+        };
         oldest_first(&mut users);
-        let mut organizations = Vec::with_capacity(cfg.organizations);
+        let mut organizations = Vec::with_capacity(all.organizations);
         let mut memberships = Vec::new();
-        for k in 0..cfg.organizations {
-            let members = org_member_indexes(cfg, k);
-            let org = organization(cfg, k, members.len());
+        for k in 0..all.organizations {
+            let members = org_member_indexes(all, k);
+            let org = organization(all, k, members.len());
             for (j, &u) in members.iter().enumerate() {
-                memberships.push(membership(cfg, &org, k, j, u));
+                memberships.push(membership(all, &org, k, j, u));
             }
             organizations.push(org);
         }
@@ -567,10 +588,14 @@ impl Dataset {
         let sessions = (0..cfg.users)
             .flat_map(|i| (0..i % 3).map(move |j| session(cfg, i, j)))
             .collect();
-        let user_ids: Vec<String> = users
-            .iter()
-            .filter_map(|u| u["id"].as_str().map(String::from))
-            .collect();
+        let user_ids: Vec<String> = if all.lean {
+            (0..cfg.users).map(user_id).collect()
+        } else {
+            users
+                .iter()
+                .filter_map(|u| u["id"].as_str().map(String::from))
+                .collect()
+        };
         Dataset {
             billing: Billing::generate(cfg),
             settings: Settings::generate(cfg, &user_ids),

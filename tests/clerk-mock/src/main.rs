@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! clerk-mock [--port 8787] [--users 1200] [--organizations 40] [--big-org-members 600]
-//!            [--members-per-org 5] [--same-time 1] [--skewed 0|1] [--latency-ms 0] [--rate-limit N/SECONDS (sliding)] [--fail-every N] [--secret-key sk_test_mock]
+//!            [--members-per-org 5] [--same-time 1] [--skewed 0|1] [--lean 0|1] [--latency-ms 0] [--rate-limit N/SECONDS (sliding)] [--fail-every N] [--secret-key sk_test_mock]
 //! ```
 //! The newest synthetic user is created "now", so relative-time queries
 //! ("signed up in the last 30 days") have answers. Prints the API URL on start.
@@ -39,6 +39,7 @@ fn main() {
             "--members-per-org" => data.members_per_org = number() as usize,
             "--same-time" => data.same_time = number() as usize,
             "--skewed" => data.skewed = number() != 0,
+            "--lean" => data.lean = number() != 0,
             "--spacing-ms" => data.spacing_ms = number() as i64,
             "--latency-ms" => behaviour.latency = Duration::from_millis(number()),
             "--fail-every" => behaviour.fail_every = number(),
