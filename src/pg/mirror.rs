@@ -730,16 +730,33 @@ fn apply(
                 Some(JsonB(row)),
             )
         }
-        Change::Delete { version } => versions(
-            &format!(
-                "with won as ({version_won}),
-                 removed as (delete from {mirror_table} where id = $2 and exists (select from won) returning 1)
-                 select (select count(*) from won), (select count(*) from removed)"
-            ),
-            version,
-            true,
-            None,
-        ),
+        Change::Delete { version } => {
+            let (won, _) = versions(
+                &format!(
+                    "with won as ({version_won}) select (select count(*) from won), 0::bigint"
+                ),
+                version,
+                true,
+                None,
+            );
+            // A statement of its own, with a snapshot taken after the
+            // tombstone's row lock was granted: a sync that wrote the object
+            // and held that lock has committed its row by then, and this
+            // delete sees it (a DELETE in the same statement would not).
+            let removed = if won == Some(1) {
+                cached(
+                    &format!("delete from {mirror_table} where id = $1 returning 1"),
+                    &[event.id.as_str().into()],
+                    |row| Ok(row.is_some()),
+                )
+                .unwrap_or_else(|e| {
+                    spi_failed(&format!("cannot apply {} to {mirror_table}", event.kind), e)
+                })
+            } else {
+                false
+            };
+            (won, Some(i64::from(removed)))
+        }
     };
     match (won.unwrap_or(0), wrote.unwrap_or(0), &event.change) {
         (1, 1, _) => "applied",
@@ -795,11 +812,12 @@ fn sync_object(
             .unwrap_or_else(|e| spi_failed(&failed("to start"), e));
     }
     Spi::run(&format!(
-        "create temp table clerk_fdw_listed on commit drop as
-           select distinct on (id) * from {source} order by id, {} desc;
+        // The scan lists each object once (a cursor walk, or offset pages
+        // that prove nothing shifted): a duplicate id fails the unique
+        // index, and the sync with it, rather than sorting every row.
+        "create temp table clerk_fdw_listed on commit drop as select * from {source};
          create unique index on pg_temp.clerk_fdw_listed (id);
-         analyze pg_temp.clerk_fdw_listed",
-        mirror::version_sql("attrs")
+         analyze pg_temp.clerk_fdw_listed"
     ))
     .unwrap_or_else(|e| spi_failed(&failed("while listing"), e));
     let listed_ms = std::time::SystemTime::now()

@@ -105,11 +105,33 @@ mod tests {
             ("waitlist_entries", &ds.settings.waitlist_entries),
         ];
         for (object, items) in objects {
-            assert_eq!(
-                mirror_digest(c, &format!("{schema}.{object}")),
-                oracle_digest(c, items),
-                "{when}: {schema}.{object}"
-            );
+            let mirror = mirror_digest(c, &format!("{schema}.{object}"));
+            if mirror != oracle_digest(c, items) {
+                // Which objects differ, and what the bookkeeping says of them.
+                let diff = c
+                    .query(
+                        &format!(
+                            "with o as (select x->>'id' as id, x as attrs from jsonb_array_elements($1::text::jsonb) x),
+                                  d as (select coalesce(m.id, o.id) as id, m.attrs as mirror, o.attrs as server
+                                          from {schema}.{object} m full join o on o.id = m.id
+                                         where m.attrs is distinct from o.attrs)
+                             select d.id || ' mirror=' || coalesce(d.mirror::text, '-') || ' server=' || coalesce(d.server::text, '-')
+                                    || ' versions=' || coalesce((select row(v.*)::text from {schema}_sync.versions v where v.id = d.id), '-')
+                                    || ' events=' || coalesce((select string_agg(type || ':' || coalesce(outcome, '?') || ':' || deliveries, ',' order by received_at)
+                                                                 from {schema}_sync.events e where e.object_id = d.id), '-')
+                               from d limit 5"
+                        ),
+                        &[&Value::Array(items.to_vec()).to_string()],
+                    )
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get::<_, String>(0))
+                    .collect::<Vec<_>>();
+                panic!(
+                    "{when}: {schema}.{object} differs from the server:\n{}",
+                    diff.join("\n")
+                );
+            }
         }
         let typed = |c: &mut postgres::Client, sql: &str| -> String {
             c.query_one(sql, &[&Value::Array(ds.users.clone()).to_string()])
