@@ -63,4 +63,8 @@ AS 'MODULE_PATHNAME', 'receive_webhook_wrapper';
 
 
 CREATE VIEW clerk_fdw.mirror_status AS SELECT * FROM clerk_fdw.mirror_status_rows();
+-- Every role may call the mirror's functions and read the status (which
+-- lists only the mirrors it may read); the mirror's own tables decide the rest.
+GRANT USAGE ON SCHEMA clerk_fdw TO PUBLIC;
+GRANT SELECT ON clerk_fdw.mirror_status TO PUBLIC;
 COMMENT ON VIEW clerk_fdw.mirror_status IS 'Per mirrored object: rows, the last event applied, event counts (kept 7 days), the last sync. events_ignored and deliveries_rejected are per mirror.';

@@ -176,6 +176,18 @@ fn set_list(object: &ObjectSpec) -> String {
         .join(", ")
 }
 
+/// The objects an `objects` argument names (all for NULL); an ERROR
+/// listing the valid ones for a name Clerk sends no events for.
+fn selected(objects: Option<&[String]>) -> Vec<&'static ObjectSpec> {
+    mirror::select(objects).unwrap_or_else(|e| {
+        fail(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            e.to_string(),
+            "Pass NULL for all of them.",
+        )
+    })
+}
+
 fn kept_by(object: &ObjectSpec) -> &'static str {
     if mirror::reconciled(object) {
         "events and sync_mirror"
@@ -216,13 +228,7 @@ mod clerk_fdw {
             name!(kept_by, String),
         ),
     > {
-        let wanted = mirror::select(objects.as_deref()).unwrap_or_else(|e| {
-            fail(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                e.to_string(),
-                "Pass NULL for all of them.",
-            )
-        });
+        let wanted = selected(objects.as_deref());
         let is_clerk_server = Spi::get_one_with_args::<bool>(
             "select exists (select from pg_foreign_server s
                               join pg_foreign_data_wrapper w on w.oid = s.srvfdw
@@ -360,13 +366,7 @@ mod clerk_fdw {
         ),
     > {
         let (_, sync) = mirror_of(into_schema);
-        let asked = mirror::select(objects.as_deref()).unwrap_or_else(|e| {
-            fail(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                e.to_string(),
-                "",
-            )
-        });
+        let asked = selected(objects.as_deref());
         let have = mirrored_objects(&sync);
         if let Some(o) = asked
             .iter()
@@ -544,6 +544,8 @@ mod clerk_fdw {
 
 extension_sql!(
     "CREATE VIEW clerk_fdw.mirror_status AS SELECT * FROM clerk_fdw.mirror_status_rows();
+GRANT USAGE ON SCHEMA clerk_fdw TO PUBLIC;
+GRANT SELECT ON clerk_fdw.mirror_status TO PUBLIC;
 COMMENT ON VIEW clerk_fdw.mirror_status IS 'Per mirrored object: rows, the last event applied, event counts (kept 7 days), the last sync. events_ignored and deliveries_rejected are per mirror.';",
     name = "mirror_status_view",
     requires = [clerk_fdw::mirror_status_rows]

@@ -790,4 +790,47 @@ mod tests {
             assert!(!mirror.is_empty(), "{q}");
         }
     }
+
+    /// The receiving role of the README: no superuser, no Clerk key, only
+    /// the grants it lists; it cannot read the secret, and settings it
+    /// brings along change nothing.
+    #[pg_test]
+    fn a_plain_role_receives_webhooks_with_the_readme_grants() {
+        let server = mock(config());
+        let mut c = mirrored(&server, "mr6");
+        c.batch_execute(
+            "create role mr6_hook login;
+             grant usage on schema mr6_m, mr6_m_sync to mr6_hook;
+             grant select, insert, update, delete on all tables in schema mr6_m, mr6_m_sync to mr6_hook;",
+        )
+        .unwrap();
+        let mut hook = session_as("mr6_hook", "-c plan_cache_mode=force_generic_plan");
+        let options = rows(&mut hook, "select coalesce(umoptions::text, 'hidden') from pg_user_mappings where srvname = 'mr6'").unwrap();
+        assert_eq!(options, ["hidden"]);
+        for _ in 0..3 {
+            let d = server.change(Change::CreateUser).unwrap().remove(0);
+            assert_eq!(deliver(&mut hook, &server, "mr6_m", &d).unwrap(), "applied");
+            assert_eq!(
+                deliver(&mut hook, &server, "mr6_m", &d).unwrap(),
+                "duplicate"
+            );
+        }
+        assert_eq!(
+            rows(&mut hook, "select count(*) from mr6_m.users").unwrap(),
+            ["3"]
+        );
+        let status = rows(&mut hook, "select rows, events_applied, events_duplicate from clerk_fdw.mirror_status where mirror = 'mr6_m' and object = 'users'").unwrap();
+        assert_eq!(status, ["3|3|3"]);
+        // Without the grants, an ERROR that changes nothing.
+        c.batch_execute("revoke insert on mr6_m.users from mr6_hook")
+            .unwrap();
+        let d = server.change(Change::CreateUser).unwrap().remove(0);
+        let err = deliver(&mut hook, &server, "mr6_m", &d).unwrap_err();
+        let code = err.code().map(|c| c.code().to_string());
+        assert_eq!(code.as_deref(), Some("42501"), "{}", error_message(err));
+        assert_eq!(
+            rows(&mut hook, "select count(*) from mr6_m.users").unwrap(),
+            ["3"]
+        );
+    }
 }
