@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # Builds clerk_fdw in release mode and installs it into the PostgreSQL major
-# PG_VERSION chooses (15 by default, see scripts/pg-env.sh), and makes sure a
-# cluster of it runs: Debian's 15/main, or for the other majors a cluster
-# under /var/lib/clerk_fdw/pg<major> on port 54<major>.
+# PG_VERSION chooses (15 by default, see scripts/pg-env.sh), with the
+# built-in Clerk-compatible server, and makes sure a cluster of it runs:
+# Debian's 15/main, or for the other majors a cluster under
+# /var/lib/clerk_fdw/pg<major> on port 54<major>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
+source scripts/extension-files.sh
 
 bash scripts/setup.sh
+build_library .
 cargo build --release -p clerk-mock
-sudo_flag=()
-[ "$(id -u)" = 0 ] || sudo_flag=(--sudo)
-cargo pgrx install --release --pg-config "$PG_CONFIG" --no-default-features \
-  --features "pg$PG_VERSION" "${sudo_flag[@]}"
-as_root cp sql/clerk_fdw--*--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+install_extension target/release/libclerk_fdw.so "$(crate_version)"
 
 if [ "$PG_VERSION" = 15 ] && [ "$PG_CONFIG" = "$default_pg_config" ]; then
   if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $2 == "main"' | grep -q .; then
@@ -35,4 +34,4 @@ else
       -o "-p $PG_PORT -k /tmp -c listen_addresses=''" start
   fi
 fi
-echo "install: clerk_fdw is installed; psql: sudo -u postgres psql -h $PG_HOST -p $PG_PORT"
+echo "install: clerk_fdw $(crate_version) is installed; psql: sudo -u postgres psql -h $PG_HOST -p $PG_PORT"

