@@ -10,6 +10,7 @@ pub mod billing;
 pub mod data;
 mod http;
 pub mod proxy;
+pub mod sender;
 pub mod settings;
 pub mod webhooks;
 pub use proxy::{ProxiedRequest, Proxy};
@@ -219,6 +220,8 @@ struct Shared {
     data: std::sync::RwLock<Arc<Data>>,
     /// Webhook events of the changes made, and how they are signed.
     pub(crate) webhooks: Mutex<webhooks::Outbox>,
+    /// Delivers the events over HTTP, once started.
+    sender: Mutex<Option<Arc<sender::Sender>>>,
     behaviour: Mutex<Behaviour>,
     log: Mutex<Vec<RequestRecord>>,
     /// Requests that broke Clerk's spec, as the check described them.
@@ -258,6 +261,7 @@ impl MockServer {
             secret_key: secret_key.to_string(),
             data: std::sync::RwLock::new(Arc::new(Data::new(dataset, data))),
             webhooks: Mutex::new(webhooks::Outbox::new(data.clone())),
+            sender: Mutex::new(None),
             behaviour: Mutex::new(Behaviour::default()),
             log: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
@@ -345,7 +349,29 @@ impl MockServer {
 
     /// Sets the Svix signing secret (`whsec_...`) deliveries are signed with.
     pub fn set_webhook_secret(&self, secret: &str) {
-        lock(&self.shared.webhooks).secret = secret.to_string();
+        set_webhook_secret(&self.shared, secret);
+    }
+
+    /// From now on, POSTs every change's events to `url` as Svix does
+    /// (see [`sender`]), Svix's retry waits multiplied by `retry_scale`.
+    pub fn send_webhooks_to(&self, url: &str, retry_scale: f64) {
+        let secret = lock(&self.shared.webhooks).secret.clone();
+        let started = sender::Sender::start(url, &secret, retry_scale, 4);
+        if let Some(old) = lock(&self.shared.sender).replace(started) {
+            old.stop();
+        }
+    }
+
+    /// What goes wrong with the deliveries from now on.
+    pub fn set_webhook_faults(&self, faults: sender::Faults) {
+        if let Some(sender) = lock(&self.shared.sender).as_ref() {
+            sender.set_faults(faults);
+        }
+    }
+
+    /// The HTTP deliveries' counts, once [`Self::send_webhooks_to`] ran.
+    pub fn webhook_stats(&self) -> Option<sender::SenderStats> {
+        lock(&self.shared.sender).as_ref().map(|s| s.stats())
     }
 
     /// The `svix-id`, `svix-timestamp` and `svix-signature` headers of
@@ -388,6 +414,9 @@ impl Drop for MockServer {
             }
         }
         self.shared.stopping.store(true, Ordering::Relaxed);
+        if let Some(sender) = lock(&self.shared.sender).take() {
+            sender.stop();
+        }
         self.stop.store(true, Ordering::Relaxed);
         if let Some(acceptor) = self.acceptor.take() {
             // Wakes the accept loop so it sees `stop`.
@@ -415,10 +444,23 @@ fn change_data(
         .filter_map(|(_, user)| user["id"].as_str())
         .collect();
     data.reindex_users(&users);
-    Ok(events
+    let deliveries: Vec<webhooks::Delivery> = events
         .into_iter()
         .map(|(kind, object)| outbox.deliver(&kind, object))
-        .collect())
+        .collect();
+    if let Some(sender) = lock(&shared.sender).as_ref() {
+        for delivery in &deliveries {
+            sender.send(delivery.clone());
+        }
+    }
+    Ok(deliveries)
+}
+
+fn set_webhook_secret(shared: &Shared, secret: &str) {
+    lock(&shared.webhooks).secret = secret.to_string();
+    if let Some(sender) = lock(&shared.sender).as_ref() {
+        sender.set_secret(secret);
+    }
 }
 
 impl Shared {
@@ -740,8 +782,34 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
                 .iter()
                 .find(|(k, _)| k == "secret")
                 .map(|(_, v)| v.clone());
-            lock(&shared.webhooks).secret = secret.unwrap_or_default();
+            set_webhook_secret(shared, &secret.unwrap_or_default());
             (200, b"{}".to_vec())
+        }
+        // `?drop=0.1&duplicate=0.2&reorder_ms=500` sets the HTTP
+        // deliveries' faults (each omitted one: none); answers their counts.
+        "/__mock/webhooks" => {
+            let sender = lock(&shared.sender).clone();
+            let Some(sender) = sender else {
+                return (409, b"{\"error\": \"start with --webhook-url to deliver webhooks\"}".to_vec());
+            };
+            let param = |name: &str| {
+                query
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, v)| v.parse::<f64>().ok())
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+            };
+            if !query.is_empty() {
+                sender.set_faults(sender::Faults {
+                    drop: param("drop").unwrap_or(0.0).min(1.0),
+                    duplicate: param("duplicate").unwrap_or(0.0).min(1.0),
+                    reorder: Duration::from_millis(param("reorder_ms").unwrap_or(0.0).min(3_600_000.0) as u64),
+                });
+            }
+            let s = sender.stats();
+            let body = json!({"attempts": s.attempts, "delivered": s.delivered, "failed_attempts": s.failed_attempts,
+                              "dropped": s.dropped, "duplicated": s.duplicated, "exhausted": s.exhausted, "pending": s.pending});
+            (200, body.to_string().into_bytes())
         }
         // `?kind=create_user|update_user|delete_user|create_organization|
         // update_organization&count=N`: makes N changes (updates and

@@ -3,7 +3,11 @@
 //! ```text
 //! clerk-mock [--port 8787] [--users 1200] [--organizations 40] [--big-org-members 600]
 //!            [--members-per-org 5] [--same-time 1] [--skewed 0|1] [--lean 0|1] [--latency-ms 0] [--rate-limit N/SECONDS (sliding)] [--fail-every N] [--secret-key sk_test_mock]
+//!            [--webhook-url URL --webhook-secret whsec_... [--webhook-retry-scale 0.001]]
 //! ```
+//! With `--webhook-url`, every change (`/__mock/change`) is delivered there
+//! as a signed Svix webhook, retried on Svix's schedule times the scale;
+//! `/__mock/webhooks?drop=&duplicate=&reorder_ms=` injects faults.
 //! The newest synthetic user is created "now", so relative-time queries
 //! ("signed up in the last 30 days") have answers. Prints the API URL on start.
 
@@ -22,6 +26,9 @@ fn main() {
         ..DataConfig::default()
     };
     let mut behaviour = Behaviour::default();
+    let mut webhook_url = None;
+    let mut webhook_secret = String::new();
+    let mut retry_scale = 1.0;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
@@ -44,6 +51,14 @@ fn main() {
             "--latency-ms" => behaviour.latency = Duration::from_millis(number()),
             "--fail-every" => behaviour.fail_every = number(),
             "--secret-key" => secret = value.clone(),
+            "--webhook-url" => webhook_url = Some(value.clone()),
+            "--webhook-secret" => webhook_secret = value.clone(),
+            "--webhook-retry-scale" => {
+                retry_scale = value.parse().unwrap_or_else(|_| {
+                    eprintln!("clerk-mock: --webhook-retry-scale needs a number, e.g. 0.001");
+                    std::process::exit(2)
+                })
+            }
             "--rate-limit" => {
                 let parsed = value
                     .split_once('/')
@@ -66,6 +81,10 @@ fn main() {
         std::process::exit(1)
     });
     server.set_behaviour(behaviour);
+    server.set_webhook_secret(&webhook_secret);
+    if let Some(url) = &webhook_url {
+        server.send_webhooks_to(url, retry_scale);
+    }
     println!(
         "clerk-mock serving {} users, {} organizations, {} memberships at {}",
         data.users,

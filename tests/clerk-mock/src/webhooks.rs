@@ -105,23 +105,29 @@ impl Outbox {
     }
 
     pub(crate) fn headers(&self, delivery: &Delivery) -> Vec<(String, String)> {
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-            .to_string();
-        let key = STANDARD
-            .decode(self.secret.trim_start_matches("whsec_"))
-            .unwrap_or_default();
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("any key length");
-        mac.update(format!("{}.{timestamp}.", delivery.id).as_bytes());
-        mac.update(delivery.body.as_bytes());
-        let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-        vec![
-            ("svix-id".into(), delivery.id.clone()),
-            ("svix-timestamp".into(), timestamp),
-            ("svix-signature".into(), signature),
-        ]
+        sign(&self.secret, delivery)
     }
+}
+
+/// The `svix-id`, `svix-timestamp` and `svix-signature` headers of
+/// `delivery`, signed now with `secret` (`whsec_` and base64).
+pub fn sign(secret: &str, delivery: &Delivery) -> Vec<(String, String)> {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .to_string();
+    let key = STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap_or_default();
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("any key length");
+    mac.update(format!("{}.{timestamp}.", delivery.id).as_bytes());
+    mac.update(delivery.body.as_bytes());
+    let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    vec![
+        ("svix-id".into(), delivery.id.clone()),
+        ("svix-timestamp".into(), timestamp),
+        ("svix-signature".into(), signature),
+    ]
 }
 
 fn position(items: &[Value], id: &str) -> Result<usize, String> {
