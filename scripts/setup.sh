@@ -20,6 +20,10 @@ if [ "$PG_CONFIG" = "$default_pg_config" ]; then
     17) packages+=(postgresql-client-15) ;;
   esac
 fi
+# pg_cron, for the end-to-end test's periodic sync (Debian ships it for 15).
+if $for_tests && [ "$PG_VERSION" = 15 ] && [ "$PG_CONFIG" = "$default_pg_config" ]; then
+  packages+=(postgresql-15-cron)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -4,8 +4,10 @@
 # Clerk's spec, pure-Rust unit tests (client, paging, conversion) and
 # SQL-level tests in a throwaway cluster (cargo pgrx test), both against the
 # built-in Clerk-compatible server; then checks that the committed install
-# script (sql/clerk_fdw--<version>.sql) matches the code. Installs what is
-# missing first. Arguments filter the tests by name.
+# script (sql/clerk_fdw--<version>.sql) matches the code, and runs the
+# webhook receiver's end-to-end and hostile-input tests in clusters of their
+# own (pg_cron where it is installed). Installs what is missing first.
+# Arguments filter the SQL-level tests by name (and skip the others).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
@@ -46,3 +48,7 @@ cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null | grep -v '^!' |
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 python3 scripts/schema.py check "$("$PG_CONFIG" --sharedir)/extension/clerk_fdw--$version.sql" \
   "sql/clerk_fdw--$version.sql"
+if [ $# -eq 0 ]; then
+  # The receiver's tests use the clerk_fdw that cargo pgrx test installed.
+  PG_CONFIG=$PG_CONFIG cargo test -p clerk-fdw-webhook -- --test-threads=1
+fi
