@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds clerk_fdw in release mode and installs it into the PostgreSQL major
-# PG_VERSION chooses (15 by default, see scripts/pg-env.sh), with the
-# built-in Clerk-compatible server, and makes sure a cluster of it runs:
+# PG_VERSION chooses (15 by default, see scripts/pg-env.sh), builds the
+# built-in Clerk-compatible server and the webhook receiver
+# (target/release/clerk-fdw-webhook), and makes sure a cluster runs:
 # Debian's 15/main, or for the other majors a cluster under
 # /var/lib/clerk_fdw/pg<major> on port 54<major>.
 set -euo pipefail
@@ -11,7 +12,8 @@ source scripts/extension-files.sh
 
 bash scripts/setup.sh
 build_library .
-cargo build --release -p clerk-mock
+# The built-in Clerk-compatible server and the webhook receiver.
+cargo build --release -p clerk-mock -p clerk-fdw-webhook
 install_extension target/release/libclerk_fdw.so "$(crate_version)"
 
 if [ "$PG_VERSION" = 15 ] && [ "$PG_CONFIG" = "$default_pg_config" ]; then
