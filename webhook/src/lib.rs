@@ -196,6 +196,13 @@ impl Receiver {
             }
         }
         let max = self.settings.max_body;
+        // A Content-Length over the cap is refused before any byte is read.
+        if body.size_hint().lower() > max as u64 {
+            return Answer::refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {max} bytes"),
+            );
+        }
         let collected =
             tokio::time::timeout(self.settings.read_timeout, Limited::new(body, max).collect()).await;
         let bytes = match collected {

@@ -90,7 +90,7 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
     let receiver = ReceiverProcess::start(&cluster, &[]);
     // Svix's schedule a thousand times faster: retries after 5 ms, 0.3 s,
     // 1.8 s, 7.2 s, 18 s, 36 s, 36 s.
-    mock.send_webhooks_to(&receiver.url(), 0.001);
+    mock.send_webhooks_to(&receiver.url(), 0.001, 4);
     mock.set_webhook_faults(Faults {
         drop: 0.05,
         duplicate: 0.2,

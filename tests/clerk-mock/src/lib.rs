@@ -353,10 +353,11 @@ impl MockServer {
     }
 
     /// From now on, POSTs every change's events to `url` as Svix does
-    /// (see [`sender`]), Svix's retry waits multiplied by `retry_scale`.
-    pub fn send_webhooks_to(&self, url: &str, retry_scale: f64) {
+    /// (see [`sender`]) from `senders` threads, Svix's retry waits
+    /// multiplied by `retry_scale`.
+    pub fn send_webhooks_to(&self, url: &str, retry_scale: f64, senders: usize) {
         let secret = lock(&self.shared.webhooks).secret.clone();
-        let started = sender::Sender::start(url, &secret, retry_scale, 4);
+        let started = sender::Sender::start(url, &secret, retry_scale, senders);
         if let Some(old) = lock(&self.shared.sender).replace(started) {
             old.stop();
         }

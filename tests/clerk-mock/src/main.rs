@@ -3,7 +3,7 @@
 //! ```text
 //! clerk-mock [--port 8787] [--users 1200] [--organizations 40] [--big-org-members 600]
 //!            [--members-per-org 5] [--same-time 1] [--skewed 0|1] [--lean 0|1] [--latency-ms 0] [--rate-limit N/SECONDS (sliding)] [--fail-every N] [--secret-key sk_test_mock]
-//!            [--webhook-url URL --webhook-secret whsec_... [--webhook-retry-scale 0.001]]
+//!            [--webhook-url URL --webhook-secret whsec_... [--webhook-retry-scale 0.001] [--webhook-senders 4]]
 //! ```
 //! With `--webhook-url`, every change (`/__mock/change`) is delivered there
 //! as a signed Svix webhook, retried on Svix's schedule times the scale;
@@ -29,6 +29,7 @@ fn main() {
     let mut webhook_url = None;
     let mut webhook_secret = String::new();
     let mut retry_scale = 1.0;
+    let mut senders = 4;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
@@ -53,6 +54,7 @@ fn main() {
             "--secret-key" => secret = value.clone(),
             "--webhook-url" => webhook_url = Some(value.clone()),
             "--webhook-secret" => webhook_secret = value.clone(),
+            "--webhook-senders" => senders = number().clamp(1, 256) as usize,
             "--webhook-retry-scale" => {
                 retry_scale = value.parse().unwrap_or_else(|_| {
                     eprintln!("clerk-mock: --webhook-retry-scale needs a number, e.g. 0.001");
@@ -83,7 +85,7 @@ fn main() {
     server.set_behaviour(behaviour);
     server.set_webhook_secret(&webhook_secret);
     if let Some(url) = &webhook_url {
-        server.send_webhooks_to(url, retry_scale);
+        server.send_webhooks_to(url, retry_scale, senders);
     }
     println!(
         "clerk-mock serving {} users, {} organizations, {} memberships at {}",
