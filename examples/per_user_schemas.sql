@@ -3,8 +3,10 @@
 -- top of the mirror's tables: nothing here is part of clerk_fdw.
 --
 -- Expects a mirror of users in schema clerk_local (clerk_fdw.create_mirror).
--- Adapt: the template's tables, the schema names, and what user.deleted does
--- (here the schema is dropped; to archive instead, see tenants.remove).
+-- After running it, `call tenants.catch_up();` gives the users already
+-- mirrored their schema. Adapt: the template's tables, the schema names,
+-- and what user.deleted does (here the schema is dropped; to archive
+-- instead, see tenants.remove).
 
 create schema if not exists tenants;
 
@@ -76,11 +78,20 @@ begin
   end if;
 end $$;
 
--- The mirror's users table changes by webhook (user.created, user.deleted)
--- and by sync_mirror (users it finds new or gone): both fire these.
+-- The mirror's users table changes by webhook (user.created, user.deleted:
+-- one user per transaction) and by sync_mirror (every user it finds new or
+-- gone, in one transaction). Each schema takes a few locks until the
+-- transaction ends, so one transaction makes or drops at most 100 here;
+-- tenants.catch_up() does the rest in transactions of its own.
 create or replace function tenants.on_user_change() returns trigger
   language plpgsql as $$
+declare
+  done int := coalesce(nullif(current_setting('tenants.changed_in_transaction', true), ''), '0')::int;
 begin
+  if done >= 100 then
+    return null;
+  end if;
+  perform set_config('tenants.changed_in_transaction', (done + 1)::text, true);
   if tg_op = 'INSERT' then
     perform tenants.ensure(new.id);
   elsif tg_op = 'DELETE' then
@@ -93,8 +104,34 @@ drop trigger if exists tenant_schemas on clerk_local.users;
 create trigger tenant_schemas after insert or delete on clerk_local.users
   for each row execute function tenants.on_user_change();
 
--- Users mirrored before the trigger existed get their schema now.
-select count(tenants.ensure(id)) as tenants_created_for_existing_users from clerk_local.users;
+-- Makes the schemas of users who have none (mirrored before the trigger
+-- existed, or past a transaction's 100), and drops those of users Clerk
+-- deleted (the mirror keeps their tombstones for 7 days; a schema made on
+-- demand for a user not mirrored yet stays), committing every `batch`.
+-- Run it once after installing this file, and after a large sync (or from
+-- pg_cron): `call tenants.catch_up();`.
+create or replace procedure tenants.catch_up(batch int default 100)
+  language plpgsql as $$
+declare
+  n int;
+begin
+  loop
+    select count(tenants.ensure(u.id)) into n
+    from (select u.id from clerk_local.users u
+          where not exists (select 1 from tenants.tenants t where t.user_id = u.id)
+          limit batch) u;
+    commit;
+    exit when n = 0;
+  end loop;
+  loop
+    select count(tenants.remove(t.user_id)) into n
+    from (select t.user_id from tenants.tenants t
+          join clerk_local_sync.versions v on v.object = 'users' and v.id = t.user_id and v.deleted
+          limit batch) t;
+    commit;
+    exit when n = 0;
+  end loop;
+end $$;
 
 -- The report across every tenant, joined with the users' Clerk data in
 -- one query (seed 003's report over every ATTACHed database): todos per

@@ -65,6 +65,11 @@ sudo -u postgres "$bin/clerk-fdw-webhook" --listen "127.0.0.1:$receiver_port" --
   --database "host=$PG_HOST port=$PG_PORT dbname=$DB user=postgres" 2>"$bin/receiver.log" &
 receiver_pid=$!
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$receiver_port/healthz" >/dev/null && break; sleep 0.1; done
+if ! kill -0 "$receiver_pid" 2>/dev/null; then
+  echo "demo: the webhook receiver did not start:" >&2
+  cat "$bin/receiver.log" >&2
+  exit 1
+fi
 echo "demo: clerk-fdw-webhook listens on 127.0.0.1:$receiver_port; the built-in server signs up 3 users and renames one"
 curl -sf "http://127.0.0.1:$port/__mock/change?kind=create_user&count=3" >/dev/null
 curl -sf "http://127.0.0.1:$port/__mock/change?kind=update_user&count=1" >/dev/null

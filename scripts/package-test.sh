@@ -33,6 +33,18 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "package-test: FAILED: $*" >&2; exit 1; }
 psql_pkg() { sudo -u postgres psql -h /var/run/postgresql -p "$cluster_port" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+# The extension, connected to the test server, its tables imported.
+connect_clerk() { # database
+  psql_pkg -d "$1" <<SQL
+create extension clerk_fdw;
+create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator
+  options (allowed_hosts '127.0.0.1:$mock_port');
+create server clerk foreign data wrapper clerk_wrapper options (api_url 'http://127.0.0.1:$mock_port/v1');
+create user mapping for public server clerk options (api_key 'sk_test_pkg');
+create schema clerk;
+import foreign schema clerk from server clerk into clerk;
+SQL
+}
 
 echo "package-test: building $previous_version from $previous_commit"
 git cat-file -e "$previous_commit^{commit}" 2>/dev/null ||
@@ -66,15 +78,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$mock_port/__mock/stats" >/dev
 
 echo "package-test: apt install the $previous_version package"
 apt-get install -y -qq "./dist/${package}_${previous_version}_$arch.deb" >/dev/null
-psql_pkg -d postgres <<SQL
-create extension clerk_fdw;
-create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator
-  options (allowed_hosts '127.0.0.1:$mock_port');
-create server clerk foreign data wrapper clerk_wrapper options (api_url 'http://127.0.0.1:$mock_port/v1');
-create user mapping for public server clerk options (api_key 'sk_test_pkg');
-create schema clerk;
-import foreign schema clerk from server clerk into clerk;
-SQL
+connect_clerk postgres
 [ "$(psql_pkg -d postgres -c "select extversion from pg_extension where extname = 'clerk_fdw'")" = "$previous_version" ] ||
   fail "the $previous_version package did not install $previous_version"
 # The library is the one built from that release.
@@ -97,15 +101,7 @@ psql_pkg -d postgres -c "select count(*) from clerk_fdw.sync_mirror('clerk_local
 [ "$(psql_pkg -d postgres -c 'select count(*) from clerk_local.users')" = 300 ] || fail "upgraded: mirrored users"
 # A fresh install of this version, in another database.
 psql_pkg -d postgres -c 'create database fresh'
-psql_pkg -d fresh <<SQL
-create extension clerk_fdw;
-create foreign data wrapper clerk_wrapper handler clerk_fdw_handler validator clerk_fdw_validator
-  options (allowed_hosts '127.0.0.1:$mock_port');
-create server clerk foreign data wrapper clerk_wrapper options (api_url 'http://127.0.0.1:$mock_port/v1');
-create user mapping for public server clerk options (api_key 'sk_test_pkg');
-create schema clerk;
-import foreign schema clerk from server clerk into clerk;
-SQL
+connect_clerk fresh
 [ "$(psql_pkg -d fresh -c "select extversion from pg_extension where extname = 'clerk_fdw'")" = "$version" ] || fail "fresh: version"
 [ "$(psql_pkg -d fresh -c 'select count(*) from clerk.organizations')" = 12 ] || fail "fresh: organizations"
 

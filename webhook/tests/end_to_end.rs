@@ -87,6 +87,9 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
     set_up_mirror(&mut db, &mock);
     db.batch_execute(include_str!("../../examples/per_user_schemas.sql"))
         .expect("examples/per_user_schemas.sql runs");
+    // The users mirrored before the trigger existed, in transactions of 100.
+    db.batch_execute("call tenants.catch_up()").expect("catch_up runs");
+    assert_eq!(tenants(&mut db).3, 300, "a schema for each user mirrored before");
     let receiver = ReceiverProcess::start(&cluster, &[]);
     // Svix's schedule a thousand times faster: retries after 5 ms, 0.3 s,
     // 1.8 s, 7.2 s, 18 s, 36 s, 36 s.
@@ -179,6 +182,33 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
         .unwrap()
         .get(0);
     assert_eq!(count, 1);
+
+    // A sync that brings 150 users whose webhooks were all lost, and
+    // removes 120: the trigger does 100 schemas in the sync's transaction,
+    // catch_up the rest in its own.
+    mock.set_webhook_faults(Faults {
+        drop: 1.0,
+        ..Faults::default()
+    });
+    for _ in 0..150 {
+        mock.change(Change::CreateUser).unwrap();
+    }
+    let gone: Vec<String> = mock.dataset().users[..120]
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in gone {
+        mock.change(Change::DeleteUser(id)).unwrap();
+    }
+    db.batch_execute("select count(*) from clerk_fdw.sync_mirror('clerk_local')")
+        .expect("sync_mirror runs");
+    let (users, registered_live, registered, _) = tenants(&mut db);
+    assert!(registered_live < users && registered > users, "the trigger stopped at 100 schemas a transaction");
+    db.batch_execute("call tenants.catch_up()").expect("catch_up runs");
+    let (users, registered_live, registered, schemas) = tenants(&mut db);
+    assert_eq!(users as usize, mock.dataset().users.len());
+    // The on-demand tenant of a user not mirrored yet stays.
+    assert_eq!((registered_live, registered - 1, schemas - 1), (users, users, users), "after catch_up");
 
     if cluster.cron {
         reconcile_by_pg_cron(&mut db, &mock);
