@@ -2,7 +2,8 @@
 -- mirror, as the seed articles create a database per user. Plain Postgres on
 -- top of the mirror's tables: nothing here is part of clerk_fdw.
 --
--- Expects a mirror of users in schema clerk_local (clerk_fdw.create_mirror).
+-- Expects a mirror of users, organizations and organization_memberships in
+-- schema clerk_local (clerk_fdw.create_mirror).
 -- After running it, `call tenants.catch_up();` gives the users already
 -- mirrored their schema. Adapt: the template's tables, the schema names,
 -- and what user.deleted does (here the schema is dropped; to archive
@@ -133,13 +134,17 @@ begin
   end loop;
 end $$;
 
--- The report across every tenant, joined with the users' Clerk data in
--- one query (seed 003's report over every ATTACHed database): todos per
--- user, with the user's email and sign-up week.
+-- The report across every tenant, joined with the users' and organizations'
+-- Clerk data in one query (seed 003's report over every ATTACHed database):
+-- todos per user, with the user's email, sign-up week and organizations.
 create or replace view tenants.todos_per_user as
 select u.id as user_id,
        u.email,
        date_trunc('week', u.created_at)::date as signup_week,
+       (select string_agg(o.name, ', ' order by o.name)
+          from clerk_local.organization_memberships m
+          join clerk_local.organizations o on o.id = m.organization_id
+         where m.user_id = u.id) as organizations,
        count(td.id) as todos,
        count(td.id) filter (where td.done) as done
 from tenants.tenants t

@@ -144,8 +144,13 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
     assert_eq!(schemas, users, "one schema per tenant");
 
     // The report across every tenant, joined with the users.
+    // A user in two organizations or more.
     let id: String = db
-        .query_one("select id from clerk_local.users order by created_at desc limit 1", &[])
+        .query_one(
+            "select user_id from clerk_local.organization_memberships
+              group by user_id having count(*) >= 2 order by user_id limit 1",
+            &[],
+        )
         .unwrap()
         .get(0);
     let schema: String = db
@@ -158,9 +163,29 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
     )
     .unwrap();
     let row = db
-        .query_one("select todos, done from tenants.todos_per_user where user_id = $1", &[&id])
+        .query_one("select todos, done, organizations from tenants.todos_per_user where user_id = $1", &[&id])
         .unwrap();
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (2, 1));
+    // The user's organizations, as the test server has them.
+    let data = mock.dataset();
+    let org_names: std::collections::BTreeMap<&str, &str> = data
+        .organizations
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap(), o["name"].as_str().unwrap()))
+        .collect();
+    let mut expected: Vec<&str> = data
+        .memberships
+        .iter()
+        .filter(|m| m["public_user_data"]["user_id"] == id.as_str())
+        .filter_map(|m| org_names.get(m["organization"]["id"].as_str()?).copied())
+        .collect();
+    expected.sort_unstable();
+    let organizations: Option<String> = row.get(2);
+    let mut reported: Vec<String> = organizations.unwrap_or_default().split(", ").map(str::to_string).collect();
+    reported.sort_unstable();
+    assert!(expected.len() >= 2);
+    assert_eq!(reported, expected);
+    drop(data);
 
     // A user whose webhook has not arrived yet: the schema on demand, from
     // two sessions at once.
