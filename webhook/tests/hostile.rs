@@ -159,6 +159,40 @@ fn hostile_deliveries_get_clear_statuses_and_bounded_memory() {
     let (status, body) = post(port, json, &mock.webhook_headers(&later), later.body.as_bytes());
     assert_eq!(status, 200, "{body}");
 
+    // SIGTERM with a delivery in flight: no new connection is taken, the
+    // delivery in flight is applied and answered, then the receiver exits.
+    let mut stopping = ReceiverProcess::start(&cluster, &["--read-timeout", "10"]);
+    let in_flight = mock.change(Change::CreateUser).unwrap().remove(0);
+    let mut stream = TcpStream::connect(("127.0.0.1", stopping.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "POST /clerk/webhooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        in_flight.body.len()
+    );
+    for (k, v) in mock.webhook_headers(&in_flight) {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let (first, rest) = in_flight.body.split_at(in_flight.body.len() / 2);
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(first.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &stopping.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    wait_for("the listener to close", Duration::from_secs(5), || {
+        TcpStream::connect(("127.0.0.1", stopping.port)).is_err()
+    });
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "the delivery in flight: {answer}");
+    assert!(answer.contains("\"applied\""), "{answer}");
+    wait_for("the receiver to exit", Duration::from_secs(10), || !stopping.alive());
+    assert_eq!(stopping.child.wait().unwrap().code(), Some(0));
+
     let peak_kb = receiver.peak_kb();
     eprintln!("hostile: the receiver's peak memory: {peak_kb} kB");
     assert!(peak_kb < 150_000, "the receiver's memory grew to {peak_kb} kB");
