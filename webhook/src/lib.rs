@@ -75,16 +75,15 @@ impl Answer {
 impl Receiver {
     /// A pool of at most `connections` connections to `database` (a libpq
     /// URL or key=value string); none is opened before the first delivery.
-    pub fn new(
-        database: &str,
-        connections: usize,
-        settings: Settings,
-    ) -> Result<Receiver, String> {
+    pub fn new(database: &str, connections: usize, settings: Settings) -> Result<Receiver, String> {
         let mut config: tokio_postgres::Config = database
             .parse()
             .map_err(|e| format!("--database is not a connection string: {e}"))?;
         // Postgres stops a statement that outlasts the delivery's budget.
-        let timeout = format!("-c statement_timeout={}", settings.database_timeout.as_millis());
+        let timeout = format!(
+            "-c statement_timeout={}",
+            settings.database_timeout.as_millis()
+        );
         let options = match config.get_options() {
             Some(own) => format!("{own} {timeout}"),
             None => timeout,
@@ -127,7 +126,10 @@ impl Receiver {
         let answer = match (request.method(), request.uri().path()) {
             (&Method::GET, "/healthz") => self.health().await,
             (&Method::POST, _) => self.deliver(request).await,
-            _ => Answer::refuse(StatusCode::METHOD_NOT_ALLOWED, "POST a Clerk webhook delivery"),
+            _ => Answer::refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "POST a Clerk webhook delivery",
+            ),
         };
         if is_delivery {
             eprintln!(
@@ -143,7 +145,9 @@ impl Receiver {
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if answer.status == StatusCode::METHOD_NOT_ALLOWED {
-            response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
         }
         response
     }
@@ -180,7 +184,9 @@ impl Receiver {
         let mut svix = Map::new();
         for name in SVIX_HEADERS {
             match parts.headers.get(name).map(|v| v.to_str()) {
-                None => return Answer::refuse(StatusCode::BAD_REQUEST, format!("no {name} header")),
+                None => {
+                    return Answer::refuse(StatusCode::BAD_REQUEST, format!("no {name} header"))
+                }
                 Some(Err(_)) => {
                     return Answer::refuse(StatusCode::BAD_REQUEST, format!("{name} is not text"))
                 }
@@ -203,13 +209,19 @@ impl Receiver {
                 format!("the body is larger than {max} bytes"),
             );
         }
-        let collected =
-            tokio::time::timeout(self.settings.read_timeout, Limited::new(body, max).collect()).await;
+        let collected = tokio::time::timeout(
+            self.settings.read_timeout,
+            Limited::new(body, max).collect(),
+        )
+        .await;
         let bytes = match collected {
             Err(_) => {
                 return Answer::refuse(
                     StatusCode::REQUEST_TIMEOUT,
-                    format!("the body took longer than {} s", self.settings.read_timeout.as_secs()),
+                    format!(
+                        "the body took longer than {} s",
+                        self.settings.read_timeout.as_secs()
+                    ),
                 )
             }
             Ok(Err(e)) if e.is::<LengthLimitError>() => {
@@ -218,7 +230,12 @@ impl Receiver {
                     format!("the body is larger than {max} bytes"),
                 )
             }
-            Ok(Err(e)) => return Answer::refuse(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")),
+            Ok(Err(e)) => {
+                return Answer::refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the body: {e}"),
+                )
+            }
             Ok(Ok(collected)) => collected.to_bytes(),
         };
         let Ok(text) = std::str::from_utf8(&bytes) else {

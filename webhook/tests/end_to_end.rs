@@ -19,7 +19,12 @@ fn oracle(mock: &clerk_mock::MockServer) -> [BTreeSet<(String, String)>; 3] {
     let by = |items: &[Value], field: &str| -> BTreeSet<(String, String)> {
         items
             .iter()
-            .map(|v| (v["id"].as_str().unwrap_or_default().to_string(), v[field].to_string().trim_matches('"').to_string()))
+            .map(|v| {
+                (
+                    v["id"].as_str().unwrap_or_default().to_string(),
+                    v[field].to_string().trim_matches('"').to_string(),
+                )
+            })
             .collect()
     };
     [
@@ -40,8 +45,14 @@ fn mirrored(db: &mut postgres::Client) -> [BTreeSet<(String, String)>; 3] {
     let ms = "(extract(epoch from updated_at) * 1000)::bigint::text";
     [
         rows(db, &format!("select id, {ms} from clerk_local.users")),
-        rows(db, &format!("select id, {ms} from clerk_local.organizations")),
-        rows(db, "select id, role from clerk_local.organization_memberships"),
+        rows(
+            db,
+            &format!("select id, {ms} from clerk_local.organizations"),
+        ),
+        rows(
+            db,
+            "select id, role from clerk_local.organization_memberships",
+        ),
     ]
 }
 
@@ -63,7 +74,12 @@ fn tenants(db: &mut postgres::Client) -> (i64, i64, i64, i64) {
 fn some_change(mock: &clerk_mock::MockServer, n: usize) -> Option<Change> {
     let data = mock.dataset();
     let pick = |items: &[Value]| -> Option<String> {
-        (!items.is_empty()).then(|| items[(n * 7919) % items.len()]["id"].as_str().unwrap_or_default().to_string())
+        (!items.is_empty()).then(|| {
+            items[(n * 7919) % items.len()]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
     };
     Some(match n % 9 {
         0 | 1 => Change::CreateUser,
@@ -88,8 +104,13 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
     db.batch_execute(include_str!("../../examples/per_user_schemas.sql"))
         .expect("examples/per_user_schemas.sql runs");
     // The users mirrored before the trigger existed, in transactions of 100.
-    db.batch_execute("call tenants.catch_up()").expect("catch_up runs");
-    assert_eq!(tenants(&mut db).3, 300, "a schema for each user mirrored before");
+    db.batch_execute("call tenants.catch_up()")
+        .expect("catch_up runs");
+    assert_eq!(
+        tenants(&mut db).3,
+        300,
+        "a schema for each user mirrored before"
+    );
     let receiver = ReceiverProcess::start(&cluster, &[]);
     // Svix's schedule a thousand times faster: retries after 5 ms, 0.3 s,
     // 1.8 s, 7.2 s, 18 s, 36 s, 36 s.
@@ -120,23 +141,43 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    wait_for("every delivery answered or given up", Duration::from_secs(120), || {
-        mock.webhook_stats().is_some_and(|s| s.pending == 0)
-    });
+    wait_for(
+        "every delivery answered or given up",
+        Duration::from_secs(120),
+        || mock.webhook_stats().is_some_and(|s| s.pending == 0),
+    );
     let stats = mock.webhook_stats().unwrap();
     eprintln!("end-to-end: {made} events, {stats:?}");
-    assert!(stats.dropped > 0 && stats.duplicated > 0, "faults were injected: {stats:?}");
-    assert!(stats.failed_attempts > 0, "the stopped database was retried: {stats:?}");
-    assert_eq!(stats.exhausted, 0, "no delivery ran out of attempts: {stats:?}");
+    assert!(
+        stats.dropped > 0 && stats.duplicated > 0,
+        "faults were injected: {stats:?}"
+    );
+    assert!(
+        stats.failed_attempts > 0,
+        "the stopped database was retried: {stats:?}"
+    );
+    assert_eq!(
+        stats.exhausted, 0,
+        "no delivery ran out of attempts: {stats:?}"
+    );
 
     // Dropped events are what the sync is for.
     db.batch_execute("select count(*) from clerk_fdw.sync_mirror('clerk_local')")
         .expect("sync_mirror runs");
     let [users, orgs, members] = oracle(&mock);
     let [m_users, m_orgs, m_members] = mirrored(&mut db);
-    assert_eq!(m_users, users, "users: the mirror differs from the test server");
-    assert_eq!(m_orgs, orgs, "organizations: the mirror differs from the test server");
-    assert_eq!(m_members, members, "memberships: the mirror differs from the test server");
+    assert_eq!(
+        m_users, users,
+        "users: the mirror differs from the test server"
+    );
+    assert_eq!(
+        m_orgs, orgs,
+        "organizations: the mirror differs from the test server"
+    );
+    assert_eq!(
+        m_members, members,
+        "memberships: the mirror differs from the test server"
+    );
 
     let (users, registered_live, registered, schemas) = tenants(&mut db);
     assert_eq!(registered_live, users, "every user has a tenant");
@@ -163,7 +204,10 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
     )
     .unwrap();
     let row = db
-        .query_one("select todos, done, organizations from tenants.todos_per_user where user_id = $1", &[&id])
+        .query_one(
+            "select todos, done, organizations from tenants.todos_per_user where user_id = $1",
+            &[&id],
+        )
         .unwrap();
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (2, 1));
     // The user's organizations, as the test server has them.
@@ -181,7 +225,11 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
         .collect();
     expected.sort_unstable();
     let organizations: Option<String> = row.get(2);
-    let mut reported: Vec<String> = organizations.unwrap_or_default().split(", ").map(str::to_string).collect();
+    let mut reported: Vec<String> = organizations
+        .unwrap_or_default()
+        .split(", ")
+        .map(str::to_string)
+        .collect();
     reported.sort_unstable();
     assert!(expected.len() >= 2);
     assert_eq!(reported, expected);
@@ -196,14 +244,19 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
             let conninfo = conninfo.clone();
             std::thread::spawn(move || {
                 let mut db = postgres::Client::connect(&conninfo, postgres::NoTls).unwrap();
-                db.query_one("select tenants.ensure($1)::text", &[&early]).unwrap().get::<_, String>(0)
+                db.query_one("select tenants.ensure($1)::text", &[&early])
+                    .unwrap()
+                    .get::<_, String>(0)
             })
         })
         .collect();
     let names: BTreeSet<String> = racers.into_iter().map(|r| r.join().unwrap()).collect();
     assert_eq!(names.len(), 1);
     let count: i64 = db
-        .query_one("select count(*) from tenants.tenants where user_id = $1", &[&early])
+        .query_one(
+            "select count(*) from tenants.tenants where user_id = $1",
+            &[&early],
+        )
         .unwrap()
         .get(0);
     assert_eq!(count, 1);
@@ -228,12 +281,20 @@ fn webhooks_reach_the_mirror_and_make_tenants_through_faults_and_a_stopped_datab
     db.batch_execute("select count(*) from clerk_fdw.sync_mirror('clerk_local')")
         .expect("sync_mirror runs");
     let (users, registered_live, registered, _) = tenants(&mut db);
-    assert!(registered_live < users && registered > users, "the trigger stopped at 100 schemas a transaction");
-    db.batch_execute("call tenants.catch_up()").expect("catch_up runs");
+    assert!(
+        registered_live < users && registered > users,
+        "the trigger stopped at 100 schemas a transaction"
+    );
+    db.batch_execute("call tenants.catch_up()")
+        .expect("catch_up runs");
     let (users, registered_live, registered, schemas) = tenants(&mut db);
     assert_eq!(users as usize, mock.dataset().users.len());
     // The on-demand tenant of a user not mirrored yet stays.
-    assert_eq!((registered_live, registered - 1, schemas - 1), (users, users, users), "after catch_up");
+    assert_eq!(
+        (registered_live, registered - 1, schemas - 1),
+        (users, users, users),
+        "after catch_up"
+    );
 
     if cluster.cron {
         reconcile_by_pg_cron(&mut db, &mock);
@@ -260,9 +321,11 @@ fn reconcile_by_pg_cron(db: &mut postgres::Client, mock: &clerk_mock::MockServer
         mock.change(Change::CreateUser).unwrap();
     }
     let [users, _, _] = oracle(mock);
-    wait_for("pg_cron's sync to bring the lost users", Duration::from_secs(130), || {
-        mirrored(db)[0] == users
-    });
+    wait_for(
+        "pg_cron's sync to bring the lost users",
+        Duration::from_secs(130),
+        || mirrored(db)[0] == users,
+    );
     let succeeded: i64 = db
         .query_one(
             "select count(*) from cron.job_run_details where status = 'succeeded'",
@@ -272,5 +335,9 @@ fn reconcile_by_pg_cron(db: &mut postgres::Client, mock: &clerk_mock::MockServer
         .get(0);
     assert!(succeeded >= 1);
     let (users, registered_live, registered, _) = tenants(db);
-    assert_eq!((registered_live, registered - 1), (users, users), "the synced users have tenants");
+    assert_eq!(
+        (registered_live, registered - 1),
+        (users, users),
+        "the synced users have tenants"
+    );
 }

@@ -791,7 +791,10 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
         "/__mock/webhooks" => {
             let sender = lock(&shared.sender).clone();
             let Some(sender) = sender else {
-                return (409, b"{\"error\": \"start with --webhook-url to deliver webhooks\"}".to_vec());
+                return (
+                    409,
+                    b"{\"error\": \"start with --webhook-url to deliver webhooks\"}".to_vec(),
+                );
             };
             let param = |name: &str| {
                 query
@@ -804,7 +807,9 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
                 sender.set_faults(sender::Faults {
                     drop: param("drop").unwrap_or(0.0).min(1.0),
                     duplicate: param("duplicate").unwrap_or(0.0).min(1.0),
-                    reorder: Duration::from_millis(param("reorder_ms").unwrap_or(0.0).min(3_600_000.0) as u64),
+                    reorder: Duration::from_millis(
+                        param("reorder_ms").unwrap_or(0.0).min(3_600_000.0) as u64,
+                    ),
                 });
             }
             let s = sender.stats();

@@ -197,7 +197,10 @@ impl Sender {
                     match queue.jobs.peek().map(|j| j.due) {
                         Some(due) if due <= now => break,
                         Some(due) => {
-                            queue = self.wake.wait_timeout(queue, due - now).map_or_else(|p| p.into_inner().0, |r| r.0);
+                            queue = self
+                                .wake
+                                .wait_timeout(queue, due - now)
+                                .map_or_else(|p| p.into_inner().0, |r| r.0);
                         }
                         None => {
                             queue = self.wake.wait(queue).unwrap_or_else(|p| p.into_inner());
@@ -208,7 +211,9 @@ impl Sender {
                 (job, queue.secret.clone())
             };
             self.counts[ATTEMPTS].fetch_add(1, Ordering::Relaxed);
-            let mut request = agent.post(&self.url).header("content-type", "application/json");
+            let mut request = agent
+                .post(&self.url)
+                .header("content-type", "application/json");
             for (name, value) in webhooks::sign(&secret, &job.delivery) {
                 request = request.header(name, value);
             }

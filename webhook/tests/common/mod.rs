@@ -17,8 +17,14 @@ pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 fn pg_config(arg: &str) -> String {
     let pg_config = std::env::var("PG_CONFIG")
         .expect("PG_CONFIG names the pg_config of a PostgreSQL with clerk_fdw installed (run scripts/test.sh)");
-    let out = Command::new(&pg_config).arg(arg).output().expect("pg_config runs");
-    String::from_utf8(out.stdout).expect("text").trim().to_string()
+    let out = Command::new(&pg_config)
+        .arg(arg)
+        .output()
+        .expect("pg_config runs");
+    String::from_utf8(out.stdout)
+        .expect("text")
+        .trim()
+        .to_string()
 }
 
 /// Runs a server program as `postgres` when we are root (initdb refuses root).
@@ -70,7 +76,9 @@ impl Cluster {
             .status()
             .expect("initdb runs");
         assert!(status.success(), "initdb failed");
-        let cron = PathBuf::from(pg_config("--pkglibdir")).join("pg_cron.so").exists();
+        let cron = PathBuf::from(pg_config("--pkglibdir"))
+            .join("pg_cron.so")
+            .exists();
         let mut conf = format!(
             "port = {port}\nlisten_addresses = ''\nunix_socket_directories = '/tmp'\nmax_connections = 60\nrestart_after_crash = off\n"
         );
@@ -93,7 +101,12 @@ impl Cluster {
             .write_all(format!("{existing}{conf}").as_bytes())
             .unwrap();
         assert!(tee.wait().unwrap().success());
-        let cluster = Cluster { dir, port, bin, cron };
+        let cluster = Cluster {
+            dir,
+            port,
+            bin,
+            cron,
+        };
         cluster.up();
         cluster
     }
@@ -107,7 +120,11 @@ impl Cluster {
             .stdout(Stdio::null())
             .status()
             .expect("pg_ctl runs");
-        assert!(status.success(), "the cluster did not start: see {}/server.log", self.dir.display());
+        assert!(
+            status.success(),
+            "the cluster did not start: see {}/server.log",
+            self.dir.display()
+        );
     }
 
     pub fn down(&self) {
@@ -125,7 +142,8 @@ impl Cluster {
     }
 
     pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.conninfo(), postgres::NoTls).expect("connects to the e2e cluster")
+        postgres::Client::connect(&self.conninfo(), postgres::NoTls)
+            .expect("connects to the e2e cluster")
     }
 
     /// The server log must not show a crashed backend.
@@ -214,7 +232,10 @@ impl ReceiverProcess {
             .expect("the receiver starts");
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "the receiver did not listen");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the receiver did not listen"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         ReceiverProcess { child, port }
@@ -226,7 +247,8 @@ impl ReceiverProcess {
 
     /// The receiver's peak resident memory (VmHWM), in kB.
     pub fn peak_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
