@@ -1,4 +1,4 @@
-# Sourced by install.sh, package.sh and package-test.sh (after pg-env.sh):
+# Sourced by the scripts that build, install, package or test (after pg-env.sh):
 # builds the extension's library and puts it where PostgreSQL looks, with its
 # control file and SQL scripts. No cargo-pgrx: the install script is
 # committed (sql/clerk_fdw--<version>.sql, see scripts/schema.sh).

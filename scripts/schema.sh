@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
+source scripts/extension-files.sh
 bash scripts/setup.sh tests
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+version=$(crate_version)
 generated=$(mktemp)
 trap 'rm -f "$generated"' EXIT
 cargo pgrx schema "pg$PG_VERSION" --pg-config "$PG_CONFIG" --no-default-features \

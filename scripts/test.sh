@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-env.sh
+source scripts/extension-files.sh
 PGDATA_DIR=${PGRX_TEST_PGDATA:-/tmp/clerk_fdw-test-pgdata}
 
 bash scripts/setup.sh tests
@@ -45,7 +46,7 @@ cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null | grep '^!' | sort | uniq -c 
 cat /tmp/clerk-mock-spec-checked-*.log 2>/dev/null | grep -v '^!' |
   awk '{ n += $1; v += $2 } END { printf "test: %d requests checked against Clerk'"'"'s spec by the test servers, %d outside it\n", n, v }'
 # cargo pgrx test installed the install script that pgrx generated.
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+version=$(crate_version)
 python3 scripts/schema.py check "$("$PG_CONFIG" --sharedir)/extension/clerk_fdw--$version.sql" \
   "sql/clerk_fdw--$version.sql"
 if [ $# -eq 0 ]; then

@@ -27,6 +27,19 @@ fn raw(port: u16, request: &[u8], then_wait: Duration) -> u16 {
         .unwrap_or(0)
 }
 
+/// A delivery's request line and headers (`svix-*` included), announcing a
+/// body of `length` bytes, for requests sent raw.
+fn raw_head(length: usize, headers: &[(String, String)]) -> String {
+    let mut head = format!(
+        "POST /clerk/webhooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n"
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
+}
+
 fn post(port: u16, content_type: &str, headers: &[(String, String)], body: &[u8]) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -62,13 +75,7 @@ fn hostile_deliveries_get_clear_statuses_and_bounded_memory() {
 
     // Oversize body: refused from its Content-Length, before it is sent
     // (a client still sending would see the connection close instead).
-    let mut head = String::from(
-        "POST /clerk/webhooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2097152\r\n",
-    );
-    for (k, v) in &signed {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n{\"a\":");
+    let head = raw_head(2 * 1024 * 1024, &signed) + "{\"a\":";
     assert_eq!(raw(port, head.as_bytes(), Duration::ZERO), 413);
     // Wrong content type.
     assert_eq!(
@@ -180,13 +187,7 @@ fn hostile_deliveries_get_clear_statuses_and_bounded_memory() {
     );
     // A slow body: 408 after the read timeout.
     let started = Instant::now();
-    let mut head = format!(
-        "POST /clerk/webhooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n"
-    );
-    for (k, v) in &signed {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n{\"a\":");
+    let head = raw_head(100, &signed) + "{\"a\":";
     assert_eq!(raw(port, head.as_bytes(), Duration::ZERO), 408);
     assert!(started.elapsed() < Duration::from_secs(10));
     // Slow headers: the connection is closed after the read timeout.
@@ -281,14 +282,7 @@ fn hostile_deliveries_get_clear_statuses_and_bounded_memory() {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut head = format!(
-        "POST /clerk/webhooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        in_flight.body.len()
-    );
-    for (k, v) in mock.webhook_headers(&in_flight) {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = raw_head(in_flight.body.len(), &mock.webhook_headers(&in_flight));
     let (first, rest) = in_flight.body.split_at(in_flight.body.len() / 2);
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(first.as_bytes()).unwrap();
