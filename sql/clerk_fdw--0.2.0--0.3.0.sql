@@ -68,3 +68,22 @@ CREATE VIEW clerk_fdw.mirror_status AS SELECT * FROM clerk_fdw.mirror_status_row
 GRANT USAGE ON SCHEMA clerk_fdw TO PUBLIC;
 GRANT SELECT ON clerk_fdw.mirror_status TO PUBLIC;
 COMMENT ON VIEW clerk_fdw.mirror_status IS 'Per mirrored object: rows, the last event applied, event counts (kept 7 days), the last sync. events_ignored and deliveries_rejected are per mirror.';
+
+-- Writes (see README, "Writing to Clerk") are counted by clerk_fdw_stats().
+DROP FUNCTION clerk_fdw_stats();
+CREATE  FUNCTION "clerk_fdw_stats"() RETURNS TABLE (
+	"server" TEXT,
+	"request_budget" TEXT,
+	"requests" bigint,
+	"retries" bigint,
+	"rate_limited" bigint,
+	"errors" bigint,
+	"bytes_received" bigint,
+	"rows" bigint,
+	"budget_wait_seconds" double precision,
+	"writes" bigint,
+	"write_errors" bigint
+)
+STRICT
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'clerk_fdw_stats_wrapper';

@@ -26,7 +26,9 @@ CREATE  FUNCTION "clerk_fdw_stats"() RETURNS TABLE (
 	"errors" bigint,
 	"bytes_received" bigint,
 	"rows" bigint,
-	"budget_wait_seconds" double precision
+	"budget_wait_seconds" double precision,
+	"writes" bigint,
+	"write_errors" bigint
 )
 STRICT
 LANGUAGE c

@@ -99,9 +99,13 @@ pub enum Counter {
     Rows,
     BudgetWaitMicros,
     Errors,
+    /// Requests that write (INSERT, UPDATE, DELETE), once each however
+    /// often attempted.
+    Writes,
+    WriteErrors,
 }
 
-pub const COUNTERS: usize = 7;
+pub const COUNTERS: usize = 9;
 const KEY: usize = 0;
 /// 0, or the pid of the process that holds the slot's lock.
 const LOCK: usize = 1;

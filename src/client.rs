@@ -43,8 +43,20 @@ pub enum ClerkError {
     Api { status: u16, message: String },
     /// A 404 where Clerk's spec does not document one for a missing key:
     /// the path itself is wrong, most often an `api_url` without `/v1`.
-    #[error("Clerk answered 404 Not Found for GET {path}: {message}")]
-    NotFound { path: String, message: String },
+    #[error("Clerk answered 404 Not Found for {method} {path}: {message}")]
+    NotFound {
+        method: &'static str,
+        path: String,
+        message: String,
+    },
+    /// A write whose fate is unknown: sent, but no answer that says whether
+    /// Clerk applied it. It is not repeated, as that could apply it twice.
+    #[error("{method} {path} may or may not have been applied by Clerk: {cause}; clerk_fdw does not repeat a request that could be applied twice")]
+    Uncertain {
+        method: &'static str,
+        path: String,
+        cause: String,
+    },
     #[error("Clerk kept answering 429 Too Many Requests; gave up after waiting {:.1} s, as the next wait ({:.1} s) would pass max_retry_wait_ms", waited.as_secs_f64(), next.as_secs_f64())]
     RateLimited { waited: Duration, next: Duration },
     #[error("Clerk answered HTTP {status} on {attempts} attempts in a row")]
@@ -377,19 +389,52 @@ impl ClerkClient {
         policy: &RetryPolicy,
         timeout: Option<Duration>,
     ) -> Result<bytes::Bytes, ClerkError> {
-        let result = self.attempts(url, policy, timeout).await;
+        let get = Call {
+            method: Method::Get,
+            url,
+            body: None,
+        };
+        let result = self.attempts(&get, policy, timeout).await;
         if result.is_err() {
             self.count(Counter::Errors, 1);
+        }
+        result.map(|(_, body)| body)
+    }
+
+    /// Sends a write and returns the body of Clerk's 2xx answer. A
+    /// [`Method::Post`] is repeated only after an answer that says it was
+    /// not applied (429, 503) or when it never reached Clerk; PATCH and
+    /// DELETE, which Clerk applies idempotently, are retried like a GET.
+    pub async fn write(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, bytes::Bytes), ClerkError> {
+        let body = body.map(|b| bytes::Bytes::from(b.to_string()));
+        let call = Call {
+            method,
+            url,
+            body: body.as_ref(),
+        };
+        let result = self.attempts(&call, &self.retry, None).await;
+        self.count(Counter::Writes, 1);
+        if result.is_err() {
+            self.count(Counter::Errors, 1);
+            self.count(Counter::WriteErrors, 1);
         }
         result
     }
 
+    /// The status and body of the first 2xx answer.
     async fn attempts(
         &self,
-        url: &Url,
+        call: &Call<'_>,
         policy: &RetryPolicy,
         timeout: Option<Duration>,
-    ) -> Result<bytes::Bytes, ClerkError> {
+    ) -> Result<(u16, bytes::Bytes), ClerkError> {
+        let url = call.url;
+        let repeatable = call.method != Method::Post;
         let mut attempts = 0u32;
         let mut failures = 0u32;
         // Every wait counts against `max_total_wait` (for the quick path,
@@ -412,9 +457,14 @@ impl ClerkClient {
             }
             let mut request = self
                 .http
-                .get(url.clone())
+                .request(call.method.http(), url.clone())
                 .bearer_auth(&self.api_key)
                 .header("Accept", "application/json");
+            if let Some(body) = call.body {
+                request = request
+                    .header("Content-Type", "application/json")
+                    .body(body.clone());
+            }
             if let Some(t) = timeout {
                 request = request.timeout(t);
             }
@@ -433,12 +483,15 @@ impl ClerkClient {
                         200..=299 => match self.read_body(resp, self.max_response_bytes).await {
                             Ok(body) => {
                                 self.count(Counter::BytesReceived, body.len() as u64);
-                                return Ok(body);
+                                return Ok((status, body));
                             }
                             Err(BodyError::TooLarge) => {
                                 return Err(ClerkError::TooLarge {
                                     limit: self.max_response_bytes,
                                 })
+                            }
+                            Err(BodyError::Transport(cause)) if !repeatable => {
+                                return Err(call.uncertain(cause));
                             }
                             Err(BodyError::Transport(e)) => {
                                 failures += 1;
@@ -470,11 +523,16 @@ impl ClerkClient {
                         }
                         404 => {
                             return Err(ClerkError::NotFound {
+                                method: call.method.name(),
                                 path: url.path().to_string(),
                                 message: self.error_body(resp).await,
                             });
                         }
                         429 => Retry::RateLimited(retry_after),
+                        // Only a 503 says the request was not taken in.
+                        500..=599 if !repeatable && status != 503 => {
+                            return Err(call.uncertain(format!("HTTP {status}")));
+                        }
                         500..=599 => {
                             failures += 1;
                             Retry::Server(status)
@@ -486,6 +544,9 @@ impl ClerkClient {
                             });
                         }
                     }
+                }
+                Err(e) if !repeatable && !e.is_connect() => {
+                    return Err(call.uncertain(transport_cause(&e)));
                 }
                 Err(e) => {
                     failures += 1;
@@ -554,6 +615,52 @@ impl ClerkClient {
         match self.read_body(resp, ERROR_BODY_LIMIT).await {
             Ok(body) => error_message(&body),
             Err(_) => "(an error body clerk_fdw could not read)".into(),
+        }
+    }
+}
+
+/// An HTTP method clerk_fdw sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    fn http(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// One request, however often it is attempted.
+struct Call<'a> {
+    method: Method,
+    url: &'a Url,
+    body: Option<&'a bytes::Bytes>,
+}
+
+impl Call<'_> {
+    fn uncertain(&self, cause: String) -> ClerkError {
+        ClerkError::Uncertain {
+            method: self.method.name(),
+            path: self.url.path().to_string(),
+            cause,
         }
     }
 }

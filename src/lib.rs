@@ -12,6 +12,7 @@
 //! - [`convert`]: JSON to the declared column types.
 //! - [`lookups`]: a nested loop's lookups turned into one read of the list.
 //! - [`mirror`]: the webhook-fed local copy: events, versions, signatures.
+//! - [`writes`]: the requests an INSERT, UPDATE or DELETE becomes.
 //!
 //! [`pg`]: everything that touches Postgres (the FDW routine, planner and
 //! executor callbacks, options, SQL functions).
@@ -28,6 +29,7 @@ pub mod pushdown;
 pub mod runtime;
 pub mod scan;
 pub mod shared_words;
+pub mod writes;
 
 ::pgrx::pg_module_magic!();
 

@@ -4,6 +4,7 @@
 use crate::client::ClerkError;
 use crate::convert::{allowed_targets, ConvertError};
 use crate::objects;
+use crate::writes::WriteError;
 use crate::pg::options::{Level, REMOTE_SCHEMA};
 use pgrx::pg_sys::panic::{ErrorReport, ErrorReportable};
 use pgrx::PgSqlErrorCode;
@@ -71,6 +72,30 @@ pub enum FdwError {
     Vault { option: String, reason: String },
     #[error("clerk_fdw: there is no remote schema \"{0}\"")]
     UnknownRemoteSchema(String),
+    #[error("clerk_fdw: foreign table {table} is not writable")]
+    NotWritable { table: String },
+    #[error("clerk_fdw: {source} (foreign table {table})")]
+    Write {
+        table: String,
+        source: crate::writes::WriteError,
+    },
+    #[error("clerk_fdw: this {command} would change more than {max} rows of foreign table {table} (max_write_rows); nothing was sent to Clerk")]
+    TooManyRows {
+        table: String,
+        command: &'static str,
+        max: u64,
+    },
+    #[error("clerk_fdw: {request} for {object} {id} failed: {source}")]
+    WriteFailed {
+        request: String,
+        object: &'static str,
+        id: String,
+        source: ClerkError,
+        /// Rows this statement changed in Clerk before the failure.
+        done: Vec<String>,
+    },
+    #[error("clerk_fdw: Clerk answered {request} with {got}")]
+    WriteAnswer { request: String, got: String },
     #[error("clerk_fdw: foreign table {table} ({object}) needs {} in WHERE", keys.iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>().join(" or "))]
     KeyRequired {
         table: String,
@@ -181,18 +206,71 @@ impl From<FdwError> for ErrorReport {
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
                 format!("Give the endpoint's signing secret from the Clerk dashboard (Webhooks): ALTER USER MAPPING FOR PUBLIC SERVER {server} OPTIONS (ADD webhook_secret 'whsec_...');"),
             ),
+            FdwError::NotWritable { table } => (
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("Writes reach your Clerk instance at once and cannot be rolled back; to allow them: ALTER FOREIGN TABLE {table} OPTIONS (ADD writable 'true'); or the same on the server with ALTER SERVER."),
+            ),
+            FdwError::Write { source, .. } => (
+                match source {
+                    WriteError::Missing { .. } => ERRCODE_NOT_NULL_VIOLATION,
+                    WriteError::Value { .. } | WriteError::Attrs { .. } => ERRCODE_INVALID_PARAMETER_VALUE,
+                    WriteError::Unsupported { .. } | WriteError::Column { .. } => ERRCODE_FEATURE_NOT_SUPPORTED,
+                },
+                source.hint(),
+            ),
+            FdwError::TooManyRows { table, max, .. } => (
+                ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                format!("Narrow the WHERE clause, or raise the limit: ALTER FOREIGN TABLE {table} OPTIONS (ADD max_write_rows '{}'); (SET if it is already there).", max.saturating_mul(10)),
+            ),
+            FdwError::WriteFailed { source, .. } => (
+                match source {
+                    ClerkError::Api { status: 400 | 409 | 422, .. } => ERRCODE_CHECK_VIOLATION,
+                    ClerkError::NotFound { .. } => ERRCODE_NO_DATA_FOUND,
+                    ClerkError::Unauthorized { .. } => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+                    ClerkError::Refused { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    ClerkError::Unreachable { .. } | ClerkError::Server { .. } | ClerkError::Uncertain { .. } => {
+                        ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
+                    }
+                    _ => ERRCODE_FDW_ERROR,
+                },
+                match source {
+                    ClerkError::Uncertain { .. } => "Look the row up in Clerk (SELECT it again) before repeating the statement.".to_string(),
+                    _ => String::new(),
+                },
+            ),
+            FdwError::WriteAnswer { .. } => (ERRCODE_FDW_ERROR, String::new()),
             FdwError::NoKey(server) => (
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
                 format!("Give the key in a user mapping: CREATE USER MAPPING FOR PUBLIC SERVER {server} OPTIONS (api_key '<Clerk secret key>');"),
             ),
         };
         let report = ErrorReport::new(code, message, "clerk_fdw");
+        let report = match &e {
+            FdwError::WriteFailed { done, .. } => report.set_detail(already_changed(done)),
+            _ => report,
+        };
         if hint.is_empty() {
             report
         } else {
             report.set_hint(hint)
         }
     }
+}
+
+/// The DETAIL of a failed write: what the statement already changed.
+fn already_changed(done: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if done.is_empty() {
+        return "This statement changed nothing in Clerk before it.".into();
+    }
+    let more = done.len().saturating_sub(SHOWN);
+    format!(
+        "Before it, this statement changed {} row{} in Clerk, which stay changed (Clerk has no transactions; ROLLBACK does not undo them): {}{}.",
+        done.len(),
+        if done.len() == 1 { "" } else { "s" },
+        done[..done.len().min(SHOWN)].join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    )
 }
 
 /// Raises an `Err` as a Postgres ERROR.

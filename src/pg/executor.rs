@@ -51,6 +51,12 @@ struct ScanState {
     /// The local table's ids that narrow the scan, read at its first row:
     /// `Some(None)` when there were too many to be worth it.
     local_ids: Option<Option<Vec<Operand>>>,
+    /// For the table an UPDATE or DELETE changes: its `max_write_rows`, and
+    /// the rows counted so far.
+    max_write_rows: u64,
+    write_rows: u64,
+    /// The request whose rows were counted (a re-scan replays them).
+    counted: Option<Request>,
 }
 
 impl ScanState {
@@ -200,7 +206,7 @@ impl ScanState {
 
 /// The datums of a row: each bound column of `obj`, converted to its
 /// declared type, in the current (per-tuple) memory.
-fn row_datums(
+pub(super) fn row_datums(
     table: &Table,
     columns: &[BoundColumn],
     obj: &Value,
@@ -337,7 +343,14 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
         count_returned: false,
         lookups: Lookups::default(),
         local_ids: None,
+        max_write_rows: 0,
+        write_rows: 0,
+        counted: None,
     };
+    let mut state = state;
+    if state.planned.write_target.is_some() {
+        state.max_write_rows = state.table.max_write_rows().or_raise();
+    }
     // Dropped with the per-query memory, whichever way the query ends.
     (*node).fdw_state = PgMemoryContexts::CurrentMemoryContext
         .leak_and_drop_on_delete(state)
@@ -367,6 +380,10 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             }
         }
         state.start(request).or_raise();
+        if state.planned.write_target.is_some() && state.counted != state.current {
+            count_write_rows(node, state);
+            state.counted = state.current.clone();
+        }
     }
     let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
     // A table without columns has no value arrays at all.
@@ -413,6 +430,88 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     }
     pg_sys::ExecStoreVirtualTuple(slot);
     slot
+}
+
+/// Reads all the rows of the scan of an UPDATE's or DELETE's table before
+/// the first is returned, keeping those its local conditions accept: the
+/// statement's rows are counted before Postgres asks for the first write,
+/// and more than `max_write_rows` is an ERROR with nothing sent. Rows the
+/// conditions reject are dropped now (Postgres would drop them anyway), so
+/// memory holds at most `max_write_rows` rows.
+///
+/// # Safety
+/// `node` is the scan of `state`, at its first row (or a re-scan's).
+unsafe fn count_write_rows(node: *mut pg_sys::ForeignScanState, state: &mut ScanState) {
+    let Some(mut rows) = state.rows.take() else {
+        return;
+    };
+    let slot = (*node).ss.ss_ScanTupleSlot;
+    let econtext = (*node).ss.ps.ps_ExprContext;
+    let qual = (*node).ss.ps.qual;
+    let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
+    let mut scratch = PgMemoryContexts::new("clerk_fdw write count");
+    let mut kept = Vec::new();
+    loop {
+        let next = rows.next_with(&mut check_for_interrupts, |obj| obj.clone());
+        let obj = match next {
+            Ok(Some(obj)) => obj,
+            Ok(None) => break,
+            Err(e) => state.clerk_error(e).raise(),
+        };
+        let accepted = qual.is_null()
+            || scratch.switch_to(|_| {
+                let datums = row_datums(&state.table, &state.columns, &obj).or_raise();
+                compat::clear_slot(slot);
+                if natts > 0 {
+                    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+                    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+                    nulls.fill(true);
+                    for (col, datum) in state.columns.iter().zip(datums) {
+                        if let (Some(datum), Some(v), Some(n)) =
+                            (datum, values.get_mut(col.index), nulls.get_mut(col.index))
+                        {
+                            *v = datum;
+                            *n = false;
+                        }
+                    }
+                }
+                pg_sys::ExecStoreVirtualTuple(slot);
+                let scan_tuple = (*econtext).ecxt_scantuple;
+                (*econtext).ecxt_scantuple = slot;
+                let mut is_null = false;
+                let passed = match (*qual).evalfunc {
+                    // SAFETY: the node's own qual, evaluated in its
+                    // expression context on a row of its scan slot; an
+                    // ERROR it raises becomes a Rust panic.
+                    Some(eval) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
+                        eval(qual, econtext, &mut is_null)
+                    }),
+                    None => pg_sys::Datum::from(true),
+                };
+                (*econtext).ecxt_scantuple = scan_tuple;
+                compat::clear_slot(slot);
+                !is_null && passed.value() != 0
+            });
+        scratch.reset();
+        if !accepted {
+            continue;
+        }
+        state.write_rows += 1;
+        if state.write_rows > state.max_write_rows {
+            FdwError::TooManyRows {
+                table: state.table.name.clone(),
+                command: if state.planned.write_target.as_deref() == Some("DELETE") {
+                    "DELETE"
+                } else {
+                    "UPDATE"
+                },
+                max: state.max_write_rows,
+            }
+            .raise()
+        }
+        kept.push(obj);
+    }
+    state.rows = Some(Rows::replay(kept));
 }
 
 /// The distinct ids of a local table's column, as the query sees it (its

@@ -7,8 +7,9 @@ use pgrx::prelude::*;
 use std::sync::Arc;
 
 /// What clerk_fdw did for each Clerk server: requests, retries, 429s,
-/// failed requests, bytes and rows received, and time spent waiting for the
-/// request budget. Counted by all sessions of the cluster together, per
+/// failed requests, bytes and rows received, time spent waiting for the
+/// request budget, and writes (INSERT, UPDATE and DELETE requests) and
+/// the writes that failed. Counted by all sessions of the cluster together, per
 /// Clerk instance (servers with the same `api_url` and `api_key` share one
 /// line's numbers), since the instance last claimed its slot (see
 /// `budget.rs`). Lists only the servers the caller has USAGE on
@@ -27,6 +28,8 @@ fn clerk_fdw_stats() -> TableIterator<
         name!(bytes_received, i64),
         name!(rows, i64),
         name!(budget_wait_seconds, f64),
+        name!(writes, i64),
+        name!(write_errors, i64),
     ),
 > {
     let rows: Vec<_> = clerk_servers(None)
@@ -47,6 +50,8 @@ fn clerk_fdw_stats() -> TableIterator<
                 c[BytesReceived as usize],
                 c[Rows as usize],
                 c[BudgetWaitMicros as usize] as f64 / 1e6,
+                c[Writes as usize],
+                c[WriteErrors as usize],
             )
         })
         .collect();

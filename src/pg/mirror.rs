@@ -921,3 +921,70 @@ fn sync_object(
         seconds,
     )
 }
+
+/// After a write to Clerk: every mirror of `server_oid` that keeps
+/// `object` and that the current role may write gets Clerk's new `data`
+/// (or loses the object), in the writing transaction, as an event would
+/// bring it. The webhook Clerk sends for the write is then a duplicate.
+pub(crate) fn write_through(
+    server_oid: pg_sys::Oid,
+    object: &'static ObjectSpec,
+    data: &serde_json::Value,
+    deleted: bool,
+) {
+    if !mirror::MIRRORED.iter().any(|m| m.object == object.name) {
+        return;
+    }
+    let Some(id) = data.get("id").and_then(serde_json::Value::as_str) else {
+        return;
+    };
+    // The mirrors of this server whose table for the object this role may
+    // write, with the version bookkeeping.
+    let mirrors: Vec<String> = cached(
+        "select array(
+           select left(n.nspname, -5)
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relname = 'mirror' and c.relkind = 'r' and n.nspname like '%\\_sync'
+              and has_table_privilege(c.oid, 'SELECT')
+              and has_table_privilege(format('%I.versions', n.nspname), 'INSERT, UPDATE')
+              and to_regclass(format('%I.%I', left(n.nspname, -5), $1::text)) is not null
+              and has_table_privilege(format('%I.%I', left(n.nspname, -5), $1::text), 'INSERT, UPDATE, DELETE'))",
+        &[object.name.into()],
+        |row| column::<Vec<String>>(row, 1).map(Option::unwrap_or_default),
+    )
+    .unwrap_or_else(|e| spi_failed("cannot list the mirrors", e));
+    if mirrors.is_empty() {
+        return;
+    }
+    let server = cached(
+        "select srvname::text from pg_foreign_server where oid = $1",
+        &[server_oid.into()],
+        |row| column::<String>(row, 1),
+    )
+    .unwrap_or_else(|e| spi_failed("cannot look up the server", e))
+    .unwrap_or_default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let event = mirror::Event {
+        kind: format!("clerk_fdw.{}", if deleted { "delete" } else { "write" }),
+        object: Some(object),
+        id: id.to_string(),
+        change: if deleted {
+            Change::Delete {
+                version: now_ms.max(mirror::version(data)),
+            }
+        } else {
+            Change::Upsert {
+                version: mirror::version(data),
+            }
+        },
+        data: data.clone(),
+    };
+    for into in mirrors {
+        let (mirror_server, sync) = mirror_of(&into);
+        if mirror_server == server && mirrored_objects(&sync).iter().any(|o| o.name == object.name) {
+            apply(&into, &sync, object, &event);
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod error;
 mod executor;
 mod functions;
 mod mirror;
+mod modify;
 mod options;
 mod planner;
 
@@ -25,7 +26,8 @@ use crate::convert::allowed_targets;
 use crate::objects;
 use crate::runtime;
 use options::{
-    check_bool, check_host_for_some_wrapper, client_config, max_concurrency, object_of, option_map,
+    check_bool, check_host_for_some_wrapper, client_config, max_concurrency, max_write_rows, object_of,
+    option_map,
     parse_allowed_hosts, Level,
 };
 use pgrx::prelude::*;
@@ -103,15 +105,21 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         routine.IterateForeignScan = Some(executor::iterate_foreign_scan);
         routine.ReScanForeignScan = Some(executor::re_scan_foreign_scan);
         routine.EndForeignScan = Some(executor::end_foreign_scan);
-        // Read only: without these Postgres itself refuses INSERT, UPDATE
-        // and DELETE ("cannot insert into foreign table").
-        routine.AddForeignUpdateTargets = None;
-        routine.PlanForeignModify = None;
-        routine.BeginForeignModify = None;
-        routine.ExecForeignInsert = None;
-        routine.ExecForeignUpdate = None;
-        routine.ExecForeignDelete = None;
+        // clerk_fdw's own writes: the framework's modify callbacks keep
+        // their state as a pointer in the plan, like its scan.
+        routine.AddForeignUpdateTargets = Some(modify::add_foreign_update_targets);
+        routine.PlanForeignModify = Some(modify::plan_foreign_modify);
+        routine.BeginForeignModify = Some(modify::begin_foreign_modify);
+        routine.ExecForeignInsert = Some(modify::exec_foreign_insert);
+        routine.GetForeignModifyBatchSize = Some(modify::get_foreign_modify_batch_size);
+        routine.ExecForeignBatchInsert = Some(modify::exec_foreign_batch_insert);
+        routine.ExecForeignUpdate = Some(modify::exec_foreign_update);
+        routine.ExecForeignDelete = Some(modify::exec_foreign_delete);
         routine.EndForeignModify = None;
+        routine.BeginForeignInsert = None;
+        routine.EndForeignInsert = None;
+        routine.PlanDirectModify = None;
+        routine.IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);
     }
 
     /// `IMPORT FOREIGN SCHEMA clerk FROM SERVER s INTO local`: one table per
@@ -175,7 +183,9 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
             }
         }
         check_bool(&options, "pushdown")?;
+        check_bool(&options, "writable")?;
         max_concurrency(&options)?;
+        max_write_rows(&options)?;
         match level {
             Level::Server => {
                 let mut checked = options.clone();

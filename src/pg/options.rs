@@ -55,8 +55,16 @@ impl Level {
                 "pushdown",
                 "webhook_secret_id",
                 "webhook_secret_name",
+                "writable",
+                "max_write_rows",
             ],
-            Level::Table => &["object", "pushdown", "max_concurrency"],
+            Level::Table => &[
+                "object",
+                "pushdown",
+                "max_concurrency",
+                "writable",
+                "max_write_rows",
+            ],
             Level::UserMapping => &["api_key", "webhook_secret"],
         }
     }
@@ -490,6 +498,26 @@ const DEFAULT_CONCURRENCY: usize = 8;
 const MAX_CONCURRENCY: usize = 16;
 
 /// Requests a scan keeps in flight (when row order does not matter).
+/// The most rows one UPDATE or DELETE may change without raising
+/// `max_write_rows`.
+pub const DEFAULT_MAX_WRITE_ROWS: u64 = 100;
+
+/// The `max_write_rows` option: a positive number of rows.
+pub fn max_write_rows(options: &HashMap<String, String>) -> Result<u64, FdwError> {
+    options
+        .get("max_write_rows")
+        .map_or(Ok(DEFAULT_MAX_WRITE_ROWS), |v| {
+            v.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| FdwError::BadOptionValue {
+                    option: "max_write_rows".into(),
+                    reason: format!("{v:?} is not a number of rows from 1 to 1000000"),
+                })
+        })
+}
+
 pub fn max_concurrency(options: &HashMap<String, String>) -> Result<usize, FdwError> {
     options
         .get("max_concurrency")
@@ -651,6 +679,19 @@ impl Table {
         self.options
             .get("pushdown")
             .is_none_or(|v| parse_bool(v).unwrap_or(true))
+    }
+
+    /// Whether INSERT, UPDATE and DELETE may reach Clerk (the `writable`
+    /// option, table over server, default off).
+    pub fn writable(&self) -> bool {
+        self.options
+            .get("writable")
+            .is_some_and(|v| parse_bool(v).unwrap_or(false))
+    }
+
+    /// The most rows one UPDATE or DELETE may change.
+    pub fn max_write_rows(&self) -> Result<u64, FdwError> {
+        max_write_rows(&self.options)
     }
 
     /// Requests the scan keeps in flight.

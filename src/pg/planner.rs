@@ -55,6 +55,11 @@ pub struct Planned {
     /// A local table whose ids narrow the scan when it runs.
     #[serde(default)]
     pub local_ids: Option<LocalIds>,
+    /// The scan reads the rows an UPDATE or DELETE (named here) changes in
+    /// Clerk: it counts them against `max_write_rows` before returning the
+    /// first.
+    #[serde(default)]
+    pub write_target: Option<String>,
 }
 
 /// A column of a local table that equals the scan's `id` in every row the
@@ -708,8 +713,15 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
             lateral,
         );
     }
-    // One parameterized path per join clause Clerk can look up by.
-    for ri in join_lookups(&target) {
+    // One parameterized path per join clause Clerk can look up by; none
+    // for the table an UPDATE or DELETE changes, whose rows are counted
+    // against max_write_rows in one read before the first write.
+    let lookups = if write_target(root, rel).is_some() {
+        Vec::new()
+    } else {
+        join_lookups(&target)
+    };
+    for ri in lookups {
         let mut with_join = extracted.clone();
         if !with_join.try_add(&target, (*ri).clause.cast()) {
             continue;
@@ -864,6 +876,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         count: false,
         expected_rows,
         local_ids: local,
+        write_target: write_target(root, rel),
     };
     pg_sys::make_foreignscan(
         tlist,
@@ -875,6 +888,17 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         ptr::null_mut(),
         outer_plan,
     )
+}
+
+/// The command, when `rel` is the table an UPDATE or DELETE changes.
+unsafe fn write_target(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptInfo) -> Option<String> {
+    let parse = (*root).parse;
+    let command = match (*parse).commandType {
+        pg_sys::CmdType::CMD_UPDATE => "UPDATE",
+        pg_sys::CmdType::CMD_DELETE => "DELETE",
+        _ => return None,
+    };
+    ((*parse).resultRelation as pg_sys::Index == (*rel).relid).then(|| command.to_string())
 }
 
 /// `count(*)`, `count(1)`, `count(id)`: aggregates Clerk's counts give
@@ -1016,6 +1040,7 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         count: true,
         expected_rows: 1.0,
         local_ids: None,
+        write_target: None,
     };
     let private = list_of(&[planned.to_list(), list_of(&extracted.exprs), scan_tlist]);
     let cost = REQUEST_COST * count_requests.len() as f64;
