@@ -14,6 +14,7 @@ mod readme;
 mod search_box;
 mod security;
 mod support;
+mod writes;
 
 #[pgrx::pg_schema]
 mod tests {

@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.1 server: a thread per connection, keep-alive, requests
-//! without bodies. Written for the mock instead of using tiny_http 0.12,
+//! A minimal HTTP/1.1 server: a thread per connection, keep-alive, bodies
+//! of at most 1 MB with a Content-Length. Written for the mock instead of using tiny_http 0.12,
 //! whose connection pool could leave a new connection queued behind
 //! kept-alive ones when several arrived at once, stalling a scan until the
 //! client's request timeout.
@@ -11,11 +11,16 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-/// One request: its target (path and query) and headers.
+/// One request: its method, target (path and query), headers and body.
 pub struct Incoming {
+    pub method: String,
     pub target: String,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
+
+/// The largest body read; a larger one closes the connection.
+const MAX_BODY: u64 = 1024 * 1024;
 
 impl Incoming {
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -72,7 +77,9 @@ fn connection(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
         if reader.read_line(&mut line)? == 0 {
             return Ok(());
         }
-        let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let mut words = line.split_whitespace();
+        let method = words.next().unwrap_or("GET").to_string();
+        let target = words.next().unwrap_or("/").to_string();
         let mut headers = Vec::new();
         loop {
             let mut h = String::new();
@@ -87,12 +94,20 @@ fn connection(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
                 headers.push((k.trim().to_string(), v.trim().to_string()));
             }
         }
-        let incoming = Incoming { target, headers };
+        let mut incoming = Incoming {
+            method,
+            target,
+            headers,
+            body: Vec::new(),
+        };
         if let Some(n) = incoming
             .header("Content-Length")
             .and_then(|n| n.parse::<u64>().ok())
         {
-            std::io::copy(&mut (&mut reader).take(n), &mut std::io::sink())?;
+            if n > MAX_BODY {
+                return Ok(());
+            }
+            (&mut reader).take(n).read_to_end(&mut incoming.body)?;
         }
         let close = incoming
             .header("Connection")

@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod sender;
 pub mod settings;
 pub mod webhooks;
+mod writes;
 pub use proxy::{ProxiedRequest, Proxy};
 pub mod spec;
 
@@ -95,6 +96,8 @@ impl RateLimit {
 /// One request the server received.
 #[derive(Debug, Clone)]
 pub struct RequestRecord {
+    /// `GET`, `POST`, `PATCH` or `DELETE`.
+    pub method: String,
     pub path: String,
     pub query: Vec<(String, String)>,
     pub status: u16,
@@ -106,6 +109,8 @@ pub struct RequestRecord {
     pub gzip: bool,
     /// When the request arrived, in milliseconds since the server started.
     pub at_ms: u64,
+    /// The JSON body of a write.
+    pub body: Option<Value>,
 }
 
 impl RequestRecord {
@@ -323,6 +328,8 @@ impl MockServer {
     /// HTTP but in this thread: the status and the body.
     pub fn respond(&self, target: &str) -> (u16, Vec<u8>) {
         let incoming = http::Incoming {
+            method: "GET".to_string(),
+            body: Vec::new(),
             target: target.to_string(),
             headers: vec![(
                 "Authorization".to_string(),
@@ -432,19 +439,32 @@ fn change_data(
     shared: &Shared,
     change: webhooks::Change,
 ) -> Result<Vec<webhooks::Delivery>, String> {
+    mutate(shared, |outbox, data| {
+        webhooks::apply(outbox, data, change).map(|events| ((), events))
+    })
+    .map(|((), deliveries)| deliveries)
+}
+
+/// Changes the instance's objects with `f`, which returns its answer and
+/// the events the change makes; delivers them.
+fn mutate<R, E>(
+    shared: &Shared,
+    f: impl FnOnce(&mut webhooks::Outbox, &mut Data) -> Result<(R, Vec<(String, Value)>), E>,
+) -> Result<(R, Vec<webhooks::Delivery>), E> {
     let mut outbox = lock(&shared.webhooks);
     let mut current = shared
         .data
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let data = Arc::make_mut(&mut current);
-    let events = webhooks::apply(&mut outbox, data, change)?;
+    // Copied only while a request still reads the current state.
+    let changed = Arc::make_mut(&mut current);
+    let (answer, events) = f(&mut outbox, changed)?;
     let users: Vec<&str> = events
         .iter()
         .filter(|(kind, _)| kind.starts_with("user."))
         .filter_map(|(_, user)| user["id"].as_str())
         .collect();
-    data.reindex_users(&users);
+    changed.reindex_users(&users);
     let deliveries: Vec<webhooks::Delivery> = events
         .into_iter()
         .map(|(kind, object)| outbox.deliver(&kind, object))
@@ -454,7 +474,7 @@ fn change_data(
             sender.send(delivery.clone());
         }
     }
-    Ok(deliveries)
+    Ok((answer, deliveries))
 }
 
 fn set_webhook_secret(shared: &Shared, secret: &str) {
@@ -502,7 +522,7 @@ fn status_error(status: u16) -> (u16, Vec<u8>) {
     }
 }
 
-fn clerk_error(status: u16, code: &str, message: &str, long_message: &str) -> (u16, Vec<u8>) {
+pub(crate) fn clerk_error(status: u16, code: &str, message: &str, long_message: &str) -> (u16, Vec<u8>) {
     let body = json!({
         "errors": [{"message": message, "long_message": long_message, "code": code, "meta": {}}],
         "clerk_trace_id": "trace_mock",
@@ -566,8 +586,11 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let authorized =
         req.header("Authorization") == Some(format!("Bearer {}", shared.secret_key).as_str());
+    let written: Option<Value> = serde_json::from_slice(&req.body).ok();
     let record = |path, query, status| {
         lock(&shared.log).push(RequestRecord {
+            method: req.method.clone(),
+            body: written.clone(),
             path,
             query,
             status,
@@ -643,6 +666,11 @@ fn handle(shared: &Shared, req: &http::Incoming) -> http::Reply {
                 "Invalid API version",
                 "This server speaks only Clerk API version 2026-05-12",
             );
+            (s, b, None)
+        }
+        None if req.method != "GET" => {
+            shared.checked.fetch_add(1, Ordering::Relaxed);
+            let (s, b) = write(shared, &req.method, &path, &query, &req.body);
             (s, b, None)
         }
         None => {
@@ -742,6 +770,51 @@ fn conforming(path: &str, query: &[(String, String)]) -> Result<Vec<String>, Str
         .collect();
     spec::bapi().check_get(&segments, query)?;
     Ok(segments)
+}
+
+/// A write: checked against the spec (a violation is a 400 and is kept),
+/// then applied (see [`writes`]).
+fn write(shared: &Shared, method: &str, path: &str, query: &[(String, String)], body: &[u8]) -> (u16, Vec<u8>) {
+    let Some(below) = path.strip_prefix("/v1/") else {
+        return not_found("endpoint");
+    };
+    let segments: Vec<String> = below
+        .split('/')
+        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .collect();
+    let json: Option<Value> = if body.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let violation = format!("{method} {path}: the body is not JSON: {e}");
+                lock(&shared.violations).push(violation.clone());
+                return clerk_error(400, "mock_spec_violation", "Not in Clerk's spec", &violation);
+            }
+        }
+    };
+    let checked = if query.is_empty() {
+        spec::bapi().check_write(method, &segments, json.as_ref())
+    } else {
+        Err(format!("{method} {path} takes no query parameters here"))
+    };
+    if let Err(violation) = checked {
+        lock(&shared.violations).push(violation.clone());
+        return clerk_error(400, "mock_spec_violation", "Not in Clerk's spec", &violation);
+    }
+    let lean = {
+        let data = shared.data();
+        data.dataset.users.len() != data.users_json.len()
+    };
+    if lean {
+        return clerk_error(422, "mock_lean", "Read only", "This test server holds its users serialised only and takes no writes.");
+    }
+    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match mutate(shared, |outbox, data| writes::apply(outbox, data, method, &parts, json.as_ref())) {
+        Ok((answer, _)) => (200, answer.to_string().into_bytes()),
+        Err(refusal) => refusal,
+    }
 }
 
 /// `/__mock/stats` and `/__mock/reset`, for scripts that run the binary.

@@ -1,7 +1,7 @@
 //! A logging proxy in front of another Clerk-compatible server (Stoplight
-//! Prism, in the conformance test): it forwards each GET unchanged and
+//! Prism, in the conformance test): it forwards each request unchanged and
 //! checks it against Clerk's spec on the way, since Prism does not flag
-//! unknown query parameters.
+//! unknown query parameters (nor, on writes, undocumented body fields).
 
 use crate::{http, lock, spec};
 use std::io::{Read, Write};
@@ -14,6 +14,7 @@ use std::time::Duration;
 /// One request that went through the proxy.
 #[derive(Debug, Clone)]
 pub struct ProxiedRequest {
+    pub method: String,
     /// Path and query, as sent.
     pub target: String,
     /// The upstream's status; 0 when it did not answer.
@@ -55,7 +56,20 @@ impl Proxy {
                 let query: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
                     .into_owned()
                     .collect();
-                let violation = spec::bapi().check_get(&segments, &query).err();
+                let violation = if req.method == "GET" {
+                    spec::bapi().check_get(&segments, &query).err()
+                } else if !query.is_empty() {
+                    Some(format!("{} {path} with a query", req.method))
+                } else {
+                    let body = serde_json::from_slice::<serde_json::Value>(&req.body).ok();
+                    if body.is_none() && !req.body.is_empty() {
+                        Some(format!("{} {path}: the body is not JSON", req.method))
+                    } else {
+                        spec::bapi()
+                            .check_write(&req.method, &segments, body.as_ref())
+                            .err()
+                    }
+                };
                 let answer = forward(upstream, req).unwrap_or_default();
                 let status = std::str::from_utf8(&answer[..answer.len().min(16)])
                     .ok()
@@ -63,6 +77,7 @@ impl Proxy {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0);
                 lock(&handler_log).push(ProxiedRequest {
+                    method: req.method.clone(),
                     target: req.target.clone(),
                     status,
                     violation,
@@ -111,8 +126,8 @@ fn forward(upstream: SocketAddr, req: &http::Incoming) -> std::io::Result<Vec<u8
     let mut stream = TcpStream::connect_timeout(&upstream, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut head = format!(
-        "GET {} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n",
-        req.target
+        "{} {} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n",
+        req.method, req.target
     );
     for (name, value) in &req.headers {
         // The answer goes back as it came: no compression, no keep-alive.
@@ -123,6 +138,7 @@ fn forward(upstream: SocketAddr, req: &http::Incoming) -> std::io::Result<Vec<u8
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
+    stream.write_all(&req.body)?;
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer)?;
     Ok(answer)

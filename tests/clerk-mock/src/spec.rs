@@ -144,6 +144,126 @@ impl Spec {
         Ok(())
     }
 
+    /// Checks a write (`POST`, `PATCH`, `DELETE`) of `segments` with the
+    /// JSON `body` against the spec: the operation exists, and the body is
+    /// there exactly when the spec has one, with only documented fields,
+    /// each of its type, every required one, and arrays within maxItems.
+    pub fn check_write(
+        &self,
+        method: &str,
+        segments: &[String],
+        body: Option<&Value>,
+    ) -> Result<String, String> {
+        let key = method.to_ascii_lowercase();
+        let paths = self.document["paths"].as_object().ok_or("the spec has no paths")?;
+        let template = paths
+            .iter()
+            .filter(|(_, item)| item.get(&key).is_some())
+            .map(|(template, _)| template)
+            .filter(|template| {
+                let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+                parts.len() == segments.len()
+                    && parts
+                        .iter()
+                        .zip(segments)
+                        .all(|(t, s)| (t.starts_with('{') || t == s) && !s.is_empty())
+            })
+            .max_by_key(|template| template.split('/').filter(|p| !p.starts_with('{')).count())
+            .ok_or_else(|| format!("{method} /{} is not in Clerk's spec", segments.join("/")))?;
+        let op = &paths[template][&key];
+        let request_body = op.get("requestBody").and_then(|b| self.resolve(b));
+        let schema = request_body
+            .and_then(|b| b["content"].get("application/json"))
+            .and_then(|c| c.get("schema"));
+        match (schema, body) {
+            (None, None) => {}
+            (None, Some(_)) => return Err(format!("{method} {template} takes no JSON body")),
+            (Some(_), None) if request_body.is_some_and(|b| b["required"] == true) => {
+                return Err(format!("{method} {template} requires a body"))
+            }
+            (Some(_), None) => {}
+            (Some(schema), Some(body)) => self
+                .check_body(schema, body, "body")
+                .map_err(|e| format!("{method} {template}: {e}"))?,
+        }
+        Ok(template.clone())
+    }
+
+    fn check_body(&self, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+        let schema = self.resolve(schema).ok_or_else(|| format!("{at}: unresolvable $ref"))?;
+        if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+            return all.iter().try_for_each(|s| self.check_body(s, value, at));
+        }
+        if let Some(any) = schema
+            .get("oneOf")
+            .or_else(|| schema.get("anyOf"))
+            .and_then(Value::as_array)
+        {
+            return if any.iter().any(|s| self.check_body(s, value, at).is_ok()) {
+                Ok(())
+            } else {
+                Err(format!("{at}: {value} matches none of its schemas"))
+            };
+        }
+        if value.is_null() {
+            let nullable = schema["nullable"] == true
+                || schema["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "null"));
+            return if nullable || schema.get("type").is_none() {
+                Ok(())
+            } else {
+                Err(format!("{at} is not nullable"))
+            };
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let fits = |t: &str| match t {
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            _ => true,
+        };
+        if !types.is_empty() && !types.iter().any(|t| fits(t)) {
+            return Err(format!("{at} is {value}, not {}", types.join(" or ")));
+        }
+        if let (Some(allowed), Some(v)) = (schema["enum"].as_array(), value.as_str()) {
+            if !allowed.iter().any(|a| a == v) {
+                return Err(format!("{at} is {v:?}, not one of {allowed:?}"));
+            }
+        }
+        if let Some(items) = value.as_array() {
+            if let Some(max) = schema["maxItems"].as_u64() {
+                if items.len() as u64 > max {
+                    return Err(format!("{at} has {} items, more than {max}", items.len()));
+                }
+            }
+            if let Some(item_schema) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    self.check_body(item_schema, item, &format!("{at}[{i}]"))?;
+                }
+            }
+        }
+        if let (Some(fields), Some(properties)) = (value.as_object(), schema["properties"].as_object()) {
+            for (name, v) in fields {
+                let field_schema = properties
+                    .get(name)
+                    .ok_or_else(|| format!("{at} has field {name:?}, which the spec does not document"))?;
+                self.check_body(field_schema, v, &format!("{at}.{name}"))?;
+            }
+            for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !fields.contains_key(required) {
+                    return Err(format!("{at} lacks required field {required:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The JSON schema of the `status` response of GET `template`, with
     /// `$ref`s left as they are.
     pub fn response_schema(&self, template: &str, status: u16) -> Option<&Value> {

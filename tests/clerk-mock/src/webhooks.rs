@@ -68,7 +68,7 @@ impl Outbox {
     }
 
     /// Now in Unix ms, after every time given out before.
-    fn tick(&mut self) -> i64 {
+    pub(crate) fn tick(&mut self) -> i64 {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -76,9 +76,13 @@ impl Outbox {
         self.last_ms
     }
 
-    fn number(&mut self) -> u64 {
+    pub(crate) fn number(&mut self) -> u64 {
         self.next += 1;
         self.next
+    }
+
+    pub(crate) fn cfg(&self) -> &DataConfig {
+        &self.cfg
     }
 
     pub(crate) fn deliver(&mut self, kind: &str, data: Value) -> Delivery {
@@ -138,7 +142,7 @@ fn position(items: &[Value], id: &str) -> Result<usize, String> {
 }
 
 /// A copy of `cfg` in which object number `n` is the newest of `n + 1`.
-fn newest(cfg: &DataConfig, n: usize) -> DataConfig {
+pub(crate) fn newest(cfg: &DataConfig, n: usize) -> DataConfig {
     DataConfig {
         users: n + 1,
         organizations: n + 1,
