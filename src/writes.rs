@@ -119,9 +119,7 @@ impl WriteError {
     pub fn hint(&self) -> String {
         match self {
             WriteError::Unsupported { hint, .. } => hint.clone(),
-            WriteError::Column {
-                verb, allowed, ..
-            } => {
+            WriteError::Column { verb, allowed, .. } => {
                 if allowed.is_empty() {
                     format!("No column can be {verb}.")
                 } else {
@@ -251,7 +249,11 @@ pub const WRITES: &[WriteSpec] = &[
         object: "organization_memberships",
         key: &["organization_id", "user_id"],
         insert: Some(Insert {
-            path: &[Lit("organizations"), Col("organization_id"), Lit("memberships")],
+            path: &[
+                Lit("organizations"),
+                Col("organization_id"),
+                Lit("memberships"),
+            ],
             fields: &[
                 same("user_id"),
                 same("role"),
@@ -290,10 +292,7 @@ pub const WRITES: &[WriteSpec] = &[
         }),
         changes: &[Change::Action {
             column: "status",
-            actions: &[(
-                "revoked",
-                &[Lit("invitations"), Col("id"), Lit("revoke")],
-            )],
+            actions: &[("revoked", &[Lit("invitations"), Col("id"), Lit("revoke")])],
         }],
         delete: None,
     },
@@ -301,7 +300,11 @@ pub const WRITES: &[WriteSpec] = &[
         object: "organization_invitations",
         key: &["organization_id", "id"],
         insert: Some(Insert {
-            path: &[Lit("organizations"), Col("organization_id"), Lit("invitations")],
+            path: &[
+                Lit("organizations"),
+                Col("organization_id"),
+                Lit("invitations"),
+            ],
             fields: &[
                 same("email_address"),
                 same("role"),
@@ -411,7 +414,11 @@ fn present(row: &Map<String, Value>, column: &str) -> bool {
 }
 
 /// `path` with the row's values in place of its columns.
-fn resolve(object: &'static str, path: &[Seg], row: &Map<String, Value>) -> Result<Vec<String>, WriteError> {
+fn resolve(
+    object: &'static str,
+    path: &[Seg],
+    row: &Map<String, Value>,
+) -> Result<Vec<String>, WriteError> {
     path.iter()
         .map(|seg| match seg {
             Lit(text) => Ok(text.to_string()),
@@ -586,7 +593,10 @@ impl WriteSpec {
 
     /// The request that creates `row`.
     pub fn insert_request(&self, row: &Map<String, Value>) -> Result<WriteRequest, WriteError> {
-        let insert = self.insert.as_ref().ok_or_else(|| self.unsupported("insert"))?;
+        let insert = self
+            .insert
+            .as_ref()
+            .ok_or_else(|| self.unsupported("insert"))?;
         let body = self.insert_body(insert, row)?;
         Ok(WriteRequest {
             method: Method::Post,
@@ -607,7 +617,10 @@ impl WriteSpec {
         &self,
         rows: &[Map<String, Value>],
     ) -> Result<Vec<(WriteRequest, usize)>, WriteError> {
-        let insert = self.insert.as_ref().ok_or_else(|| self.unsupported("insert"))?;
+        let insert = self
+            .insert
+            .as_ref()
+            .ok_or_else(|| self.unsupported("insert"))?;
         let Some((bulk_path, max)) = insert.bulk else {
             return Err(self.unsupported("insert in bulk"));
         };
@@ -644,7 +657,8 @@ impl WriteSpec {
         columns: &[&str],
     ) -> Result<Vec<WriteRequest>, WriteError> {
         self.check_update(columns)?;
-        let changed = |column: &str| columns.contains(&column) && value(old, column) != value(new, column);
+        let changed =
+            |column: &str| columns.contains(&column) && value(old, column) != value(new, column);
         let mut requests = Vec::new();
         for change in self.changes {
             match change {
@@ -758,13 +772,18 @@ mod tests {
             merge_patch(&old, &new),
             json!({"plan": "pro", "seats": null, "flags": {"b": null}})
         );
-        assert_eq!(merge_patch(&old, &Value::Null), json!({"plan": null, "seats": null, "flags": null}));
+        assert_eq!(
+            merge_patch(&old, &Value::Null),
+            json!({"plan": null, "seats": null, "flags": null})
+        );
     }
 
     #[test]
     fn a_user_update_becomes_only_the_requests_it_needs() {
         let users = spec("users").unwrap();
-        let old = row(json!({"id": "user_1", "first_name": "A", "banned": false, "public_metadata": {"x": 1}}));
+        let old = row(
+            json!({"id": "user_1", "first_name": "A", "banned": false, "public_metadata": {"x": 1}}),
+        );
         let mut new = old.clone();
         new.insert("first_name".into(), json!("B"));
         new.insert("banned".into(), json!(true));
@@ -786,7 +805,10 @@ mod tests {
                 },
             ]
         );
-        assert!(users.update_requests(&old, &old, &["first_name"]).unwrap().is_empty());
+        assert!(users
+            .update_requests(&old, &old, &["first_name"])
+            .unwrap()
+            .is_empty());
         let err = users.check_update(&["email"]).unwrap_err();
         assert!(err.hint().contains("first_name"), "{}", err.hint());
     }
@@ -795,19 +817,32 @@ mod tests {
     fn inserts_check_columns_and_bulk_splits_by_path_and_size() {
         let users = spec("users").unwrap();
         let r = users
-            .insert_request(&row(json!({"email": "a@b.c", "attrs": {"skip_password_requirement": true}})))
+            .insert_request(&row(
+                json!({"email": "a@b.c", "attrs": {"skip_password_requirement": true}}),
+            ))
             .unwrap();
-        assert_eq!(r.body, Some(json!({"email_address": ["a@b.c"], "skip_password_requirement": true})));
+        assert_eq!(
+            r.body,
+            Some(json!({"email_address": ["a@b.c"], "skip_password_requirement": true}))
+        );
         assert!(users.insert_request(&row(json!({"id": "user_x"}))).is_err());
         let inv = spec("organization_invitations").unwrap();
         let rows: Vec<_> = (0..25)
             .map(|i| row(json!({"organization_id": if i < 12 { "org_a" } else { "org_b" }, "email_address": format!("{i}@x"), "role": "org:member"})))
             .collect();
-        let sizes: Vec<usize> = inv.bulk_requests(&rows).unwrap().iter().map(|(_, n)| *n).collect();
+        let sizes: Vec<usize> = inv
+            .bulk_requests(&rows)
+            .unwrap()
+            .iter()
+            .map(|(_, n)| *n)
+            .collect();
         assert_eq!(sizes, vec![10, 2, 10, 3]);
         assert!(matches!(
             inv.insert_request(&row(json!({"email_address": "a@x", "role": "org:member"}))),
-            Err(WriteError::Missing { column: "organization_id", .. })
+            Err(WriteError::Missing {
+                column: "organization_id",
+                ..
+            })
         ));
     }
 
@@ -816,7 +851,10 @@ mod tests {
         let w = spec("waitlist_entries").unwrap();
         let old = row(json!({"id": "wle_1", "status": "pending"}));
         let new = row(json!({"id": "wle_1", "status": "completed"}));
-        assert!(matches!(w.update_requests(&old, &new, &["status"]), Err(WriteError::Value { .. })));
+        assert!(matches!(
+            w.update_requests(&old, &new, &["status"]),
+            Err(WriteError::Value { .. })
+        ));
         let inv = spec("invitations").unwrap();
         assert!(inv.check_delete().unwrap_err().hint().contains("revoked"));
     }

@@ -4,8 +4,8 @@
 use crate::client::ClerkError;
 use crate::convert::{allowed_targets, ConvertError};
 use crate::objects;
-use crate::writes::WriteError;
 use crate::pg::options::{Level, REMOTE_SCHEMA};
+use crate::writes::WriteError;
 use pgrx::pg_sys::panic::{ErrorReport, ErrorReportable};
 use pgrx::PgSqlErrorCode;
 

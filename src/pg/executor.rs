@@ -483,9 +483,9 @@ unsafe fn count_write_rows(node: *mut pg_sys::ForeignScanState, state: &mut Scan
                     // SAFETY: the node's own qual, evaluated in its
                     // expression context on a row of its scan slot; an
                     // ERROR it raises becomes a Rust panic.
-                    Some(eval) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
-                        eval(qual, econtext, &mut is_null)
-                    }),
+                    Some(eval) => {
+                        pg_sys::ffi::pg_guard_ffi_boundary(|| eval(qual, econtext, &mut is_null))
+                    }
                     None => pg_sys::Datum::from(true),
                 };
                 (*econtext).ecxt_scantuple = scan_tuple;

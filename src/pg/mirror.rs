@@ -983,7 +983,11 @@ pub(crate) fn write_through(
     };
     for into in mirrors {
         let (mirror_server, sync) = mirror_of(&into);
-        if mirror_server == server && mirrored_objects(&sync).iter().any(|o| o.name == object.name) {
+        if mirror_server == server
+            && mirrored_objects(&sync)
+                .iter()
+                .any(|o| o.name == object.name)
+        {
             apply(&into, &sync, object, &event);
         }
     }

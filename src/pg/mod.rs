@@ -26,9 +26,8 @@ use crate::convert::allowed_targets;
 use crate::objects;
 use crate::runtime;
 use options::{
-    check_bool, check_host_for_some_wrapper, client_config, max_concurrency, max_write_rows, object_of,
-    option_map,
-    parse_allowed_hosts, Level,
+    check_bool, check_host_for_some_wrapper, client_config, max_concurrency, max_write_rows,
+    object_of, option_map, parse_allowed_hosts, Level,
 };
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;

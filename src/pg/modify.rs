@@ -128,7 +128,10 @@ pub unsafe extern "C-unwind" fn plan_foreign_modify(
                 declared.into_iter().map(|d| d.name).collect()
             };
             for name in names {
-                let column = table.object.column(&name).map_or(name.clone(), |c| c.name.to_string());
+                let column = table
+                    .object
+                    .column(&name)
+                    .map_or(name.clone(), |c| c.name.to_string());
                 updated.push(column);
             }
             let columns: Vec<&str> = updated.iter().map(String::as_str).collect();
@@ -300,8 +303,9 @@ unsafe fn json_of(datum: pg_sys::Datum, target: Declared) -> Value {
             Timestamp::from_datum(datum, false).map_or(Value::Null, |t| rfc3339(i64::from(t)))
         }
         Declared::Jsonb => JsonB::from_datum(datum, false).map_or(Value::Null, |j| j.0),
-        Declared::TextArray => Vec::<Option<String>>::from_datum(datum, false)
-            .map_or(Value::Null, |v| Value::from(v)),
+        Declared::TextArray => {
+            Vec::<Option<String>>::from_datum(datum, false).map_or(Value::Null, |v| Value::from(v))
+        }
     }
 }
 
@@ -365,7 +369,10 @@ impl ModifyState {
     /// Sends `request` about the row `id` and returns Clerk's answer. Each
     /// request is logged (method, path, status; never the key).
     fn send(&mut self, request: &WriteRequest, id: &str) -> Result<Value, FdwError> {
-        let url = self.client.url(&request.path, &[]).map_err(FdwError::Config)?;
+        let url = self
+            .client
+            .url(&request.path, &[])
+            .map_err(FdwError::Config)?;
         let described = format!("{} /{}", request.method.name(), request.path.join("/"));
         let client = self.client.clone();
         let (method, body) = (request.method, request.body.clone());
@@ -403,7 +410,11 @@ impl ModifyState {
     }
 
     /// Puts Clerk's object into `slot`, for RETURNING.
-    unsafe fn fill(&self, slot: *mut pg_sys::TupleTableSlot, object: &Value) -> Result<(), FdwError> {
+    unsafe fn fill(
+        &self,
+        slot: *mut pg_sys::TupleTableSlot,
+        object: &Value,
+    ) -> Result<(), FdwError> {
         let datums = row_datums(&self.table, &self.columns, object)?;
         compat::clear_slot(slot);
         let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
@@ -412,7 +423,9 @@ impl ModifyState {
             let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
             nulls.fill(true);
             for (c, datum) in self.columns.iter().zip(datums) {
-                if let (Some(datum), Some(v), Some(n)) = (datum, values.get_mut(c.index), nulls.get_mut(c.index)) {
+                if let (Some(datum), Some(v), Some(n)) =
+                    (datum, values.get_mut(c.index), nulls.get_mut(c.index))
+                {
                     *v = datum;
                     *n = false;
                 }
@@ -453,7 +466,11 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
 ) -> *mut pg_sys::TupleTableSlot {
     let state = state_of(rinfo);
     let row = state.new_row(slot);
-    let request = state.spec.insert_request(&row).map_err(|e| state.refuse(e)).or_raise();
+    let request = state
+        .spec
+        .insert_request(&row)
+        .map_err(|e| state.refuse(e))
+        .or_raise();
     let answer = state.send(&request, &id_of(&row)).or_raise();
     state.fill(slot, &answer).or_raise();
     if let Some(id) = answer.get("id").and_then(Value::as_str) {
@@ -466,12 +483,15 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
 /// Rows per request for a multi-row INSERT: the bulk endpoint's maximum,
 /// unless RETURNING or a row trigger needs each row's own answer.
 #[pg_guard]
-pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(rinfo: *mut pg_sys::ResultRelInfo) -> c_int {
+pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(
+    rinfo: *mut pg_sys::ResultRelInfo,
+) -> c_int {
     let Ok(table) = Table::load((*(*rinfo).ri_RelationDesc).rd_id) else {
         return 1;
     };
     let triggers = !(*rinfo).ri_TrigDesc.is_null()
-        && ((*(*rinfo).ri_TrigDesc).trig_insert_after_row || (*(*rinfo).ri_TrigDesc).trig_insert_before_row);
+        && ((*(*rinfo).ri_TrigDesc).trig_insert_after_row
+            || (*(*rinfo).ri_TrigDesc).trig_insert_before_row);
     match writes::spec(table.object.name).and_then(WriteSpec::bulk_size) {
         Some(size) if (*rinfo).ri_projectReturning.is_null() && !triggers => size as c_int,
         _ => 1,
@@ -490,9 +510,15 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
     let n = (*num_slots).max(0) as usize;
     let slots_list = std::slice::from_raw_parts(slots, n);
     let rows: Vec<Map<String, Value>> = slots_list.iter().map(|s| state.new_row(*s)).collect();
-    let requests = state.spec.bulk_requests(&rows).map_err(|e| state.refuse(e)).or_raise();
+    let requests = state
+        .spec
+        .bulk_requests(&rows)
+        .map_err(|e| state.refuse(e))
+        .or_raise();
     for (request, count) in requests {
-        let answer = state.send(&request, &format!("({count} new rows)")).or_raise();
+        let answer = state
+            .send(&request, &format!("({count} new rows)"))
+            .or_raise();
         let created = answer
             .as_array()
             .or_else(|| answer.get("data").and_then(Value::as_array))
@@ -553,7 +579,11 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
 ) -> *mut pg_sys::TupleTableSlot {
     let state = state_of(rinfo);
     let (old, datums) = state.old_row(plan_slot);
-    let request = state.spec.delete_request(&old).map_err(|e| state.refuse(e)).or_raise();
+    let request = state
+        .spec
+        .delete_request(&old)
+        .map_err(|e| state.refuse(e))
+        .or_raise();
     let id = id_of(&old);
     state.send(&request, &id).or_raise();
     state.done.push(id);
@@ -565,7 +595,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
         let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
         nulls.fill(true);
         for (c, datum) in state.columns.iter().zip(datums) {
-            if let (Some(datum), Some(v), Some(n)) = (datum, values.get_mut(c.index), nulls.get_mut(c.index)) {
+            if let (Some(datum), Some(v), Some(n)) =
+                (datum, values.get_mut(c.index), nulls.get_mut(c.index))
+            {
                 *v = datum;
                 *n = false;
             }
@@ -573,7 +605,11 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
     }
     pg_sys::ExecStoreVirtualTuple(slot);
     materialize(slot);
-    let attrs = old.get("attrs").cloned().filter(Value::is_object).unwrap_or_else(|| Value::Object(old.clone()));
+    let attrs = old
+        .get("attrs")
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| Value::Object(old.clone()));
     state.mirror(&attrs, true);
     slot
 }
@@ -583,5 +619,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
 /// instead) rather than Postgres' "cannot insert into foreign table".
 #[pg_guard]
 pub unsafe extern "C-unwind" fn is_foreign_rel_updatable(_rel: pg_sys::Relation) -> c_int {
-    (1 << pg_sys::CmdType::CMD_INSERT) | (1 << pg_sys::CmdType::CMD_UPDATE) | (1 << pg_sys::CmdType::CMD_DELETE)
+    (1 << pg_sys::CmdType::CMD_INSERT)
+        | (1 << pg_sys::CmdType::CMD_UPDATE)
+        | (1 << pg_sys::CmdType::CMD_DELETE)
 }

@@ -891,7 +891,10 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
 }
 
 /// The command, when `rel` is the table an UPDATE or DELETE changes.
-unsafe fn write_target(root: *mut pg_sys::PlannerInfo, rel: *mut pg_sys::RelOptInfo) -> Option<String> {
+unsafe fn write_target(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+) -> Option<String> {
     let parse = (*root).parse;
     let command = match (*parse).commandType {
         pg_sys::CmdType::CMD_UPDATE => "UPDATE",

@@ -3,7 +3,8 @@
 //! and dynamically (random data, totals and page sizes). Every table and
 //! every pushdown the README lists runs against it through a proxy that
 //! checks each request against the spec; each query must end in rows or a
-//! clear clerk_fdw ERROR within a bounded number of requests. The figures go
+//! clear clerk_fdw ERROR within a bounded number of requests. So must
+//! every write of the README's table, each request within the spec. The figures go
 //! to `/tmp/clerk_fdw-prism-pg<major>.txt`.
 
 #[pgrx::pg_schema]
@@ -157,6 +158,58 @@ mod tests {
         "select * from P.instance_organization_settings",
     ];
 
+    /// The tables the writes use: the columns they set and name rows by
+    /// (Prism's example times are out of any timestamp's range).
+    const WRITE_TABLES: &str = "
+        create foreign table RW.users (id text, email text, phone_number text, first_name text, last_name text,
+          username text, external_id text, public_metadata jsonb, private_metadata jsonb, unsafe_metadata jsonb,
+          banned boolean, locked boolean, attrs jsonb) server RW options (object 'users');
+        create foreign table RW.organizations (id text, name text, slug text, max_allowed_memberships integer,
+          admin_delete_enabled boolean, public_metadata jsonb, private_metadata jsonb) server RW options (object 'organizations');
+        create foreign table RW.organization_memberships (id text, organization_id text, user_id text, role text,
+          public_metadata jsonb) server RW options (object 'organization_memberships');
+        create foreign table RW.invitations (id text, email_address text, status text, public_metadata jsonb)
+          server RW options (object 'invitations');
+        create foreign table RW.organization_invitations (id text, organization_id text, email_address text, role text,
+          status text, inviter_id text) server RW options (object 'organization_invitations');
+        create foreign table RW.allowlist_identifiers (id text, identifier text) server RW options (object 'allowlist_identifiers');
+        create foreign table RW.blocklist_identifiers (id text, identifier text) server RW options (object 'blocklist_identifiers');
+        create foreign table RW.waitlist_entries (id text, email_address text, status text) server RW options (object 'waitlist_entries');";
+
+    /// Every write of the README's "Writing to Clerk" table.
+    const WRITES: &[&str] = &[
+        "insert into P.users (email, first_name, last_name, username, public_metadata) values ('ann@example.com', 'Ann', 'Lee', 'ann', '{\"plan\": \"pro\"}') returning id",
+        "insert into P.users (email, phone_number, external_id, banned, attrs) values ('bo@example.com', '+15555550100', 'ext_9', false, '{\"skip_password_requirement\": true}')",
+        "update P.users set first_name = 'Ann', last_name = 'Lee', username = 'ann2', external_id = 'e1' where id = 'user_1' returning id",
+        "update P.users set public_metadata = '{\"plan\": \"team\"}', private_metadata = '{}', unsafe_metadata = '{\"x\": 1}' where id = 'user_1'",
+        "update P.users set banned = not banned, locked = not locked where id = 'user_1'",
+        "update P.users set banned = not banned, locked = not locked where id = 'user_1'",
+        "delete from P.users where id = 'user_1' returning id",
+        "insert into P.organizations (name, slug, max_allowed_memberships, public_metadata) values ('Acme', 'acme', 5, '{}') returning id",
+        "update P.organizations set name = 'Acme 2', slug = 'acme-2', max_allowed_memberships = 9, admin_delete_enabled = false where id = 'org_1'",
+        "update P.organizations set public_metadata = '{\"tier\": 1}', private_metadata = '{\"crm\": 2}' where id = 'org_1'",
+        "delete from P.organizations where id = 'org_1'",
+        "insert into P.organization_memberships (organization_id, user_id, role, public_metadata) values ('org_1', 'user_1', 'org:admin', '{}') returning id",
+        "update P.organization_memberships set role = role || '_x' where organization_id = 'org_1'",
+        "update P.organization_memberships set public_metadata = '{\"team\": \"ops\"}' where organization_id = 'org_1'",
+        "delete from P.organization_memberships where organization_id = 'org_1'",
+        "insert into P.invitations (email_address, public_metadata) select 'inv' || g || '@example.com', '{}' from generate_series(1, 12) g",
+        "insert into P.invitations (email_address) values ('one@example.com') returning id, status",
+        "update P.invitations set status = 'revoked' where status = 'pending'",
+        "insert into P.organization_invitations (organization_id, email_address, role) select 'org_1', 'oi' || g || '@example.com', 'org:member' from generate_series(1, 3) g",
+        "insert into P.organization_invitations (organization_id, email_address, role, inviter_id) values ('org_1', 'oj@example.com', 'org:admin', 'user_1') returning id",
+        "update P.organization_invitations set status = 'revoked' where organization_id = 'org_1' and status = 'pending'",
+        "insert into P.allowlist_identifiers (identifier) values ('allowed@example.com') returning id",
+        "delete from P.allowlist_identifiers where identifier is not null",
+        "insert into P.blocklist_identifiers (identifier) values ('blocked@example.com') returning id",
+        "delete from P.blocklist_identifiers where identifier is not null",
+        "insert into P.waitlist_entries (email_address) select 'w' || g || '@example.com' from generate_series(1, 3) g",
+        "insert into P.waitlist_entries (email_address) values ('w9@example.com') returning id",
+        "update P.waitlist_entries set status = 'invited' where status = 'pending'",
+        "update P.waitlist_entries set status = 'rejected' where status = 'pending'",
+        "delete from P.waitlist_entries where email_address is not null",
+    ];
+
     /// What running every statement against one Prism gave.
     #[derive(Default)]
     struct Outcome {
@@ -164,6 +217,9 @@ mod tests {
         errors: Vec<String>,
         requests: usize,
         most_requests: usize,
+        writes: usize,
+        /// Write statements that sent at least one write.
+        writing: usize,
     }
 
     fn run_all(mode: &str, dynamic: bool) -> Outcome {
@@ -180,9 +236,25 @@ mod tests {
              import foreign schema clerk from server {mode} into {mode};"
         ))
         .expect("schema on Prism");
+        // The writes on a server of their own key: a 429 Prism answered a
+        // read must not pause them (the pause is per Clerk instance).
+        c.batch_execute(&format!(
+            "create server {mode}_rw foreign data wrapper {mode}_w
+               options (api_url '{url}', max_retries '1', request_timeout_ms '20000', max_retry_wait_ms '2000', writable 'true');
+             create user mapping for public server {mode}_rw options (api_key 'sk_test_prism_writes');
+             create schema {mode}_rw;
+             {}",
+            WRITE_TABLES.replace("RW", &format!("{mode}_rw"))
+        ))
+        .expect("writable schema on Prism");
         let mut outcome = Outcome::default();
-        for statement in STATEMENTS {
-            let sql = statement.replace("P.", &format!("{mode}."));
+        let reads = STATEMENTS
+            .iter()
+            .map(|s| s.replace("P.", &format!("{mode}.")));
+        let writes = WRITES
+            .iter()
+            .map(|s| s.replace("P.", &format!("{mode}_rw.")));
+        for sql in reads.chain(writes) {
             proxy.clear_log();
             c.batch_execute("begin; savepoint s").unwrap();
             match c.simple_query(&sql) {
@@ -208,7 +280,8 @@ mod tests {
                 assert!(r.violation.is_none(), "{mode}: {sql}: {:?}", r.violation);
                 assert!(
                     !matches!(r.status, 400 | 422),
-                    "{mode}: {sql}: Prism rejected GET {} ({})",
+                    "{mode}: {sql}: Prism rejected {} {} ({})",
+                    r.method,
                     r.target,
                     r.status
                 );
@@ -219,6 +292,9 @@ mod tests {
                 log.len()
             );
             outcome.requests += log.len();
+            let writes = log.iter().filter(|r| r.method != "GET").count();
+            outcome.writes += writes;
+            outcome.writing += usize::from(writes > 0);
             outcome.most_requests = outcome.most_requests.max(log.len());
         }
         // The session still works after every error.
@@ -235,16 +311,23 @@ mod tests {
             assert!(o.requests > 0, "{mode}: no request reached Prism");
             let _ = writeln!(
                 report,
-                "{mode}: {} statements, {} requests (at most {} per statement), all in Clerk's spec; \
+                "{mode}: {} of {} write statements reached Prism",
+                o.writing,
+                WRITES.len()
+            );
+            let _ = writeln!(
+                report,
+                "{mode}: {} statements, {} requests (at most {} per statement, {} writes), all in Clerk's spec; \
                  {} rows, {} clear errors, {:.1} s",
-                STATEMENTS.len(),
+                STATEMENTS.len() + WRITES.len(),
                 o.requests,
                 o.most_requests,
+                o.writes,
                 o.rows,
                 o.errors.len(),
                 started.elapsed().as_secs_f64()
             );
-            for e in o.errors.iter().take(8) {
+            for e in &o.errors {
                 let _ = writeln!(report, "  {e}");
             }
         }
@@ -253,5 +336,9 @@ mod tests {
             .unwrap_or_default();
         let major = major.get(..2).unwrap_or("").to_string();
         let _ = std::fs::write(format!("/tmp/clerk_fdw-prism-pg{major}.txt"), &report);
+        // Statically, 15 of the writes get past Prism's example rows (its
+        // totals and times are out of range for the others' scans); each
+        // request that reached it was in the spec and accepted.
+        assert!(report.contains("prism_static: 15 of"), "{report}");
     }
 }

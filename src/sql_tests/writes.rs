@@ -38,7 +38,12 @@ mod tests {
     }
 
     fn user(server: &MockServer, id: &str) -> Option<Value> {
-        server.dataset().users.iter().find(|u| u["id"] == id).cloned()
+        server
+            .dataset()
+            .users
+            .iter()
+            .find(|u| u["id"] == id)
+            .cloned()
     }
 
     fn one(c: &mut postgres::Client, sql: &str) -> String {
@@ -51,7 +56,10 @@ mod tests {
     fn writes_are_refused_until_the_table_is_writable() {
         let server = mock(config());
         let mut c = imported(&server, "wr_off");
-        let id = server.dataset().users[0]["id"].as_str().unwrap().to_string();
+        let id = server.dataset().users[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         server.clear_log();
         for sql in [
             "insert into wr_off.users (email) values ('a@example.com')".to_string(),
@@ -72,20 +80,29 @@ mod tests {
         .unwrap();
         c.batch_execute("execute ren").unwrap();
         assert_eq!(user(&server, &id).unwrap()["first_name"], "Y");
-        c.batch_execute("alter foreign table wr_off.users options (set writable 'false')").unwrap();
+        c.batch_execute("alter foreign table wr_off.users options (set writable 'false')")
+            .unwrap();
         let (code, _) = failure(&mut c, "execute ren");
         assert_eq!(code, "55000");
         // Objects Clerk has no writes for, and commands an object lacks.
-        c.batch_execute("alter server wr_off options (add writable 'true')").unwrap();
+        c.batch_execute("alter server wr_off options (add writable 'true')")
+            .unwrap();
         let (code, message) = failure(&mut c, "delete from wr_off.jwt_templates");
         assert_eq!(code, "0A000", "{message}");
         let (code, message) = failure(&mut c, "delete from wr_off.invitations");
         assert_eq!(code, "0A000", "{message}");
         let (_, hint) = {
             c.batch_execute("begin; savepoint s").unwrap();
-            let e = c.simple_query("delete from wr_off.invitations").unwrap_err();
+            let e = c
+                .simple_query("delete from wr_off.invitations")
+                .unwrap_err();
             c.batch_execute("rollback to savepoint s; commit").unwrap();
-            (e.code().cloned(), e.as_db_error().and_then(|d| d.hint().map(String::from)).unwrap_or_default())
+            (
+                e.code().cloned(),
+                e.as_db_error()
+                    .and_then(|d| d.hint().map(String::from))
+                    .unwrap_or_default(),
+            )
         };
         assert!(hint.contains("status = 'revoked'"), "{hint}");
     }
@@ -104,10 +121,20 @@ mod tests {
         );
         let id = created.split('|').next().unwrap().to_string();
         assert!(id.starts_with("user_"), "{created}");
-        assert_eq!(created, format!("{id}|new.person@example.com|New|newperson|pro|f|t"));
+        assert_eq!(
+            created,
+            format!("{id}|new.person@example.com|New|newperson|pro|f|t")
+        );
         let stored = user(&server, &id).expect("the test server has the new user");
-        assert_eq!(stored["public_metadata"], json!({"plan": "pro", "seats": 3}));
-        let post = server.requests().into_iter().find(|r| r.method == "POST").unwrap();
+        assert_eq!(
+            stored["public_metadata"],
+            json!({"plan": "pro", "seats": 3})
+        );
+        let post = server
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST")
+            .unwrap();
         assert_eq!(
             post.body.unwrap(),
             json!({"email_address": ["new.person@example.com"], "first_name": "New", "last_name": "Person",
@@ -137,8 +164,15 @@ mod tests {
                 format!("POST /v1/users/{id}/ban 200"),
             ]
         );
-        let patch = server.requests().into_iter().find(|r| r.path.ends_with("/metadata")).unwrap();
-        assert_eq!(patch.body.unwrap(), json!({"public_metadata": {"seats": null, "tier": 2}}));
+        let patch = server
+            .requests()
+            .into_iter()
+            .find(|r| r.path.ends_with("/metadata"))
+            .unwrap();
+        assert_eq!(
+            patch.body.unwrap(),
+            json!({"public_metadata": {"seats": null, "tier": 2}})
+        );
         let stored = user(&server, &id).unwrap();
         assert_eq!(stored["first_name"], "Renamed");
         assert_eq!(stored["banned"], true);
@@ -152,37 +186,65 @@ mod tests {
         .unwrap();
         assert_eq!(
             writes(&server),
-            [format!("POST /v1/users/{id}/unban 200"), format!("POST /v1/users/{id}/lock 200")]
+            [
+                format!("POST /v1/users/{id}/unban 200"),
+                format!("POST /v1/users/{id}/lock 200")
+            ]
         );
         assert_eq!(user(&server, &id).unwrap()["locked"], true);
 
         // Columns Clerk cannot change are refused at plan time, listing
         // those it can.
         server.clear_log();
-        for column in ["email = 'x@example.com'", "created_at = now()", "id = 'user_x'"] {
+        for column in [
+            "email = 'x@example.com'",
+            "created_at = now()",
+            "id = 'user_x'",
+        ] {
             c.batch_execute("begin; savepoint s").unwrap();
             let e = c
-                .simple_query(&format!("update wr_users.users set {column} where id = '{id}'"))
+                .simple_query(&format!(
+                    "update wr_users.users set {column} where id = '{id}'"
+                ))
                 .unwrap_err();
             c.batch_execute("rollback to savepoint s; commit").unwrap();
             let db = e.as_db_error().unwrap();
             assert_eq!(db.code().code(), "0A000", "{}", db.message());
-            assert!(db.hint().unwrap_or_default().contains("first_name, last_name, username"), "{:?}", db.hint());
+            assert!(
+                db.hint()
+                    .unwrap_or_default()
+                    .contains("first_name, last_name, username"),
+                "{:?}",
+                db.hint()
+            );
         }
-        let (code, message) = failure(&mut c, "insert into wr_users.users (id, email) values ('user_mine', 'm@example.com')");
+        let (code, message) = failure(
+            &mut c,
+            "insert into wr_users.users (id, email) values ('user_mine', 'm@example.com')",
+        );
         assert_eq!(code, "0A000", "{message}");
         // Clerk's 422 carries its message and the row.
-        let (code, message) = failure(&mut c, "insert into wr_users.users (email) values ('new.person@example.com')");
+        let (code, message) = failure(
+            &mut c,
+            "insert into wr_users.users (email) values ('new.person@example.com')",
+        );
         assert_eq!(code, "23514", "{message}");
         assert!(message.contains("That email address is taken"), "{message}");
         assert_eq!(writes(&server), ["POST /v1/users 422"]);
 
         server.clear_log();
-        let gone = one(&mut c, &format!("delete from wr_users.users where id = '{id}' returning id, first_name"));
+        let gone = one(
+            &mut c,
+            &format!("delete from wr_users.users where id = '{id}' returning id, first_name"),
+        );
         assert_eq!(gone, format!("{id}|Renamed"));
         assert_eq!(writes(&server), [format!("DELETE /v1/users/{id} 200")]);
         assert!(user(&server, &id).is_none());
-        assert!(server.spec_violations().is_empty(), "{:?}", server.spec_violations());
+        assert!(
+            server.spec_violations().is_empty(),
+            "{:?}",
+            server.spec_violations()
+        );
     }
 
     #[pg_test]
@@ -194,7 +256,10 @@ mod tests {
             "insert into wr_orgs.organizations (name, slug, public_metadata)
              values ('Acme', 'acme', '{\"tier\": \"team\"}') returning id",
         );
-        let member = server.dataset().users[5]["id"].as_str().unwrap().to_string();
+        let member = server.dataset().users[5]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let m = one(
             &mut c,
             &format!(
@@ -220,13 +285,30 @@ mod tests {
             ]
         );
         let ds = server.dataset();
-        let stored = ds.organizations.iter().find(|o| o["id"] == org.as_str()).unwrap();
-        assert_eq!((stored["name"].clone(), stored["public_metadata"].clone()), (json!("Acme Inc"), json!({"tier": "enterprise"})));
-        let stored = ds.memberships.iter().find(|m| m["organization"]["id"] == org.as_str()).unwrap();
-        assert_eq!((stored["role"].clone(), stored["public_metadata"].clone()), (json!("org:member"), json!({"team": "ops"})));
+        let stored = ds
+            .organizations
+            .iter()
+            .find(|o| o["id"] == org.as_str())
+            .unwrap();
+        assert_eq!(
+            (stored["name"].clone(), stored["public_metadata"].clone()),
+            (json!("Acme Inc"), json!({"tier": "enterprise"}))
+        );
+        let stored = ds
+            .memberships
+            .iter()
+            .find(|m| m["organization"]["id"] == org.as_str())
+            .unwrap();
+        assert_eq!(
+            (stored["role"].clone(), stored["public_metadata"].clone()),
+            (json!("org:member"), json!({"team": "ops"}))
+        );
         drop(ds);
         // Moving a member: a membership elsewhere, then this one deleted.
-        let other = server.dataset().organizations[1]["id"].as_str().unwrap().to_string();
+        let other = server.dataset().organizations[1]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         server.clear_log();
         c.batch_execute(&format!(
             "begin;
@@ -244,10 +326,24 @@ mod tests {
             ]
         );
         server.clear_log();
-        c.batch_execute(&format!("delete from wr_orgs.organizations where id = '{org}'")).unwrap();
-        assert_eq!(writes(&server), [format!("DELETE /v1/organizations/{org} 200")]);
-        assert!(!server.dataset().organizations.iter().any(|o| o["id"] == org.as_str()));
-        assert!(server.spec_violations().is_empty(), "{:?}", server.spec_violations());
+        c.batch_execute(&format!(
+            "delete from wr_orgs.organizations where id = '{org}'"
+        ))
+        .unwrap();
+        assert_eq!(
+            writes(&server),
+            [format!("DELETE /v1/organizations/{org} 200")]
+        );
+        assert!(!server
+            .dataset()
+            .organizations
+            .iter()
+            .any(|o| o["id"] == org.as_str()));
+        assert!(
+            server.spec_violations().is_empty(),
+            "{:?}",
+            server.spec_violations()
+        );
     }
 
     #[pg_test]
@@ -279,18 +375,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(returned.len(), 2);
-        assert!(returned[0].starts_with("inv_") && returned[0].ends_with("|r1@example.com|pending"), "{returned:?}");
+        assert!(
+            returned[0].starts_with("inv_") && returned[0].ends_with("|r1@example.com|pending"),
+            "{returned:?}"
+        );
         assert_eq!(writes(&server), vec!["POST /v1/invitations 200"; 2]);
         let id = returned[1].split('|').next().unwrap().to_string();
         server.clear_log();
         let revoked = one(&mut c, &format!("update wr_inv.invitations set status = 'revoked' where id = '{id}' returning status, revoked"));
         assert_eq!(revoked, "revoked|t");
-        assert_eq!(writes(&server), [format!("POST /v1/invitations/{id}/revoke 200")]);
-        let (code, message) = failure(&mut c, &format!("update wr_inv.invitations set status = 'accepted' where id = '{id}'"));
+        assert_eq!(
+            writes(&server),
+            [format!("POST /v1/invitations/{id}/revoke 200")]
+        );
+        let (code, message) = failure(
+            &mut c,
+            &format!("update wr_inv.invitations set status = 'accepted' where id = '{id}'"),
+        );
         assert_eq!(code, "22023", "{message}");
 
         // Organization invitations: one bulk request per organization.
-        let orgs: Vec<String> = server.dataset().organizations[..2].iter().map(|o| o["id"].as_str().unwrap().to_string()).collect();
+        let orgs: Vec<String> = server.dataset().organizations[..2]
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect();
         server.clear_log();
         c.batch_execute(&format!(
             "insert into wr_inv.organization_invitations (organization_id, email_address, role)
@@ -312,8 +420,18 @@ mod tests {
         );
         server.clear_log();
         c.batch_execute(&format!("update wr_inv.organization_invitations set status = 'revoked' where organization_id = '{}' and id = '{inv}'", orgs[0])).unwrap();
-        assert_eq!(writes(&server), [format!("POST /v1/organizations/{}/invitations/{inv}/revoke 200", orgs[0])]);
-        assert!(server.spec_violations().is_empty(), "{:?}", server.spec_violations());
+        assert_eq!(
+            writes(&server),
+            [format!(
+                "POST /v1/organizations/{}/invitations/{inv}/revoke 200",
+                orgs[0]
+            )]
+        );
+        assert!(
+            server.spec_violations().is_empty(),
+            "{:?}",
+            server.spec_violations()
+        );
     }
 
     #[pg_test]
@@ -324,12 +442,19 @@ mod tests {
             let id = one(&mut c, &format!("insert into wr_lists.{list} (identifier) values ('listed@example.com') returning id"));
             assert_eq!(one(&mut c, &format!("select identifier_type from wr_lists.{list} where identifier = 'listed@example.com'")), "email_address");
             server.clear_log();
-            c.batch_execute(&format!("delete from wr_lists.{list} where id = '{id}'")).unwrap();
+            c.batch_execute(&format!("delete from wr_lists.{list} where id = '{id}'"))
+                .unwrap();
             assert_eq!(writes(&server), [format!("DELETE /v1/{list}/{id} 200")]);
         }
         server.clear_log();
         c.batch_execute("insert into wr_lists.waitlist_entries (email_address) select 'wait' || i || '@example.com' from generate_series(1, 60) i").unwrap();
-        assert_eq!(writes(&server), ["POST /v1/waitlist_entries/bulk 200", "POST /v1/waitlist_entries/bulk 200"]);
+        assert_eq!(
+            writes(&server),
+            [
+                "POST /v1/waitlist_entries/bulk 200",
+                "POST /v1/waitlist_entries/bulk 200"
+            ]
+        );
         let ids: Vec<String> = rows(&mut c, "select id from wr_lists.waitlist_entries where email_address in ('wait1@example.com', 'wait2@example.com', 'wait3@example.com') order by email_address").unwrap();
         server.clear_log();
         let invited = one(&mut c, &format!("update wr_lists.waitlist_entries set status = 'invited' where id = '{}' returning status, invitation_id is not null", ids[0]));
@@ -348,7 +473,11 @@ mod tests {
                 format!("DELETE /v1/waitlist_entries/{} 200", ids[2]),
             ]
         );
-        assert!(server.spec_violations().is_empty(), "{:?}", server.spec_violations());
+        assert!(
+            server.spec_violations().is_empty(),
+            "{:?}",
+            server.spec_violations()
+        );
     }
 
     #[pg_test]
@@ -358,29 +487,55 @@ mod tests {
         server.clear_log();
         let (code, message) = failure(&mut c, "delete from wr_max.users");
         assert_eq!(code, "54000", "{message}");
-        assert!(message.contains("more than 100 rows") && message.contains("nothing was sent"), "{message}");
+        assert!(
+            message.contains("more than 100 rows") && message.contains("nothing was sent"),
+            "{message}"
+        );
         assert!(writes(&server).is_empty(), "{:?}", writes(&server));
         assert_eq!(server.dataset().users.len(), 300);
-        let (code, _) = failure(&mut c, "update wr_max.users set first_name = 'Same' where last_name is not null");
+        let (code, _) = failure(
+            &mut c,
+            "update wr_max.users set first_name = 'Same' where last_name is not null",
+        );
         assert_eq!(code, "54000");
         assert!(writes(&server).is_empty());
         // Counted after the table's own conditions, pushed to Clerk or not
         // (this one only Postgres can check): three rows pass.
-        c.batch_execute("alter foreign table wr_max.users options (add max_write_rows '3')").unwrap();
-        let ids: Vec<String> = server.dataset().users[..3].iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
-        let list = ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(",");
-        c.batch_execute(&format!("update wr_max.users set first_name = 'Three' where id || '' in ({list})")).unwrap();
+        c.batch_execute("alter foreign table wr_max.users options (add max_write_rows '3')")
+            .unwrap();
+        let ids: Vec<String> = server.dataset().users[..3]
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        let list = ids
+            .iter()
+            .map(|i| format!("'{i}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        c.batch_execute(&format!(
+            "update wr_max.users set first_name = 'Three' where id || '' in ({list})"
+        ))
+        .unwrap();
         assert_eq!(writes(&server).len(), 3);
-        let four = server.dataset().users[3]["id"].as_str().unwrap().to_string();
+        let four = server.dataset().users[3]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         server.clear_log();
-        let (code, _) = failure(&mut c, &format!("delete from wr_max.users where id in ({list}, '{four}')"));
+        let (code, _) = failure(
+            &mut c,
+            &format!("delete from wr_max.users where id in ({list}, '{four}')"),
+        );
         assert_eq!(code, "54000");
         assert!(writes(&server).is_empty());
         // A join narrows only after the count: the hint's id = ANY form
         // counts just the rows it names.
         c.batch_execute(&format!(
             "create table wr_max.fraud (user_id text); insert into wr_max.fraud values ({});",
-            ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join("), (")
+            ids.iter()
+                .map(|i| format!("'{i}'"))
+                .collect::<Vec<_>>()
+                .join("), (")
         ))
         .unwrap();
         server.clear_log();
@@ -392,7 +547,10 @@ mod tests {
     fn rollback_and_a_failure_mid_statement() {
         let server = mock(config());
         let mut c = writable(&server, "wr_tx");
-        let ids: Vec<String> = server.dataset().users[..2].iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+        let ids: Vec<String> = server.dataset().users[..2]
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
         server.clear_log();
         // Sent at once: a ROLLBACK undoes nothing in Clerk.
         c.batch_execute(&format!(
@@ -404,7 +562,10 @@ mod tests {
         assert_eq!(user(&server, &ids[0]).unwrap()["first_name"], "Rolled");
         // The second of three rows is refused: the first stays, the third
         // is never sent, and the error says so.
-        c.batch_execute("insert into wr_tx.blocklist_identifiers (identifier) values ('dup@example.com')").unwrap();
+        c.batch_execute(
+            "insert into wr_tx.blocklist_identifiers (identifier) values ('dup@example.com')",
+        )
+        .unwrap();
         server.clear_log();
         c.batch_execute("begin; savepoint s").unwrap();
         let e = c
@@ -413,12 +574,34 @@ mod tests {
         c.batch_execute("rollback to savepoint s; commit").unwrap();
         let db = e.as_db_error().unwrap();
         assert_eq!(db.code().code(), "23514", "{}", db.message());
-        assert!(db.message().contains("POST /blocklist_identifiers") && db.message().contains("already on the list"), "{}", db.message());
+        assert!(
+            db.message().contains("POST /blocklist_identifiers")
+                && db.message().contains("already on the list"),
+            "{}",
+            db.message()
+        );
         let detail = db.detail().unwrap_or_default();
-        assert!(detail.starts_with("Before it, this statement changed 1 row in Clerk"), "{detail}");
-        assert_eq!(writes(&server), ["POST /v1/blocklist_identifiers 200", "POST /v1/blocklist_identifiers 422"]);
-        let listed: Vec<String> = server.dataset().blocklist_identifiers.iter().map(|b| b["identifier"].as_str().unwrap().to_string()).collect();
-        assert!(listed.contains(&"first@example.com".to_string()) && !listed.contains(&"third@example.com".to_string()));
+        assert!(
+            detail.starts_with("Before it, this statement changed 1 row in Clerk"),
+            "{detail}"
+        );
+        assert_eq!(
+            writes(&server),
+            [
+                "POST /v1/blocklist_identifiers 200",
+                "POST /v1/blocklist_identifiers 422"
+            ]
+        );
+        let listed: Vec<String> = server
+            .dataset()
+            .blocklist_identifiers
+            .iter()
+            .map(|b| b["identifier"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            listed.contains(&"first@example.com".to_string())
+                && !listed.contains(&"third@example.com".to_string())
+        );
     }
 
     #[pg_test]
@@ -428,7 +611,10 @@ mod tests {
         c.batch_execute("alter server wr_storm options (set max_retries '6'); select clerk_fdw_stats_reset('wr_storm');").unwrap();
         server.set_behaviour(Behaviour {
             fail_every: 3,
-            rate_limit: Some(RateLimit { retry_after: true, ..RateLimit::fixed(4, Duration::from_millis(300)) }),
+            rate_limit: Some(RateLimit {
+                retry_after: true,
+                ..RateLimit::fixed(4, Duration::from_millis(300))
+            }),
             ..Behaviour::default()
         });
         c.batch_execute("insert into wr_storm.allowlist_identifiers (identifier) select 'storm' || i || '@example.com' from generate_series(1, 30) i").unwrap();
@@ -437,36 +623,79 @@ mod tests {
             .dataset()
             .allowlist_identifiers
             .iter()
-            .filter_map(|a| a["identifier"].as_str().filter(|i| i.starts_with("storm")).map(String::from))
+            .filter_map(|a| {
+                a["identifier"]
+                    .as_str()
+                    .filter(|i| i.starts_with("storm"))
+                    .map(String::from)
+            })
             .collect();
         let mut unique = listed.clone();
         unique.sort();
         unique.dedup();
         assert_eq!((listed.len(), unique.len()), (30, 30));
-        let refused = server.requests().iter().filter(|r| r.method == "POST" && (r.status == 429 || r.status == 503)).count();
+        let refused = server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && (r.status == 429 || r.status == 503))
+            .count();
         assert!(refused >= 10, "the storm hit {refused} POSTs");
         // A 500 may have been applied: the POST is not repeated, and the
         // error says to look before trying again.
         server.clear_log();
         server.set_behaviour(Behaviour {
-            script: [Some(Fault::Status { status: 500, retry_after: None })].into_iter().collect(),
+            script: [Some(Fault::Status {
+                status: 500,
+                retry_after: None,
+            })]
+            .into_iter()
+            .collect(),
             ..Behaviour::default()
         });
-        let (code, message) = failure(&mut c, "insert into wr_storm.allowlist_identifiers (identifier) values ('maybe@example.com')");
+        let (code, message) = failure(
+            &mut c,
+            "insert into wr_storm.allowlist_identifiers (identifier) values ('maybe@example.com')",
+        );
         assert_eq!(code, "HV00N", "{message}");
-        assert!(message.contains("may or may not have been applied"), "{message}");
+        assert!(
+            message.contains("may or may not have been applied"),
+            "{message}"
+        );
         assert_eq!(writes(&server), ["POST /v1/allowlist_identifiers 500"]);
         // PATCH is idempotent: retried after a 500.
-        let id = server.dataset().users[0]["id"].as_str().unwrap().to_string();
+        let id = server.dataset().users[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         server.clear_log();
         server.set_behaviour(Behaviour {
-            script: [None, Some(Fault::Status { status: 500, retry_after: None })].into_iter().collect(),
+            script: [
+                None,
+                Some(Fault::Status {
+                    status: 500,
+                    retry_after: None,
+                }),
+            ]
+            .into_iter()
+            .collect(),
             ..Behaviour::default()
         });
-        c.batch_execute(&format!("update wr_storm.users set first_name = 'Retried' where id = '{id}'")).unwrap();
-        assert_eq!(writes(&server), [format!("PATCH /v1/users/{id} 500"), format!("PATCH /v1/users/{id} 200")]);
+        c.batch_execute(&format!(
+            "update wr_storm.users set first_name = 'Retried' where id = '{id}'"
+        ))
+        .unwrap();
+        assert_eq!(
+            writes(&server),
+            [
+                format!("PATCH /v1/users/{id} 500"),
+                format!("PATCH /v1/users/{id} 200")
+            ]
+        );
         // Each write counts once, however often it was attempted.
-        let stats = one(&mut c, "select writes, write_errors from clerk_fdw_stats() where server = 'wr_storm'");
+        let stats = one(
+            &mut c,
+            "select writes, write_errors from clerk_fdw_stats() where server = 'wr_storm'",
+        );
         assert_eq!(stats, "32|1");
     }
 
@@ -474,7 +703,10 @@ mod tests {
     fn cached_plans_plpgsql_cursors_and_savepoints() {
         let server = mock(config());
         let mut c = writable(&server, "wr_plans");
-        let ids: Vec<String> = server.dataset().users[..8].iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+        let ids: Vec<String> = server.dataset().users[..8]
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
         c.batch_execute(
             "set plan_cache_mode = force_generic_plan;
              prepare ren(text, text) as update wr_plans.users set first_name = $2 where id = $1 returning id, first_name;
@@ -496,14 +728,29 @@ mod tests {
         )
         .unwrap();
         for (i, id) in ids.iter().enumerate() {
-            assert_eq!(one(&mut c, &format!("execute ren('{id}', 'Gen{i}')")), format!("{id}|Gen{i}"));
+            assert_eq!(
+                one(&mut c, &format!("execute ren('{id}', 'Gen{i}')")),
+                format!("{id}|Gen{i}")
+            );
             let made = one(&mut c, &format!("execute add('p{i}@example.com')"));
-            assert_eq!(one(&mut c, &format!("execute del('{made}')")), format!("p{i}@example.com"));
+            assert_eq!(
+                one(&mut c, &format!("execute del('{made}')")),
+                format!("p{i}@example.com")
+            );
             assert_eq!(one(&mut c, &format!("select wr_plans.ban('{id}')")), "t");
             // Clerk's 422 (a username taken), caught in plpgsql.
-            let taken = server.dataset().users[20]["username"].as_str().unwrap_or("u20").to_string();
-            let refused = one(&mut c, &format!("select wr_plans.rename('{id}', '{taken}')"));
-            assert!(refused.starts_with("refused: ") && refused.contains("username is taken"), "{refused}");
+            let taken = server.dataset().users[20]["username"]
+                .as_str()
+                .unwrap_or("u20")
+                .to_string();
+            let refused = one(
+                &mut c,
+                &format!("select wr_plans.rename('{id}', '{taken}')"),
+            );
+            assert!(
+                refused.starts_with("refused: ") && refused.contains("username is taken"),
+                "{refused}"
+            );
         }
         for id in &ids {
             assert_eq!(user(&server, id).unwrap()["banned"], true);
@@ -537,20 +784,36 @@ mod tests {
              select * from clerk_fdw.sync_mirror('wr_mir_m');"
         ))
         .unwrap();
-        let id = server.dataset().users[7]["id"].as_str().unwrap().to_string();
+        let id = server.dataset().users[7]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let before = server.deliveries().len();
         c.batch_execute(&format!(
             "begin; update wr_mir.users set first_name = 'Mirrored' where id = '{id}';"
         ))
         .unwrap();
-        assert_eq!(one(&mut c, &format!("select first_name from wr_mir_m.users where id = '{id}'")), "Mirrored");
+        assert_eq!(
+            one(
+                &mut c,
+                &format!("select first_name from wr_mir_m.users where id = '{id}'")
+            ),
+            "Mirrored"
+        );
         c.batch_execute("rollback").unwrap();
         // Rolled back here, not in Clerk: the webhook brings the change.
         let deliveries = server.deliveries();
-        let webhook = deliveries[before..].iter().find(|d| d.kind == "user.updated").unwrap().clone();
+        let webhook = deliveries[before..]
+            .iter()
+            .find(|d| d.kind == "user.updated")
+            .unwrap()
+            .clone();
         let outcome = |c: &mut postgres::Client, d: &clerk_mock::webhooks::Delivery| {
-            let headers: serde_json::Map<String, Value> =
-                server.webhook_headers(d).into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            let headers: serde_json::Map<String, Value> = server
+                .webhook_headers(d)
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
             one(
                 c,
                 &format!(
@@ -561,12 +824,28 @@ mod tests {
             )
         };
         assert_eq!(outcome(&mut c, &webhook), "applied");
-        c.batch_execute(&format!("update wr_mir.users set last_name = 'Twice' where id = '{id}'")).unwrap();
-        assert_eq!(one(&mut c, &format!("select last_name from wr_mir_m.users where id = '{id}'")), "Twice");
+        c.batch_execute(&format!(
+            "update wr_mir.users set last_name = 'Twice' where id = '{id}'"
+        ))
+        .unwrap();
+        assert_eq!(
+            one(
+                &mut c,
+                &format!("select last_name from wr_mir_m.users where id = '{id}'")
+            ),
+            "Twice"
+        );
         let deliveries = server.deliveries();
         let webhook = deliveries.last().unwrap().clone();
         assert_eq!(outcome(&mut c, &webhook), "duplicate");
-        c.batch_execute(&format!("delete from wr_mir.users where id = '{id}'")).unwrap();
-        assert_eq!(one(&mut c, &format!("select count(*) from wr_mir_m.users where id = '{id}'")), "0");
+        c.batch_execute(&format!("delete from wr_mir.users where id = '{id}'"))
+            .unwrap();
+        assert_eq!(
+            one(
+                &mut c,
+                &format!("select count(*) from wr_mir_m.users where id = '{id}'")
+            ),
+            "0"
+        );
     }
 }

@@ -522,7 +522,12 @@ fn status_error(status: u16) -> (u16, Vec<u8>) {
     }
 }
 
-pub(crate) fn clerk_error(status: u16, code: &str, message: &str, long_message: &str) -> (u16, Vec<u8>) {
+pub(crate) fn clerk_error(
+    status: u16,
+    code: &str,
+    message: &str,
+    long_message: &str,
+) -> (u16, Vec<u8>) {
     let body = json!({
         "errors": [{"message": message, "long_message": long_message, "code": code, "meta": {}}],
         "clerk_trace_id": "trace_mock",
@@ -774,13 +779,23 @@ fn conforming(path: &str, query: &[(String, String)]) -> Result<Vec<String>, Str
 
 /// A write: checked against the spec (a violation is a 400 and is kept),
 /// then applied (see [`writes`]).
-fn write(shared: &Shared, method: &str, path: &str, query: &[(String, String)], body: &[u8]) -> (u16, Vec<u8>) {
+fn write(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let Some(below) = path.strip_prefix("/v1/") else {
         return not_found("endpoint");
     };
     let segments: Vec<String> = below
         .split('/')
-        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .map(|seg| {
+            percent_encoding::percent_decode_str(seg)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let json: Option<Value> = if body.is_empty() {
         None
@@ -790,7 +805,12 @@ fn write(shared: &Shared, method: &str, path: &str, query: &[(String, String)], 
             Err(e) => {
                 let violation = format!("{method} {path}: the body is not JSON: {e}");
                 lock(&shared.violations).push(violation.clone());
-                return clerk_error(400, "mock_spec_violation", "Not in Clerk's spec", &violation);
+                return clerk_error(
+                    400,
+                    "mock_spec_violation",
+                    "Not in Clerk's spec",
+                    &violation,
+                );
             }
         }
     };
@@ -801,17 +821,29 @@ fn write(shared: &Shared, method: &str, path: &str, query: &[(String, String)], 
     };
     if let Err(violation) = checked {
         lock(&shared.violations).push(violation.clone());
-        return clerk_error(400, "mock_spec_violation", "Not in Clerk's spec", &violation);
+        return clerk_error(
+            400,
+            "mock_spec_violation",
+            "Not in Clerk's spec",
+            &violation,
+        );
     }
     let lean = {
         let data = shared.data();
         data.dataset.users.len() != data.users_json.len()
     };
     if lean {
-        return clerk_error(422, "mock_lean", "Read only", "This test server holds its users serialised only and takes no writes.");
+        return clerk_error(
+            422,
+            "mock_lean",
+            "Read only",
+            "This test server holds its users serialised only and takes no writes.",
+        );
     }
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
-    match mutate(shared, |outbox, data| writes::apply(outbox, data, method, &parts, json.as_ref())) {
+    match mutate(shared, |outbox, data| {
+        writes::apply(outbox, data, method, &parts, json.as_ref())
+    }) {
         Ok((answer, _)) => (200, answer.to_string().into_bytes()),
         Err(refusal) => refusal,
     }

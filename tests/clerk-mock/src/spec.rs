@@ -155,7 +155,9 @@ impl Spec {
         body: Option<&Value>,
     ) -> Result<String, String> {
         let key = method.to_ascii_lowercase();
-        let paths = self.document["paths"].as_object().ok_or("the spec has no paths")?;
+        let paths = self.document["paths"]
+            .as_object()
+            .ok_or("the spec has no paths")?;
         let template = paths
             .iter()
             .filter(|(_, item)| item.get(&key).is_some())
@@ -190,7 +192,9 @@ impl Spec {
     }
 
     fn check_body(&self, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-        let schema = self.resolve(schema).ok_or_else(|| format!("{at}: unresolvable $ref"))?;
+        let schema = self
+            .resolve(schema)
+            .ok_or_else(|| format!("{at}: unresolvable $ref"))?;
         if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
             return all.iter().try_for_each(|s| self.check_body(s, value, at));
         }
@@ -207,7 +211,9 @@ impl Spec {
         }
         if value.is_null() {
             let nullable = schema["nullable"] == true
-                || schema["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "null"));
+                || schema["type"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == "null"));
             return if nullable || schema.get("type").is_none() {
                 Ok(())
             } else {
@@ -248,14 +254,21 @@ impl Spec {
                 }
             }
         }
-        if let (Some(fields), Some(properties)) = (value.as_object(), schema["properties"].as_object()) {
+        if let (Some(fields), Some(properties)) =
+            (value.as_object(), schema["properties"].as_object())
+        {
             for (name, v) in fields {
-                let field_schema = properties
-                    .get(name)
-                    .ok_or_else(|| format!("{at} has field {name:?}, which the spec does not document"))?;
+                let field_schema = properties.get(name).ok_or_else(|| {
+                    format!("{at} has field {name:?}, which the spec does not document")
+                })?;
                 self.check_body(field_schema, v, &format!("{at}.{name}"))?;
             }
-            for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for required in schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if !fields.contains_key(required) {
                     return Err(format!("{at} lacks required field {required:?}"));
                 }

@@ -80,8 +80,11 @@ fn email_taken(data: &Data, address: &str) -> bool {
     let address = address.to_lowercase();
     data.dataset.users.iter().any(|u| {
         u["email_addresses"].as_array().is_some_and(|list| {
-            list.iter()
-                .any(|e| e["email_address"].as_str().is_some_and(|a| a.to_lowercase() == address))
+            list.iter().any(|e| {
+                e["email_address"]
+                    .as_str()
+                    .is_some_and(|a| a.to_lowercase() == address)
+            })
         })
     })
 }
@@ -127,7 +130,12 @@ pub(crate) fn apply(
         }
         ("POST", ["organizations"]) => create_organization(out, data, body),
         ("PATCH", ["organizations", id]) => update_organization(out, data, id, |org| {
-            for name in ["name", "slug", "max_allowed_memberships", "admin_delete_enabled"] {
+            for name in [
+                "name",
+                "slug",
+                "max_allowed_memberships",
+                "admin_delete_enabled",
+            ] {
                 if let Some(v) = body.and_then(|b| b.get(name)) {
                     org[name] = v.clone();
                 }
@@ -148,9 +156,16 @@ pub(crate) fn apply(
         ("POST", ["organizations", org, "memberships"]) => create_membership(out, data, org, body),
         ("PATCH", ["organizations", org, "memberships", user]) => {
             update_membership(out, data, org, user, |m| {
-                let role = field(body, "role").as_str().unwrap_or("org:member").to_string();
+                let role = field(body, "role")
+                    .as_str()
+                    .unwrap_or("org:member")
+                    .to_string();
                 let name = role.trim_start_matches("org:");
-                m["role_name"] = json!(format!("{}{}", name[..1.min(name.len())].to_uppercase(), &name[1.min(name.len())..]));
+                m["role_name"] = json!(format!(
+                    "{}{}",
+                    name[..1.min(name.len())].to_uppercase(),
+                    &name[1.min(name.len())..]
+                ));
                 m["role"] = json!(role);
             })
         }
@@ -164,7 +179,10 @@ pub(crate) fn apply(
         ("DELETE", ["organizations", org, "memberships", user]) => {
             let i = membership_of(data, org, user)?;
             let m = data.dataset.memberships.remove(i);
-            Ok((m.clone(), vec![("organizationMembership.deleted".into(), m)]))
+            Ok((
+                m.clone(),
+                vec![("organizationMembership.deleted".into(), m)],
+            ))
         }
         ("POST", ["invitations"]) => {
             let inv = new_invitation(out, data, body.unwrap_or(&Value::Null))?;
@@ -191,7 +209,10 @@ pub(crate) fn apply(
             let at = out.tick();
             let inv = &mut data.dataset.invitations[i];
             if inv["status"] != "pending" {
-                return Err(unprocessable("invitation_not_pending", "Only pending invitations can be revoked."));
+                return Err(unprocessable(
+                    "invitation_not_pending",
+                    "Only pending invitations can be revoked.",
+                ));
             }
             inv["status"] = json!("revoked");
             inv["revoked"] = json!(true);
@@ -201,7 +222,10 @@ pub(crate) fn apply(
         }
         ("POST", ["organizations", org, "invitations"]) => {
             let inv = new_organization_invitation(out, data, org, body.unwrap_or(&Value::Null))?;
-            Ok((inv.clone(), vec![("organizationInvitation.created".into(), inv)]))
+            Ok((
+                inv.clone(),
+                vec![("organizationInvitation.created".into(), inv)],
+            ))
         }
         ("POST", ["organizations", org, "invitations", "bulk"]) => {
             let items = body.and_then(Value::as_array).cloned().unwrap_or_default();
@@ -225,29 +249,55 @@ pub(crate) fn apply(
             Ok((json!({"data": created, "total_count": n}), events))
         }
         ("POST", ["organizations", org, "invitations", id, "revoke"]) => {
-            let i = find(&data.dataset.organization_invitations, id, "organization invitation")?;
+            let i = find(
+                &data.dataset.organization_invitations,
+                id,
+                "organization invitation",
+            )?;
             let at = out.tick();
             let inv = &mut data.dataset.organization_invitations[i];
             if inv["organization_id"] != *org {
                 return Err(not_found("organization invitation", id));
             }
             if inv["status"] != "pending" {
-                return Err(unprocessable("invitation_not_pending", "Only pending invitations can be revoked."));
+                return Err(unprocessable(
+                    "invitation_not_pending",
+                    "Only pending invitations can be revoked.",
+                ));
             }
             inv["status"] = json!("revoked");
             inv["updated_at"] = json!(at);
-            Ok((inv.clone(), vec![("organizationInvitation.revoked".into(), inv.clone())]))
+            Ok((
+                inv.clone(),
+                vec![("organizationInvitation.revoked".into(), inv.clone())],
+            ))
         }
         ("POST", [list @ ("allowlist_identifiers" | "blocklist_identifiers")]) => {
-            let identifier = field(body, "identifier").as_str().unwrap_or_default().to_string();
+            let identifier = field(body, "identifier")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let items = identifiers(data, list);
             if items.iter().any(|v| v["identifier"] == identifier.as_str()) {
-                return Err(unprocessable("duplicate_record", "This identifier is already on the list."));
+                return Err(unprocessable(
+                    "duplicate_record",
+                    "This identifier is already on the list.",
+                ));
             }
             let at = out.tick();
             let n = out.number();
-            let kind = if identifier.contains('@') { "email_address" } else if identifier.starts_with('+') { "phone_number" } else { "web3_wallet" };
-            let (prefix, object) = if *list == "allowlist_identifiers" { ("alid", "allowlist_identifier") } else { ("blid", "blocklist_identifier") };
+            let kind = if identifier.contains('@') {
+                "email_address"
+            } else if identifier.starts_with('+') {
+                "phone_number"
+            } else {
+                "web3_wallet"
+            };
+            let (prefix, object) = if *list == "allowlist_identifiers" {
+                ("alid", "allowlist_identifier")
+            } else {
+                ("blid", "blocklist_identifier")
+            };
             let mut entry = json!({
                 "object": object, "id": format!("{prefix}_new_{n}"), "identifier": identifier,
                 "identifier_type": kind, "instance_id": INSTANCE_ID, "created_at": at, "updated_at": at,
@@ -262,7 +312,10 @@ pub(crate) fn apply(
             let items = identifiers(data, list);
             let i = find(items, id, "identifier")?;
             let entry = items.remove(i);
-            Ok((deleted(entry["object"].as_str().unwrap_or("identifier"), id), Vec::new()))
+            Ok((
+                deleted(entry["object"].as_str().unwrap_or("identifier"), id),
+                Vec::new(),
+            ))
         }
         ("POST", ["waitlist_entries"]) => {
             let entry = new_waitlist_entry(out, data, body.unwrap_or(&Value::Null))?;
@@ -295,7 +348,10 @@ pub(crate) fn apply(
             let n = out.number();
             let entry = &mut entries[i];
             if entry["status"] != "pending" {
-                return Err(unprocessable("waitlist_entry_not_pending", "Only pending waitlist entries can be invited or rejected."));
+                return Err(unprocessable(
+                    "waitlist_entry_not_pending",
+                    "Only pending waitlist entries can be invited or rejected.",
+                ));
             }
             if *action == "invite" {
                 entry["status"] = json!("invited");
@@ -309,7 +365,10 @@ pub(crate) fn apply(
                 entry["status"] = json!("rejected");
             }
             entry["updated_at"] = json!(at);
-            Ok((entry.clone(), vec![("waitlistEntry.updated".into(), entry.clone())]))
+            Ok((
+                entry.clone(),
+                vec![("waitlistEntry.updated".into(), entry.clone())],
+            ))
         }
         ("DELETE", ["waitlist_entries", id]) => {
             let entries = &mut data.dataset.settings.waitlist_entries;
@@ -331,7 +390,8 @@ fn identifiers<'a>(data: &'a mut Data, list: &str) -> &'a mut Vec<Value> {
 
 /// Removes the memberships `ends` picks; their deletion events.
 fn end_memberships(data: &mut Data, ends: impl Fn(&Value) -> bool) -> Vec<(String, Value)> {
-    let (ended, kept): (Vec<Value>, Vec<Value>) = data.dataset.memberships.drain(..).partition(|m| ends(m));
+    let (ended, kept): (Vec<Value>, Vec<Value>) =
+        data.dataset.memberships.drain(..).partition(|m| ends(m));
     data.dataset.memberships = kept;
     ended
         .into_iter()
@@ -339,7 +399,11 @@ fn end_memberships(data: &mut Data, ends: impl Fn(&Value) -> bool) -> Vec<(Strin
         .collect()
 }
 
-fn create_user(out: &mut Outbox, data: &mut Data, body: Option<&Value>) -> Result<Written, Refusal> {
+fn create_user(
+    out: &mut Outbox,
+    data: &mut Data,
+    body: Option<&Value>,
+) -> Result<Written, Refusal> {
     let emails: Vec<String> = field(body, "email_address")
         .as_array()
         .into_iter()
@@ -347,11 +411,17 @@ fn create_user(out: &mut Outbox, data: &mut Data, body: Option<&Value>) -> Resul
         .filter_map(|e| e.as_str().map(String::from))
         .collect();
     if let Some(taken) = emails.iter().find(|e| email_taken(data, e)) {
-        return Err(unprocessable("form_identifier_exists", &format!("That email address is taken: {taken}")));
+        return Err(unprocessable(
+            "form_identifier_exists",
+            &format!("That email address is taken: {taken}"),
+        ));
     }
     if let Some(username) = field(body, "username").as_str() {
         if data.dataset.users.iter().any(|u| u["username"] == username) {
-            return Err(unprocessable("form_identifier_exists", "That username is taken. Please try another."));
+            return Err(unprocessable(
+                "form_identifier_exists",
+                "That username is taken. Please try another.",
+            ));
         }
     }
     let n = out.cfg().users + out.number() as usize;
@@ -376,10 +446,26 @@ fn create_user(out: &mut Outbox, data: &mut Data, body: Option<&Value>) -> Resul
         }
         v
     };
-    user["email_addresses"] = json!(emails.iter().enumerate().map(|(k, e)| identification("email_address", k, e)).collect::<Vec<_>>());
-    user["primary_email_address_id"] = if emails.is_empty() { Value::Null } else { json!(format!("idn_new{n}email_address0")) };
-    user["phone_numbers"] = json!(phones.iter().enumerate().map(|(k, p)| identification("phone_number", k, p)).collect::<Vec<_>>());
-    user["primary_phone_number_id"] = if phones.is_empty() { Value::Null } else { json!(format!("idn_new{n}phone_number0")) };
+    user["email_addresses"] = json!(emails
+        .iter()
+        .enumerate()
+        .map(|(k, e)| identification("email_address", k, e))
+        .collect::<Vec<_>>());
+    user["primary_email_address_id"] = if emails.is_empty() {
+        Value::Null
+    } else {
+        json!(format!("idn_new{n}email_address0"))
+    };
+    user["phone_numbers"] = json!(phones
+        .iter()
+        .enumerate()
+        .map(|(k, p)| identification("phone_number", k, p))
+        .collect::<Vec<_>>());
+    user["primary_phone_number_id"] = if phones.is_empty() {
+        Value::Null
+    } else {
+        json!(format!("idn_new{n}phone_number0"))
+    };
     for name in ["first_name", "last_name", "username", "external_id"] {
         user[name] = field(body, name).clone();
     }
@@ -391,7 +477,8 @@ fn create_user(out: &mut Outbox, data: &mut Data, body: Option<&Value>) -> Resul
     }
     user["banned"] = json!(field(body, "banned").as_bool().unwrap_or(false));
     user["locked"] = json!(field(body, "locked").as_bool().unwrap_or(false));
-    user["password_enabled"] = json!(field(body, "password").is_string() || field(body, "password_digest").is_string());
+    user["password_enabled"] =
+        json!(field(body, "password").is_string() || field(body, "password_digest").is_string());
     user["two_factor_enabled"] = json!(false);
     for name in ["last_sign_in_at", "last_active_at"] {
         user[name] = Value::Null;
@@ -402,30 +489,55 @@ fn create_user(out: &mut Outbox, data: &mut Data, body: Option<&Value>) -> Resul
     Ok((user.clone(), vec![("user.created".into(), user)]))
 }
 
-fn update_user(out: &mut Outbox, data: &mut Data, id: &str, change: impl FnOnce(&mut Value)) -> Result<Written, Refusal> {
+fn update_user(
+    out: &mut Outbox,
+    data: &mut Data,
+    id: &str,
+    change: impl FnOnce(&mut Value),
+) -> Result<Written, Refusal> {
     let i = find(&data.dataset.users, id, "user")?;
     let before = data.dataset.users[i].clone();
     let mut user = before.clone();
     change(&mut user);
-    if user["username"] != before["username"] && !user["username"].is_null()
-        && data.dataset.users.iter().any(|u| u["username"] == user["username"])
+    if user["username"] != before["username"]
+        && !user["username"].is_null()
+        && data
+            .dataset
+            .users
+            .iter()
+            .any(|u| u["username"] == user["username"])
     {
-        return Err(unprocessable("form_identifier_exists", "That username is taken. Please try another."));
+        return Err(unprocessable(
+            "form_identifier_exists",
+            "That username is taken. Please try another.",
+        ));
     }
     user["updated_at"] = json!(out.tick());
     data.dataset.users[i] = user.clone();
     Ok((user.clone(), vec![("user.updated".into(), user)]))
 }
 
-fn create_organization(out: &mut Outbox, data: &mut Data, body: Option<&Value>) -> Result<Written, Refusal> {
+fn create_organization(
+    out: &mut Outbox,
+    data: &mut Data,
+    body: Option<&Value>,
+) -> Result<Written, Refusal> {
     let k = out.cfg().organizations + out.number() as usize;
     let mut org = data::organization(&newest(out.cfg(), k), k, 0);
     let slug = match field(body, "slug").as_str() {
         Some(slug) => slug.to_string(),
         None => format!("org-new-{k}"),
     };
-    if data.dataset.organizations.iter().any(|o| o["slug"] == slug.as_str()) {
-        return Err(unprocessable("form_identifier_exists", "This slug is already taken by another organization."));
+    if data
+        .dataset
+        .organizations
+        .iter()
+        .any(|o| o["slug"] == slug.as_str())
+    {
+        return Err(unprocessable(
+            "form_identifier_exists",
+            "This slug is already taken by another organization.",
+        ));
     }
     if let Some(creator) = field(body, "created_by").as_str() {
         find(&data.dataset.users, creator, "user")?;
@@ -434,7 +546,8 @@ fn create_organization(out: &mut Outbox, data: &mut Data, body: Option<&Value>) 
     org["name"] = field(body, "name").clone();
     org["slug"] = json!(slug);
     org["created_by"] = field(body, "created_by").clone();
-    org["max_allowed_memberships"] = json!(field(body, "max_allowed_memberships").as_i64().unwrap_or(0));
+    org["max_allowed_memberships"] =
+        json!(field(body, "max_allowed_memberships").as_i64().unwrap_or(0));
     for name in ["public_metadata", "private_metadata"] {
         org[name] = match field(body, name) {
             Value::Null => json!({}),
@@ -447,14 +560,26 @@ fn create_organization(out: &mut Outbox, data: &mut Data, body: Option<&Value>) 
     Ok((org.clone(), vec![("organization.created".into(), org)]))
 }
 
-fn update_organization(out: &mut Outbox, data: &mut Data, id: &str, change: impl FnOnce(&mut Value)) -> Result<Written, Refusal> {
+fn update_organization(
+    out: &mut Outbox,
+    data: &mut Data,
+    id: &str,
+    change: impl FnOnce(&mut Value),
+) -> Result<Written, Refusal> {
     let i = find(&data.dataset.organizations, id, "organization")?;
     let mut org = data.dataset.organizations[i].clone();
     change(&mut org);
     if org["slug"] != data.dataset.organizations[i]["slug"]
-        && data.dataset.organizations.iter().any(|o| o["slug"] == org["slug"])
+        && data
+            .dataset
+            .organizations
+            .iter()
+            .any(|o| o["slug"] == org["slug"])
     {
-        return Err(unprocessable("form_identifier_exists", "This slug is already taken by another organization."));
+        return Err(unprocessable(
+            "form_identifier_exists",
+            "This slug is already taken by another organization.",
+        ));
     }
     org["updated_at"] = json!(out.tick());
     data.dataset.organizations[i] = org.clone();
@@ -469,12 +594,23 @@ fn membership_of(data: &Data, org: &str, user: &str) -> Result<usize, Refusal> {
         .ok_or_else(|| not_found("organization membership", &format!("{org}/{user}")))
 }
 
-fn create_membership(out: &mut Outbox, data: &mut Data, org: &str, body: Option<&Value>) -> Result<Written, Refusal> {
+fn create_membership(
+    out: &mut Outbox,
+    data: &mut Data,
+    org: &str,
+    body: Option<&Value>,
+) -> Result<Written, Refusal> {
     let k = find(&data.dataset.organizations, org, "organization")?;
-    let user = field(body, "user_id").as_str().unwrap_or_default().to_string();
+    let user = field(body, "user_id")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let u = find(&data.dataset.users, &user, "user")?;
     if membership_of(data, org, &user).is_ok() {
-        return Err(unprocessable("already_a_member_in_organization", "The user is already a member of the organization."));
+        return Err(unprocessable(
+            "already_a_member_in_organization",
+            "The user is already a member of the organization.",
+        ));
     }
     let n = out.number();
     let organization = data.dataset.organizations[k].clone();
@@ -487,9 +623,16 @@ fn create_membership(out: &mut Outbox, data: &mut Data, org: &str, body: Option<
         "profile_image_url": person["image_url"], "image_url": person["image_url"],
         "has_image": person["has_image"], "identifier": person["username"], "username": person["username"],
     });
-    let role = field(body, "role").as_str().unwrap_or("org:member").to_string();
+    let role = field(body, "role")
+        .as_str()
+        .unwrap_or("org:member")
+        .to_string();
     let name = role.trim_start_matches("org:").to_string();
-    m["role_name"] = json!(format!("{}{}", name[..1.min(name.len())].to_uppercase(), &name[1.min(name.len())..]));
+    m["role_name"] = json!(format!(
+        "{}{}",
+        name[..1.min(name.len())].to_uppercase(),
+        &name[1.min(name.len())..]
+    ));
     m["role"] = json!(role);
     for name in ["public_metadata", "private_metadata"] {
         m[name] = match field(body, name) {
@@ -501,15 +644,27 @@ fn create_membership(out: &mut Outbox, data: &mut Data, org: &str, body: Option<
     m["created_at"] = json!(at);
     m["updated_at"] = json!(at);
     data.dataset.memberships.push(m.clone());
-    Ok((m.clone(), vec![("organizationMembership.created".into(), m)]))
+    Ok((
+        m.clone(),
+        vec![("organizationMembership.created".into(), m)],
+    ))
 }
 
-fn update_membership(out: &mut Outbox, data: &mut Data, org: &str, user: &str, change: impl FnOnce(&mut Value)) -> Result<Written, Refusal> {
+fn update_membership(
+    out: &mut Outbox,
+    data: &mut Data,
+    org: &str,
+    user: &str,
+    change: impl FnOnce(&mut Value),
+) -> Result<Written, Refusal> {
     let i = membership_of(data, org, user)?;
     let m = &mut data.dataset.memberships[i];
     change(m);
     m["updated_at"] = json!(out.tick());
-    Ok((m.clone(), vec![("organizationMembership.updated".into(), m.clone())]))
+    Ok((
+        m.clone(),
+        vec![("organizationMembership.updated".into(), m.clone())],
+    ))
 }
 
 fn metadata(item: &Value, name: &str) -> Value {
@@ -520,10 +675,20 @@ fn metadata(item: &Value, name: &str) -> Value {
 }
 
 fn new_invitation(out: &mut Outbox, data: &mut Data, item: &Value) -> Result<Value, Refusal> {
-    let email = item["email_address"].as_str().unwrap_or_default().to_string();
-    let pending = data.dataset.invitations.iter().any(|i| i["email_address"] == email.as_str() && i["status"] == "pending");
+    let email = item["email_address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pending = data
+        .dataset
+        .invitations
+        .iter()
+        .any(|i| i["email_address"] == email.as_str() && i["status"] == "pending");
     if pending && item["ignore_existing"] != true {
-        return Err(unprocessable("duplicate_record", &format!("There is already a pending invitation for {email}.")));
+        return Err(unprocessable(
+            "duplicate_record",
+            &format!("There is already a pending invitation for {email}."),
+        ));
     }
     let at = out.tick();
     let n = out.number();
@@ -538,13 +703,26 @@ fn new_invitation(out: &mut Outbox, data: &mut Data, item: &Value) -> Result<Val
     Ok(inv)
 }
 
-fn new_organization_invitation(out: &mut Outbox, data: &mut Data, org: &str, item: &Value) -> Result<Value, Refusal> {
+fn new_organization_invitation(
+    out: &mut Outbox,
+    data: &mut Data,
+    org: &str,
+    item: &Value,
+) -> Result<Value, Refusal> {
     let k = find(&data.dataset.organizations, org, "organization")?;
-    let email = item["email_address"].as_str().unwrap_or_default().to_string();
+    let email = item["email_address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if data.dataset.organization_invitations.iter().any(|i| {
-        i["organization_id"] == org && i["email_address"] == email.as_str() && i["status"] == "pending"
+        i["organization_id"] == org
+            && i["email_address"] == email.as_str()
+            && i["status"] == "pending"
     }) {
-        return Err(unprocessable("duplicate_record", &format!("There is already a pending invitation for {email} to this organization.")));
+        return Err(unprocessable(
+            "duplicate_record",
+            &format!("There is already a pending invitation for {email} to this organization."),
+        ));
     }
     let at = out.tick();
     let n = out.number();
@@ -567,10 +745,16 @@ fn new_organization_invitation(out: &mut Outbox, data: &mut Data, org: &str, ite
 }
 
 fn new_waitlist_entry(out: &mut Outbox, data: &mut Data, item: &Value) -> Result<Value, Refusal> {
-    let email = item["email_address"].as_str().unwrap_or_default().to_string();
+    let email = item["email_address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let entries = &mut data.dataset.settings.waitlist_entries;
     if entries.iter().any(|e| e["email_address"] == email.as_str()) {
-        return Err(unprocessable("duplicate_record", &format!("{email} is already on the waitlist.")));
+        return Err(unprocessable(
+            "duplicate_record",
+            &format!("{email} is already on the waitlist."),
+        ));
     }
     let at = out.tick();
     let n = out.number();
