@@ -419,17 +419,59 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         Ok(None) => return slot,
         Err(e) => state.clerk_error(e).raise(),
     };
-    nulls.fill(true);
-    for (col, datum) in state.columns.iter().zip(datums) {
-        if let (Some(datum), Some(value), Some(null)) =
-            (datum, values.get_mut(col.index), nulls.get_mut(col.index))
-        {
-            *value = datum;
-            *null = false;
+    store_row(slot, &state.columns, datums);
+    slot
+}
+
+/// Stores `datums` (one per bound column, `None` for NULL) in `slot` as a
+/// virtual tuple; the columns not bound are NULL.
+///
+/// # Safety
+/// `slot` is a valid slot of the foreign table's row type.
+pub(super) unsafe fn store_row(
+    slot: *mut pg_sys::TupleTableSlot,
+    columns: &[BoundColumn],
+    datums: Vec<Option<pg_sys::Datum>>,
+) {
+    compat::clear_slot(slot);
+    let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
+    if natts > 0 {
+        let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+        let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+        nulls.fill(true);
+        for (col, datum) in columns.iter().zip(datums) {
+            if let (Some(datum), Some(value), Some(null)) =
+                (datum, values.get_mut(col.index), nulls.get_mut(col.index))
+            {
+                *value = datum;
+                *null = false;
+            }
         }
     }
     pg_sys::ExecStoreVirtualTuple(slot);
-    slot
+}
+
+/// The current memory context for a while: the previous one is back when
+/// this is dropped, also when an ERROR unwinds.
+struct Within {
+    previous: pg_sys::MemoryContext,
+}
+
+impl Within {
+    /// # Safety
+    /// `context` outlives the returned value.
+    unsafe fn switch(context: pg_sys::MemoryContext) -> Within {
+        let previous = pg_sys::CurrentMemoryContext;
+        pg_sys::CurrentMemoryContext = context;
+        Within { previous }
+    }
+}
+
+impl Drop for Within {
+    fn drop(&mut self) {
+        // SAFETY: the context that was current before, still alive.
+        unsafe { pg_sys::CurrentMemoryContext = self.previous };
+    }
 }
 
 /// Reads all the rows of the scan of an UPDATE's or DELETE's table before
@@ -448,7 +490,6 @@ unsafe fn count_write_rows(node: *mut pg_sys::ForeignScanState, state: &mut Scan
     let slot = (*node).ss.ss_ScanTupleSlot;
     let econtext = (*node).ss.ps.ps_ExprContext;
     let qual = (*node).ss.ps.qual;
-    let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
     let mut scratch = PgMemoryContexts::new("clerk_fdw write count");
     let mut kept = Vec::new();
     loop {
@@ -458,40 +499,28 @@ unsafe fn count_write_rows(node: *mut pg_sys::ForeignScanState, state: &mut Scan
             Ok(None) => break,
             Err(e) => state.clerk_error(e).raise(),
         };
-        let accepted = qual.is_null()
-            || scratch.switch_to(|_| {
-                let datums = row_datums(&state.table, &state.columns, &obj).or_raise();
-                compat::clear_slot(slot);
-                if natts > 0 {
-                    let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-                    let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
-                    nulls.fill(true);
-                    for (col, datum) in state.columns.iter().zip(datums) {
-                        if let (Some(datum), Some(v), Some(n)) =
-                            (datum, values.get_mut(col.index), nulls.get_mut(col.index))
-                        {
-                            *v = datum;
-                            *n = false;
-                        }
-                    }
+        let accepted = qual.is_null() || {
+            // Restored however this block ends (an ERROR of the qual
+            // unwinds through it), before `scratch` is deleted.
+            let _within = Within::switch(scratch.value());
+            let datums = row_datums(&state.table, &state.columns, &obj).or_raise();
+            store_row(slot, &state.columns, datums);
+            let scan_tuple = (*econtext).ecxt_scantuple;
+            (*econtext).ecxt_scantuple = slot;
+            let mut is_null = false;
+            let passed = match (*qual).evalfunc {
+                // SAFETY: the node's own qual, evaluated in its expression
+                // context on a row of its scan slot; an ERROR it raises
+                // becomes a Rust panic.
+                Some(eval) => {
+                    pg_sys::ffi::pg_guard_ffi_boundary(|| eval(qual, econtext, &mut is_null))
                 }
-                pg_sys::ExecStoreVirtualTuple(slot);
-                let scan_tuple = (*econtext).ecxt_scantuple;
-                (*econtext).ecxt_scantuple = slot;
-                let mut is_null = false;
-                let passed = match (*qual).evalfunc {
-                    // SAFETY: the node's own qual, evaluated in its
-                    // expression context on a row of its scan slot; an
-                    // ERROR it raises becomes a Rust panic.
-                    Some(eval) => {
-                        pg_sys::ffi::pg_guard_ffi_boundary(|| eval(qual, econtext, &mut is_null))
-                    }
-                    None => pg_sys::Datum::from(true),
-                };
-                (*econtext).ecxt_scantuple = scan_tuple;
-                compat::clear_slot(slot);
-                !is_null && passed.value() != 0
-            });
+                None => pg_sys::Datum::from(true),
+            };
+            (*econtext).ecxt_scantuple = scan_tuple;
+            compat::clear_slot(slot);
+            !is_null && passed.value() != 0
+        };
         scratch.reset();
         if !accepted {
             continue;

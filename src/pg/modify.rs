@@ -17,9 +17,8 @@
 use crate::client::ClerkClient;
 use crate::convert::{self, Target as Declared};
 use crate::pg::clauses::{is_a, list_items};
-use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
-use crate::pg::executor::row_datums;
+use crate::pg::executor::{row_datums, store_row};
 use crate::pg::mirror::write_through;
 use crate::pg::options::{bind_columns, BoundColumn, Table};
 use crate::pg::planner::{check_for_interrupts, declared_columns};
@@ -248,20 +247,30 @@ pub unsafe extern "C-unwind" fn begin_foreign_modify(
         .cast();
 }
 
-/// The state of `rinfo`; an ERROR when there is none (COPY, which does
-/// not begin a modify).
+/// The state of `rinfo`; an ERROR when there is none: COPY and a
+/// partitioned table's routing insert without beginning a modify.
 unsafe fn state_of<'a>(rinfo: *mut pg_sys::ResultRelInfo) -> &'a mut ModifyState {
     match ((*rinfo).ri_FdwState as *mut ModifyState).as_mut() {
         Some(state) => state,
         None => FdwError::Write {
-            table: "(COPY)".into(),
+            table: relation_name(rinfo),
             source: writes::WriteError::Unsupported {
-                object: "Clerk",
-                action: "COPY rows into",
-                hint: "Use INSERT ... SELECT instead.".into(),
+                object: "a Clerk table",
+                action: "COPY or route rows into",
+                hint: "INSERT into the foreign table itself (INSERT ... SELECT for many rows)."
+                    .into(),
             },
         }
         .raise(),
+    }
+}
+
+unsafe fn relation_name(rinfo: *mut pg_sys::ResultRelInfo) -> String {
+    let name = pg_sys::get_rel_name((*(*rinfo).ri_RelationDesc).rd_id);
+    if name.is_null() {
+        "(unknown)".into()
+    } else {
+        CStr::from_ptr(name).to_string_lossy().into_owned()
     }
 }
 
@@ -416,22 +425,7 @@ impl ModifyState {
         object: &Value,
     ) -> Result<(), FdwError> {
         let datums = row_datums(&self.table, &self.columns, object)?;
-        compat::clear_slot(slot);
-        let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
-        if natts > 0 {
-            let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-            let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
-            nulls.fill(true);
-            for (c, datum) in self.columns.iter().zip(datums) {
-                if let (Some(datum), Some(v), Some(n)) =
-                    (datum, values.get_mut(c.index), nulls.get_mut(c.index))
-                {
-                    *v = datum;
-                    *n = false;
-                }
-            }
-        }
-        pg_sys::ExecStoreVirtualTuple(slot);
+        store_row(slot, &self.columns, datums);
         materialize(slot);
         Ok(())
     }
@@ -588,22 +582,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
     state.send(&request, &id).or_raise();
     state.done.push(id);
     // RETURNING shows the row as it was.
-    compat::clear_slot(slot);
-    let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
-    if natts > 0 {
-        let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-        let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
-        nulls.fill(true);
-        for (c, datum) in state.columns.iter().zip(datums) {
-            if let (Some(datum), Some(v), Some(n)) =
-                (datum, values.get_mut(c.index), nulls.get_mut(c.index))
-            {
-                *v = datum;
-                *n = false;
-            }
-        }
-    }
-    pg_sys::ExecStoreVirtualTuple(slot);
+    store_row(slot, &state.columns, datums);
     materialize(slot);
     let attrs = old
         .get("attrs")

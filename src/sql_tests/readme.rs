@@ -90,6 +90,47 @@ mod tests {
             rows(&mut c, "select count(*) from clerk_local.users").unwrap(),
             [DataConfig::default().users.to_string()]
         );
+        // Writing to Clerk, with the local tables its examples read.
+        let users: Vec<String> = server.dataset().users[..4]
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        c.batch_execute(&format!(
+            // In a schema of their own: the read-only role is not meant to
+            // read them.
+            "create schema ops;
+             set search_path = public, ops;
+             create table ops.fraud_flags (user_id text, score float8);
+             insert into fraud_flags values ('{0}', 0.95), ('{1}', 0.99), ('{2}', 0.2);
+             create table ops.billing_accounts (user_id text, plan text);
+             insert into billing_accounts values ('{2}', 'team'), ('{3}', 'pro');
+             create table ops.beta_signups (email text);
+             insert into beta_signups select 'beta' || i || '@example.com' from generate_series(1, 23) i;",
+            users[0], users[1], users[2], users[3]
+        ))
+        .unwrap();
+        let writing = sql_blocks(readme, "\n## Writing to Clerk", "\n## Mirror");
+        assert_eq!(writing.len(), 1);
+        c.batch_execute(&writing[0])
+            .unwrap_or_else(|e| panic!("{}\n{}", error_message(e), writing[0]));
+        let ds = server.dataset();
+        let user = |id: &str| ds.users.iter().find(|u| u["id"] == id).unwrap().clone();
+        assert_eq!(
+            (
+                user(&users[0])["banned"].clone(),
+                user(&users[1])["banned"].clone()
+            ),
+            (serde_json::json!(true), serde_json::json!(true))
+        );
+        assert_eq!(user(&users[3])["public_metadata"]["plan"], "pro");
+        assert_eq!(
+            ds.invitations
+                .iter()
+                .filter(|i| i["email_address"].as_str().unwrap().starts_with("beta"))
+                .count(),
+            23
+        );
+        drop(ds);
         // The read-only role reads every table and view that was made.
         let relations = rows(
             &mut c,

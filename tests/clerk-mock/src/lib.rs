@@ -765,16 +765,21 @@ fn conforming(path: &str, query: &[(String, String)]) -> Result<Vec<String>, Str
         // Not the API at all (an api_url without /v1): Clerk's 404.
         return Ok(vec![String::new()]);
     };
-    let segments: Vec<String> = below
+    let segments = decoded_segments(below);
+    spec::bapi().check_get(&segments, query)?;
+    Ok(segments)
+}
+
+/// The percent-decoded segments of a path below `/v1/`.
+fn decoded_segments(below: &str) -> Vec<String> {
+    below
         .split('/')
         .map(|seg| {
             percent_encoding::percent_decode_str(seg)
                 .decode_utf8_lossy()
                 .into_owned()
         })
-        .collect();
-    spec::bapi().check_get(&segments, query)?;
-    Ok(segments)
+        .collect()
 }
 
 /// A write: checked against the spec (a violation is a 400 and is kept),
@@ -789,14 +794,7 @@ fn write(
     let Some(below) = path.strip_prefix("/v1/") else {
         return not_found("endpoint");
     };
-    let segments: Vec<String> = below
-        .split('/')
-        .map(|seg| {
-            percent_encoding::percent_decode_str(seg)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
+    let segments = decoded_segments(below);
     let json: Option<Value> = if body.is_empty() {
         None
     } else {
@@ -870,7 +868,8 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
                 }
                 busiest_10s = busiest_10s.max(last - first + 1);
             }
-            let body = json!({"requests": log.len(), "throttled": throttled,
+            let writes = log.iter().filter(|r| r.method != "GET").count();
+            let body = json!({"requests": log.len(), "throttled": throttled, "writes": writes,
                               "busiest_10s": busiest_10s, "by_path": by_path});
             (200, body.to_string().into_bytes())
         }
@@ -878,7 +877,7 @@ fn control(shared: &Shared, path: &str, query: &[(String, String)]) -> (u16, Vec
             let log = lock(&shared.log);
             let rows: Vec<Value> = log
                 .iter()
-                .map(|r| json!({"path": r.path, "query": r.query, "status": r.status, "at_ms": r.at_ms}))
+                .map(|r| json!({"method": r.method, "path": r.path, "query": r.query, "status": r.status, "at_ms": r.at_ms}))
                 .collect();
             (200, Value::Array(rows).to_string().into_bytes())
         }

@@ -65,6 +65,16 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Clerk's display name of a role key (`org:admin`: `Admin`).
+fn role_name(role: &str) -> String {
+    let name = role.trim_start_matches("org:");
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn deleted(object: &str, id: &str) -> Value {
     json!({"object": object, "id": id, "deleted": true})
 }
@@ -156,16 +166,8 @@ pub(crate) fn apply(
         ("POST", ["organizations", org, "memberships"]) => create_membership(out, data, org, body),
         ("PATCH", ["organizations", org, "memberships", user]) => {
             update_membership(out, data, org, user, |m| {
-                let role = field(body, "role")
-                    .as_str()
-                    .unwrap_or("org:member")
-                    .to_string();
-                let name = role.trim_start_matches("org:");
-                m["role_name"] = json!(format!(
-                    "{}{}",
-                    name[..1.min(name.len())].to_uppercase(),
-                    &name[1.min(name.len())..]
-                ));
+                let role = field(body, "role").as_str().unwrap_or("org:member");
+                m["role_name"] = json!(role_name(role));
                 m["role"] = json!(role);
             })
         }
@@ -470,10 +472,7 @@ fn create_user(
         user[name] = field(body, name).clone();
     }
     for name in ["public_metadata", "private_metadata", "unsafe_metadata"] {
-        user[name] = match field(body, name) {
-            Value::Null => json!({}),
-            v => v.clone(),
-        };
+        user[name] = metadata(field(body, name));
     }
     user["banned"] = json!(field(body, "banned").as_bool().unwrap_or(false));
     user["locked"] = json!(field(body, "locked").as_bool().unwrap_or(false));
@@ -549,10 +548,7 @@ fn create_organization(
     org["max_allowed_memberships"] =
         json!(field(body, "max_allowed_memberships").as_i64().unwrap_or(0));
     for name in ["public_metadata", "private_metadata"] {
-        org[name] = match field(body, name) {
-            Value::Null => json!({}),
-            v => v.clone(),
-        };
+        org[name] = metadata(field(body, name));
     }
     org["created_at"] = json!(at);
     org["updated_at"] = json!(at);
@@ -623,22 +619,11 @@ fn create_membership(
         "profile_image_url": person["image_url"], "image_url": person["image_url"],
         "has_image": person["has_image"], "identifier": person["username"], "username": person["username"],
     });
-    let role = field(body, "role")
-        .as_str()
-        .unwrap_or("org:member")
-        .to_string();
-    let name = role.trim_start_matches("org:").to_string();
-    m["role_name"] = json!(format!(
-        "{}{}",
-        name[..1.min(name.len())].to_uppercase(),
-        &name[1.min(name.len())..]
-    ));
+    let role = field(body, "role").as_str().unwrap_or("org:member");
+    m["role_name"] = json!(role_name(role));
     m["role"] = json!(role);
     for name in ["public_metadata", "private_metadata"] {
-        m[name] = match field(body, name) {
-            Value::Null => json!({}),
-            v => v.clone(),
-        };
+        m[name] = metadata(field(body, name));
     }
     let at = out.tick();
     m["created_at"] = json!(at);
@@ -667,8 +652,9 @@ fn update_membership(
     ))
 }
 
-fn metadata(item: &Value, name: &str) -> Value {
-    match &item[name] {
+/// Metadata as given, `{}` when not.
+fn metadata(given: &Value) -> Value {
+    match given {
         Value::Null => json!({}),
         v => v.clone(),
     }
@@ -695,7 +681,7 @@ fn new_invitation(out: &mut Outbox, data: &mut Data, item: &Value) -> Result<Val
     let days = item["expires_in_days"].as_i64().unwrap_or(30).clamp(1, 365);
     let inv = json!({
         "object": "invitation", "id": format!("inv_new_{n}"), "email_address": email,
-        "public_metadata": metadata(item, "public_metadata"), "revoked": false, "status": "pending",
+        "public_metadata": metadata(&item["public_metadata"]), "revoked": false, "status": "pending",
         "url": format!("https://accounts.example.com/invite/new{n}"),
         "expires_at": at + days * 86_400_000, "created_at": at, "updated_at": at,
     });
@@ -726,17 +712,16 @@ fn new_organization_invitation(
     }
     let at = out.tick();
     let n = out.number();
-    let role = item["role"].as_str().unwrap_or("org:member").to_string();
-    let name = role.trim_start_matches("org:").to_string();
+    let role = item["role"].as_str().unwrap_or("org:member");
     let organization = &data.dataset.organizations[k];
     let inv = json!({
         "object": "organization_invitation", "id": format!("orginv_new_{n}"), "email_address": email,
-        "role": role, "role_name": format!("{}{}", name[..1.min(name.len())].to_uppercase(), &name[1.min(name.len())..]),
+        "role": role, "role_name": role_name(role),
         "organization_id": org, "inviter_id": item["inviter_user_id"].clone(),
         "public_organization_data": {"id": org, "name": organization["name"], "slug": organization["slug"],
             "image_url": organization["image_url"], "has_image": organization["has_image"]},
-        "status": "pending", "public_metadata": metadata(item, "public_metadata"),
-        "private_metadata": metadata(item, "private_metadata"),
+        "status": "pending", "public_metadata": metadata(&item["public_metadata"]),
+        "private_metadata": metadata(&item["private_metadata"]),
         "url": format!("https://accounts.example.com/org-invite/new{n}"),
         "expires_at": at + 30 * 86_400_000, "created_at": at, "updated_at": at,
     });
