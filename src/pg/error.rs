@@ -73,7 +73,7 @@ pub enum FdwError {
     #[error("clerk_fdw: there is no remote schema \"{0}\"")]
     UnknownRemoteSchema(String),
     #[error("clerk_fdw: foreign table {table} is not writable")]
-    NotWritable { table: String },
+    NotWritable { table: String, server: String },
     #[error("clerk_fdw: {source} (foreign table {table})")]
     Write {
         table: String,
@@ -94,7 +94,7 @@ pub enum FdwError {
         /// Rows this statement changed in Clerk before the failure.
         done: Vec<String>,
     },
-    #[error("clerk_fdw: Clerk answered {request} with {got}")]
+    #[error("clerk_fdw: Clerk took {request}, but its answer cannot be read: {got}")]
     WriteAnswer { request: String, got: String },
     #[error("clerk_fdw: foreign table {table} ({object}) needs {} in WHERE", keys.iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>().join(" or "))]
     KeyRequired {
@@ -206,9 +206,9 @@ impl From<FdwError> for ErrorReport {
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
                 format!("Give the endpoint's signing secret from the Clerk dashboard (Webhooks): ALTER USER MAPPING FOR PUBLIC SERVER {server} OPTIONS (ADD webhook_secret 'whsec_...');"),
             ),
-            FdwError::NotWritable { table } => (
+            FdwError::NotWritable { table, server } => (
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                format!("Writes reach your Clerk instance at once and cannot be rolled back; to allow them: ALTER FOREIGN TABLE {table} OPTIONS (ADD writable 'true'); or the same on the server with ALTER SERVER."),
+                format!("Writes reach your Clerk instance at once and cannot be rolled back. The server's owner allows them: ALTER SERVER {server} OPTIONS (ADD writable 'true'); a table with writable 'false' stays read-only ({table})."),
             ),
             FdwError::Write { source, .. } => (
                 match source {

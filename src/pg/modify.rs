@@ -213,6 +213,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_modify(
     if !table.writable() {
         FdwError::NotWritable {
             table: table.name.clone(),
+            server: table.server_name().to_string(),
         }
         .raise()
     }
@@ -521,7 +522,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
         if created.len() != count {
             FdwError::WriteAnswer {
                 request: format!("POST /{}", request.path.join("/")),
-                got: format!("{} rows for the {count} sent", created.len()),
+                got: format!("{} rows came back for the {count} sent", created.len()),
             }
             .raise()
         }

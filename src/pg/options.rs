@@ -632,6 +632,7 @@ pub struct Table {
     server_oid: pg_sys::Oid,
     server_name: String,
     server_options: HashMap<String, String>,
+    table_options: HashMap<String, String>,
     /// Table options over server options.
     options: HashMap<String, String>,
 }
@@ -669,6 +670,7 @@ impl Table {
             server_oid,
             server_name,
             server_options,
+            table_options,
             options,
         })
     }
@@ -681,12 +683,18 @@ impl Table {
             .is_none_or(|v| parse_bool(v).unwrap_or(true))
     }
 
-    /// Whether INSERT, UPDATE and DELETE may reach Clerk (the `writable`
-    /// option, table over server, default off).
+    /// Whether INSERT, UPDATE and DELETE may reach Clerk: the server must
+    /// allow them (`writable 'true'`, which only its owner can set), and a
+    /// table can opt out. A table's own `true` cannot stand in for the
+    /// server's: any role that may use the server can create a foreign
+    /// table on it, and must not gain writes with the server's key that way.
     pub fn writable(&self) -> bool {
-        self.options
-            .get("writable")
-            .is_some_and(|v| parse_bool(v).unwrap_or(false))
+        let allows = |options: &HashMap<String, String>, default: bool| {
+            options
+                .get("writable")
+                .map_or(default, |v| parse_bool(v).unwrap_or(false))
+        };
+        allows(&self.server_options, false) && allows(&self.table_options, true)
     }
 
     /// The most rows one UPDATE or DELETE may change.
@@ -697,6 +705,10 @@ impl Table {
     /// Requests the scan keeps in flight.
     pub fn concurrency(&self) -> Result<usize, FdwError> {
         max_concurrency(&self.options)
+    }
+
+    pub fn server_name(&self) -> &str {
+        &self.server_name
     }
 
     pub fn server_oid(&self) -> pg_sys::Oid {
