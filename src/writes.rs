@@ -395,6 +395,16 @@ const MEMBERSHIP: &[Seg] = &[
     Col("user_id"),
 ];
 
+/// `path` as Clerk's reference writes it: `/users/{id}/ban`.
+fn template(path: &[Seg]) -> String {
+    path.iter()
+        .map(|seg| match seg {
+            Lit(text) => format!("/{text}"),
+            Col(column) => format!("/{{{column}}}"),
+        })
+        .collect()
+}
+
 /// The writes Clerk allows on `object`; `None` for a read-only object.
 pub fn spec(object: &str) -> Option<&'static WriteSpec> {
     WRITES.iter().find(|w| w.object == object)
@@ -729,6 +739,59 @@ impl WriteSpec {
         Ok(requests)
     }
 
+    /// The requests an INSERT sends, for EXPLAIN.
+    pub fn describe_insert(&self) -> Vec<String> {
+        let Some(insert) = &self.insert else {
+            return Vec::new();
+        };
+        let mut requests = vec![format!("POST {} (a row each)", template(insert.path))];
+        if let Some((path, max)) = insert.bulk {
+            requests.push(format!(
+                "POST {} ({max} rows each, when there is no RETURNING)",
+                template(path)
+            ));
+        }
+        requests
+    }
+
+    /// The requests an UPDATE of `columns` may send, for EXPLAIN: each
+    /// only for rows where its columns change.
+    pub fn describe_update(&self, columns: &[&str]) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Patch { path, fields } | Change::Merge { path, fields } => {
+                    let set: Vec<&str> = fields
+                        .iter()
+                        .map(|f| f.column)
+                        .filter(|c| columns.contains(c))
+                        .collect();
+                    (!set.is_empty())
+                        .then(|| format!("PATCH {} ({})", template(path), set.join(", ")))
+                }
+                Change::Toggle { column, on, off } => columns
+                    .contains(column)
+                    .then(|| format!("POST {} or {} ({column})", template(on), template(off))),
+                Change::Action { column, actions } => columns.contains(column).then(|| {
+                    actions
+                        .iter()
+                        .map(|(value, path)| {
+                            format!("POST {} ({column} = '{value}')", template(path))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                }),
+            })
+            .collect()
+    }
+
+    /// The request a DELETE sends, for EXPLAIN.
+    pub fn describe_delete(&self) -> Vec<String> {
+        self.delete
+            .map(|path| vec![format!("DELETE {}", template(path))])
+            .unwrap_or_default()
+    }
+
     /// The request that deletes `old`.
     pub fn delete_request(&self, old: &Map<String, Value>) -> Result<WriteRequest, WriteError> {
         let path = self.delete.ok_or_else(|| self.unsupported("delete"))?;
@@ -844,6 +907,30 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn explain_names_the_endpoints() {
+        let users = spec("users").unwrap();
+        assert_eq!(
+            users.describe_update(&["first_name", "banned", "public_metadata"]),
+            [
+                "PATCH /users/{id} (first_name)",
+                "PATCH /users/{id}/metadata (public_metadata)",
+                "POST /users/{id}/ban or /users/{id}/unban (banned)",
+            ]
+        );
+        assert_eq!(
+            spec("waitlist_entries").unwrap().describe_insert(),
+            [
+                "POST /waitlist_entries (a row each)",
+                "POST /waitlist_entries/bulk (50 rows each, when there is no RETURNING)",
+            ]
+        );
+        assert_eq!(
+            spec("organization_memberships").unwrap().describe_delete(),
+            ["DELETE /organizations/{organization_id}/memberships/{user_id}"]
+        );
     }
 
     #[test]

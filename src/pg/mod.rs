@@ -119,6 +119,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         routine.EndForeignInsert = None;
         routine.PlanDirectModify = None;
         routine.IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);
+        routine.ExplainForeignModify = Some(modify::explain_foreign_modify);
     }
 
     /// `IMPORT FOREIGN SCHEMA clerk FROM SERVER s INTO local`: one table per

@@ -174,6 +174,54 @@ fn write_spec(table: &Table) -> Result<&'static WriteSpec, FdwError> {
     })
 }
 
+/// The plan `plan_foreign_modify` made.
+unsafe fn modify_plan(fdw_private: *mut pg_sys::List) -> Result<ModifyPlan, FdwError> {
+    list_items::<pg_sys::Node>(fdw_private)
+        .first()
+        .filter(|node| is_a(node.cast(), pg_sys::NodeTag::T_String))
+        .and_then(|node| {
+            let text = CStr::from_ptr((*(*node as *mut pg_sys::String)).sval);
+            serde_json::from_slice(text.to_bytes()).ok()
+        })
+        .ok_or(FdwError::Internal("a modify plan clerk_fdw did not make"))
+}
+
+/// EXPLAIN VERBOSE shows the endpoints a write may use, as postgres_fdw
+/// shows its remote SQL, and an UPDATE's or DELETE's `max_write_rows`.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn explain_foreign_modify(
+    mtstate: *mut pg_sys::ModifyTableState,
+    _rinfo: *mut pg_sys::ResultRelInfo,
+    fdw_private: *mut pg_sys::List,
+    _subplan_index: c_int,
+    es: *mut pg_sys::ExplainState,
+) {
+    if !(*es).verbose {
+        return;
+    }
+    let plan = modify_plan(fdw_private).or_raise();
+    let table = Table::load(pg_sys::Oid::from(plan.table)).or_raise();
+    let spec = write_spec(&table).or_raise();
+    let updated: Vec<&str> = plan.updated.iter().map(String::as_str).collect();
+    let (requests, limited) = match (*mtstate).operation {
+        pg_sys::CmdType::CMD_INSERT => (spec.describe_insert(), false),
+        pg_sys::CmdType::CMD_UPDATE => (spec.describe_update(&updated), true),
+        _ => (spec.describe_delete(), true),
+    };
+    let property = |label: &str, value: &str| {
+        let label = CString::new(label).unwrap_or_default();
+        let value = CString::new(value.replace('\0', "")).unwrap_or_default();
+        pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+    };
+    for request in &requests {
+        property("Clerk write", request);
+    }
+    if limited {
+        let max = table.max_write_rows().or_raise();
+        property("Clerk write limit", &format!("max_write_rows {max}"));
+    }
+}
+
 /// One execution of a write on one table.
 struct ModifyState {
     table: Table,
@@ -200,15 +248,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_modify(
     if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as c_int != 0 {
         return;
     }
-    let plan: ModifyPlan = list_items::<pg_sys::Node>(fdw_private)
-        .first()
-        .filter(|node| is_a(node.cast(), pg_sys::NodeTag::T_String))
-        .and_then(|node| {
-            let text = CStr::from_ptr((*(*node as *mut pg_sys::String)).sval);
-            serde_json::from_slice(text.to_bytes()).ok()
-        })
-        .ok_or(FdwError::Internal("a modify plan clerk_fdw did not make"))
-        .or_raise();
+    let plan = modify_plan(fdw_private).or_raise();
     let table = Table::load(pg_sys::Oid::from(plan.table)).or_raise();
     if !table.writable() {
         FdwError::NotWritable {

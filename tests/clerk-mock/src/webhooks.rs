@@ -247,7 +247,8 @@ pub(crate) fn apply(
                 .ok_or_else(|| format!("no user {user}"))?;
             let j = out.number() as usize;
             let org = ds.organizations[k].clone();
-            let mut m = data::membership(&out.cfg, &org, k, 1, 0);
+            // `newest`: an organization made by a change is past `cfg`'s count.
+            let mut m = data::membership(&newest(&out.cfg, k), &org, k, 1, 0);
             // The user's data, from the user as it is now.
             let person = &ds.users[u];
             m["id"] = json!(format!("orgmem_new_{j}"));
