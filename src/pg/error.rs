@@ -85,15 +85,9 @@ pub enum FdwError {
         command: &'static str,
         max: u64,
     },
-    #[error("clerk_fdw: {request} for {object} {id} failed: {source}")]
-    WriteFailed {
-        request: String,
-        object: &'static str,
-        id: String,
-        source: ClerkError,
-        /// Rows this statement changed in Clerk before the failure.
-        done: Vec<String>,
-    },
+    /// Boxed, like `BadValue`: the row path's `Result`s stay small.
+    #[error("clerk_fdw: {} for {} {} failed: {}", .0.request, .0.object, .0.id, .0.source)]
+    WriteFailed(Box<WriteFailure>),
     #[error("clerk_fdw: Clerk took {request}, but its answer cannot be read: {got}")]
     WriteAnswer { request: String, got: String },
     #[error("clerk_fdw: foreign table {table} ({object}) needs {} in WHERE", keys.iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>().join(" or "))]
@@ -102,6 +96,16 @@ pub enum FdwError {
         object: &'static str,
         keys: Vec<&'static str>,
     },
+}
+
+#[derive(Debug)]
+pub struct WriteFailure {
+    pub request: String,
+    pub object: &'static str,
+    pub id: String,
+    pub source: ClerkError,
+    /// Rows this statement changed in Clerk before the failure.
+    pub done: Vec<String>,
 }
 
 impl From<FdwError> for ErrorReport {
@@ -222,8 +226,8 @@ impl From<FdwError> for ErrorReport {
                 ERRCODE_PROGRAM_LIMIT_EXCEEDED,
                 format!("Narrow the WHERE clause, or raise the limit: ALTER FOREIGN TABLE {table} OPTIONS (ADD max_write_rows '{}'); (SET if it is already there).", max.saturating_mul(10)),
             ),
-            FdwError::WriteFailed { source, .. } => (
-                match source {
+            FdwError::WriteFailed(failure) => (
+                match &failure.source {
                     ClerkError::Api { status: 400 | 409 | 422, .. } => ERRCODE_CHECK_VIOLATION,
                     ClerkError::NotFound { .. } => ERRCODE_NO_DATA_FOUND,
                     ClerkError::Unauthorized { .. } => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
@@ -233,7 +237,7 @@ impl From<FdwError> for ErrorReport {
                     }
                     _ => ERRCODE_FDW_ERROR,
                 },
-                match source {
+                match &failure.source {
                     ClerkError::Uncertain { .. } => "Look the row up in Clerk (SELECT it again) before repeating the statement.".to_string(),
                     _ => String::new(),
                 },
@@ -246,7 +250,7 @@ impl From<FdwError> for ErrorReport {
         };
         let report = ErrorReport::new(code, message, "clerk_fdw");
         let report = match &e {
-            FdwError::WriteFailed { done, .. } => report.set_detail(already_changed(done)),
+            FdwError::WriteFailed(failure) => report.set_detail(already_changed(&failure.done)),
             _ => report,
         };
         if hint.is_empty() {

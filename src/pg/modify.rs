@@ -17,7 +17,7 @@
 use crate::client::ClerkClient;
 use crate::convert::{self, Target as Declared};
 use crate::pg::clauses::{is_a, list_items};
-use crate::pg::error::{FdwError, OrRaise};
+use crate::pg::error::{FdwError, OrRaise, WriteFailure};
 use crate::pg::executor::{row_datums, store_row};
 use crate::pg::mirror::write_through;
 use crate::pg::options::{bind_columns, BoundColumn, Table};
@@ -354,7 +354,7 @@ unsafe fn json_of(datum: pg_sys::Datum, target: Declared) -> Value {
         }
         Declared::Jsonb => JsonB::from_datum(datum, false).map_or(Value::Null, |j| j.0),
         Declared::TextArray => {
-            Vec::<Option<String>>::from_datum(datum, false).map_or(Value::Null, |v| Value::from(v))
+            Vec::<Option<String>>::from_datum(datum, false).map_or(Value::Null, Value::from)
         }
     }
 }
@@ -438,12 +438,14 @@ impl ModifyState {
         })
         .and_then(|done| done.ok_or(crate::client::ClerkError::Stopped))
         .and_then(|r| r);
-        let failed = |source| FdwError::WriteFailed {
-            request: described.clone(),
-            object: self.spec.object,
-            id: id.to_string(),
-            source,
-            done: self.done.clone(),
+        let failed = |source| {
+            FdwError::WriteFailed(Box::new(WriteFailure {
+                request: described.clone(),
+                object: self.spec.object,
+                id: id.to_string(),
+                source,
+                done: self.done.clone(),
+            }))
         };
         let (status, bytes) = match answered {
             Ok(answer) => answer,
