@@ -598,9 +598,13 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
     let mut answer = None;
     for request in &requests {
         answer = Some(state.send(request, &id).or_raise());
+        // Changed from its first request on: if a later one fails, the
+        // error lists this row among those changed.
+        if state.done.last() != Some(&id) {
+            state.done.push(id.clone());
+        }
     }
     if let Some(answer) = answer {
-        state.done.push(id);
         state.fill(slot, &answer).or_raise();
         state.mirror(&answer, false);
     }
