@@ -111,6 +111,14 @@ pub fn session_as_in(role: &str, db: &str) -> postgres::Client {
 }
 
 fn session_with(role: &str, db: &str, options: &str) -> postgres::Client {
+    session_config(role, db, options)
+        .connect(postgres::NoTls)
+        .expect("a session of the role")
+}
+
+/// How a session of `role` in database `db` with connection `options`
+/// connects, to add to (a notice callback, say) before connecting.
+pub fn session_config(role: &str, db: &str, options: &str) -> postgres::Config {
     let port = Spi::get_one::<String>("select current_setting('port')")
         .unwrap()
         .unwrap();
@@ -122,6 +130,4 @@ fn session_with(role: &str, db: &str, options: &str) -> postgres::Client {
         .dbname(db)
         .options(&format!("-c statement_timeout=300s {options}"));
     config
-        .connect(postgres::NoTls)
-        .expect("a session of the role")
 }

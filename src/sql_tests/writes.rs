@@ -742,23 +742,14 @@ mod tests {
         drop(writable(&server, "wr_log"));
         let notices = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let seen = notices.clone();
-        let port = Spi::get_one::<String>("select current_setting('port')")
-            .unwrap()
-            .unwrap();
         let db = Spi::get_one::<String>("select current_database()::text")
             .unwrap()
             .unwrap();
         let user = Spi::get_one::<String>("select current_user::text")
             .unwrap()
             .unwrap();
-        let mut config = postgres::Config::new();
-        config
-            .host("localhost")
-            .port(port.parse().unwrap())
-            .user(&user)
-            .dbname(&db)
-            .options("-c client_min_messages=log")
-            .notice_callback(move |n| seen.lock().unwrap().push(n.message().to_string()));
+        let mut config = session_config(&user, &db, "-c client_min_messages=log");
+        config.notice_callback(move |n| seen.lock().unwrap().push(n.message().to_string()));
         let mut c = config.connect(postgres::NoTls).unwrap();
         let id = server.dataset().users[3]["id"]
             .as_str()

@@ -795,37 +795,33 @@ fn write(
         return not_found("endpoint");
     };
     let segments = decoded_segments(below);
-    let json: Option<Value> = if body.is_empty() {
-        None
+    let checked = if body.is_empty() {
+        Ok(None)
     } else {
-        match serde_json::from_slice(body) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let violation = format!("{method} {path}: the body is not JSON: {e}");
-                lock(&shared.violations).push(violation.clone());
-                return clerk_error(
-                    400,
-                    "mock_spec_violation",
-                    "Not in Clerk's spec",
-                    &violation,
-                );
-            }
+        serde_json::from_slice(body)
+            .map(Some)
+            .map_err(|e| format!("{method} {path}: the body is not JSON: {e}"))
+    }
+    .and_then(|json: Option<Value>| {
+        if !query.is_empty() {
+            return Err(format!("{method} {path} takes no query parameters here"));
+        }
+        spec::bapi()
+            .check_write(method, &segments, json.as_ref())
+            .map(|_| json)
+    });
+    let json = match checked {
+        Ok(json) => json,
+        Err(violation) => {
+            lock(&shared.violations).push(violation.clone());
+            return clerk_error(
+                400,
+                "mock_spec_violation",
+                "Not in Clerk's spec",
+                &violation,
+            );
         }
     };
-    let checked = if query.is_empty() {
-        spec::bapi().check_write(method, &segments, json.as_ref())
-    } else {
-        Err(format!("{method} {path} takes no query parameters here"))
-    };
-    if let Err(violation) = checked {
-        lock(&shared.violations).push(violation.clone());
-        return clerk_error(
-            400,
-            "mock_spec_violation",
-            "Not in Clerk's spec",
-            &violation,
-        );
-    }
     let lean = {
         let data = shared.data();
         data.dataset.users.len() != data.users_json.len()
