@@ -785,8 +785,7 @@ mod tests {
             .map(|u| u["id"].as_str().unwrap().to_string())
             .collect();
         c.batch_execute(
-            "set plan_cache_mode = force_generic_plan;
-             prepare ren(text, text) as update wr_plans.users set first_name = $2 where id = $1 returning id, first_name;
+            "prepare ren(text, text) as update wr_plans.users set first_name = $2 where id = $1 returning id, first_name;
              prepare add(text) as insert into wr_plans.blocklist_identifiers (identifier) values ($1) returning id;
              prepare del(text) as delete from wr_plans.blocklist_identifiers where id = $1 returning identifier;
              create function wr_plans.ban(u text) returns boolean language plpgsql as $$
@@ -804,30 +803,37 @@ mod tests {
              end $$;",
         )
         .unwrap();
-        for (i, id) in ids.iter().enumerate() {
-            assert_eq!(
-                one(&mut c, &format!("execute ren('{id}', 'Gen{i}')")),
-                format!("{id}|Gen{i}")
-            );
-            let made = one(&mut c, &format!("execute add('p{i}@example.com')"));
-            assert_eq!(
-                one(&mut c, &format!("execute del('{made}')")),
-                format!("p{i}@example.com")
-            );
-            assert_eq!(one(&mut c, &format!("select wr_plans.ban('{id}')")), "t");
-            // Clerk's 422 (a username taken), caught in plpgsql.
-            let taken = server.dataset().users[20]["username"]
-                .as_str()
-                .unwrap_or("u20")
-                .to_string();
-            let refused = one(
-                &mut c,
-                &format!("select wr_plans.rename('{id}', '{taken}')"),
-            );
-            assert!(
-                refused.starts_with("refused: ") && refused.contains("username is taken"),
-                "{refused}"
-            );
+        // Custom plans first (auto: the first 5 executions), then generic
+        // ones; the second round sets the same values again and sends
+        // nothing for them.
+        for mode in ["auto", "force_generic_plan"] {
+            c.batch_execute(&format!("set plan_cache_mode = {mode}"))
+                .unwrap();
+            for (i, id) in ids.iter().enumerate() {
+                assert_eq!(
+                    one(&mut c, &format!("execute ren('{id}', 'Gen{i}')")),
+                    format!("{id}|Gen{i}")
+                );
+                let made = one(&mut c, &format!("execute add('p{i}@example.com')"));
+                assert_eq!(
+                    one(&mut c, &format!("execute del('{made}')")),
+                    format!("p{i}@example.com")
+                );
+                assert_eq!(one(&mut c, &format!("select wr_plans.ban('{id}')")), "t");
+                // Clerk's 422 (a username taken), caught in plpgsql.
+                let taken = server.dataset().users[20]["username"]
+                    .as_str()
+                    .unwrap_or("u20")
+                    .to_string();
+                let refused = one(
+                    &mut c,
+                    &format!("select wr_plans.rename('{id}', '{taken}')"),
+                );
+                assert!(
+                    refused.starts_with("refused: ") && refused.contains("username is taken"),
+                    "{refused}"
+                );
+            }
         }
         for id in &ids {
             assert_eq!(user(&server, id).unwrap()["banned"], true);
