@@ -147,7 +147,11 @@ mod tests {
             rows(&mut pushed, &query.replace("{s}", "li")).unwrap(),
             want
         );
-        assert!(users_requests(&server) <= 42, "{}", users_requests(&server));
+        // 40 pages, plus what slicing the list may add: at most a tenth
+        // and 3 (the bound `scan::slicing_costs_little_over_the_page_floor`
+        // holds); how many slices are cut depends on timing.
+        let sent = users_requests(&server);
+        assert!(sent <= 40 + 4 + 3, "{sent} requests for 40 pages");
 
         // Row security gives a role fewer ids than the table has: those
         // must not narrow what the role's join sees.
