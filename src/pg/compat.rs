@@ -1,5 +1,12 @@
 //! The PostgreSQL API differences between the supported majors (15 to 18),
 //! in one place: the rest of the code calls these.
+//!
+//! A new major is added here first: every function names each major it
+//! supports, so building for one not listed fails to compile rather than
+//! falling into another major's branch.
+
+#[cfg(not(any(feature = "pg15", feature = "pg16", feature = "pg17", feature = "pg18")))]
+compile_error!("clerk_fdw supports PostgreSQL 15 to 18; add a new major to src/pg/compat.rs");
 
 use pgrx::pg_sys;
 use std::ptr;
@@ -81,7 +88,7 @@ pub unsafe fn descending(key: *mut pg_sys::PathKey) -> bool {
     unsafe {
         #[cfg(feature = "pg18")]
         return (*key).pk_cmptype == pg_sys::CompareType::COMPARE_GT;
-        #[cfg(not(feature = "pg18"))]
+        #[cfg(any(feature = "pg15", feature = "pg16", feature = "pg17"))]
         return (*key).pk_strategy as u32 == pg_sys::BTGreaterStrategyNumber;
     }
 }
@@ -108,7 +115,7 @@ pub unsafe fn var_is_nulled(var: *mut pg_sys::Var) -> bool {
     #[cfg(any(feature = "pg16", feature = "pg17", feature = "pg18"))]
     // SAFETY: per the function's contract.
     return unsafe { !(*var).varnullingrels.is_null() };
-    #[cfg(not(any(feature = "pg16", feature = "pg17", feature = "pg18")))]
+    #[cfg(feature = "pg15")]
     {
         let _ = var;
         false

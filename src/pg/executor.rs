@@ -622,13 +622,17 @@ pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanS
     }
 }
 
-/// EXPLAIN shows the Clerk requests, in the spirit of postgres_fdw's
-/// "Remote SQL", with `$n` for values known only at run time.
+/// EXPLAIN VERBOSE shows the Clerk requests, as postgres_fdw shows its
+/// "Remote SQL" under VERBOSE only, with `$n` for values known only at run
+/// time.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn explain_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
     es: *mut pg_sys::ExplainState,
 ) {
+    if !(*es).verbose {
+        return;
+    }
     let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
     let property = |label: &str, value: &str| {
         let label = CString::new(label).unwrap_or_default();

@@ -260,7 +260,9 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
         };
         counted.unwrap_or_else(|| plan.estimate_rows(|| total_rows(&table, &client)))
     } else {
-        total_rows(&table, &client)
+        // With pushdown off clerk_fdw sends Clerk nothing but the scan's
+        // own pages, not even a count.
+        DEFAULT_ROW_COUNT
     };
 }
 

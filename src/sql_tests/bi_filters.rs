@@ -377,7 +377,7 @@ mod tests {
         let plan = rows(
             &mut pushed,
             &format!(
-                "explain (analyze, costs off, timing off, summary off) {}",
+                "explain (analyze, verbose, costs off, timing off, summary off) {}",
                 sql("b4")
             ),
         )
@@ -735,7 +735,7 @@ mod tests {
         // 2 lookups, then the list's 2 pages (and perhaps a count).
         let (lookups, reads) = requests();
         let explain = |c: &mut postgres::Client| {
-            rows(c, &format!("explain {}", sql("b7")))
+            rows(c, &format!("explain verbose {}", sql("b7")))
                 .unwrap()
                 .join("\n")
         };
@@ -744,7 +744,7 @@ mod tests {
         let plan = rows(
             &mut pushed,
             &format!(
-                "explain (analyze, costs off, timing off, summary off) {}",
+                "explain (analyze, verbose, costs off, timing off, summary off) {}",
                 sql("b7")
             ),
         )

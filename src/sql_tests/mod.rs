@@ -6,6 +6,7 @@ mod catalogue;
 mod crash_free;
 mod differential;
 mod fidelity;
+mod golden;
 mod hostile;
 mod local_ids;
 mod mirror;

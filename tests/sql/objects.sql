@@ -1,0 +1,24 @@
+-- Organizations, memberships and the other objects' filters.
+explain (verbose, costs off) select id from clerk.organizations where id in ('org_1', 'org_2');
+explain (verbose, costs off) select id from clerk.organizations where slug = 'acme';
+explain (verbose, costs off) select user_id, role from clerk.organization_memberships where organization_id = 'org_1' and role = 'org:admin' and created_at > '2026-01-01';
+explain (verbose, costs off) select user_id from clerk.organization_memberships where organization_id in ('org_1', 'org_2');
+explain (verbose, costs off) select organization_id from clerk.organization_memberships where user_id = 'user_1';
+explain (verbose, costs off) select id from clerk.invitations where status in ('pending', 'revoked');
+explain (verbose, costs off) select id from clerk.invitations where status = 'Pending';
+explain (verbose, costs off) select id from clerk.organization_invitations where status = 'pending' order by created_at;
+explain (verbose, costs off) select id from clerk.saml_connections where organization_id = 'org_1';
+explain (verbose, costs off) select id from clerk.sessions where user_id = 'user_1' and status = 'active';
+explain (verbose, costs off) select id from clerk.sessions;
+explain (verbose, costs off) select id from clerk.billing_plans where for_payer_type = 'org';
+explain (verbose, costs off) select id from clerk.billing_prices where plan_id = 'cplan_1';
+explain (verbose, costs off) select id from clerk.billing_subscription_items where status = 'active' and payer_type = 'user';
+explain (verbose, costs off) select id from clerk.billing_subscription_items where status = 'canceled';
+explain (verbose, costs off) select id from clerk.billing_statements where id = 'stmt_1';
+explain (verbose, costs off) select id from clerk.billing_payment_attempts where statement_id = 'stmt_1';
+explain (verbose, costs off) select id from clerk.billing_subscriptions where user_id = 'user_1';
+explain (verbose, costs off) select id from clerk.enterprise_connections where organization_id = 'org_1' and not active;
+explain (verbose, costs off) select id from clerk.organization_domains where organization_id = 'org_1' and enrollment_mode in ('automatic_invitation', 'manual_invitation') and name = 'acme.com';
+explain (verbose, costs off) select id from clerk.user_organization_invitations where user_id = 'user_1' and status = 'pending';
+explain (verbose, costs off) select id from clerk.api_keys where subject = 'user_1';
+explain (verbose, costs off) select id from clerk.m2m_tokens where subject = 'mch_1';
