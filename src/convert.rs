@@ -1,7 +1,7 @@
 //! JSON → column value conversion, driven by the column's declared SQL type.
 //! Pure Rust: the FDW glue maps [`Out`] to the framework's `Cell`.
 
-use crate::objects::{Kind, Source};
+use crate::catalog::{Kind, Source};
 use serde_json::Value;
 
 /// The SQL types a column may be declared as.
@@ -282,7 +282,7 @@ fn holds_nul(out: &Out) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::object;
+    use crate::catalog::object;
     use serde_json::json;
 
     fn user() -> Value {

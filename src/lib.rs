@@ -18,14 +18,15 @@
 //! executor callbacks, options, SQL functions).
 
 pub mod budget;
+pub mod catalog;
 pub mod client;
 pub mod convert;
 pub mod estimates;
 pub mod lookups;
 pub mod mirror;
-pub mod objects;
 mod pg;
-pub mod pushdown;
+pub mod plan;
+pub mod request;
 pub mod runtime;
 pub mod scan;
 pub mod shared_words;

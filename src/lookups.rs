@@ -8,9 +8,9 @@
 //! short loop many times its requests, and the rate limit is shared with
 //! the customer's application.
 
+use crate::catalog::{Kind, ObjectSpec, Source};
 use crate::convert;
-use crate::objects::{Kind, ObjectSpec, Source};
-use crate::pushdown::{Op, Operand, Request};
+use crate::request::{Op, Operand, Request};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -185,8 +185,8 @@ impl Lookups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::object;
-    use crate::pushdown::Condition;
+    use crate::catalog::object;
+    use crate::request::Condition;
     use serde_json::json;
 
     fn request(conditions: Vec<(&str, Op, Operand)>) -> Request {

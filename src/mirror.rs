@@ -10,8 +10,8 @@
 
 pub mod svix;
 
+use crate::catalog::{object, Kind, ObjectSpec};
 use crate::convert::{allowed_targets, convert, extract, Out};
-use crate::objects::{object, Kind, ObjectSpec};
 use crate::shared_words::{self, SharedWords};
 use serde_json::{Map, Value};
 use std::path::Path;

@@ -11,9 +11,9 @@
 //!   [`Board`]), so every user is read exactly once however they are spread.
 
 use crate::budget::Counter;
+use crate::catalog::{Endpoint, Envelope, Match, Paging, Source, MAX_PAGE_SIZE};
 use crate::client::{ClerkClient, ClerkError};
-use crate::objects::{Endpoint, Envelope, Match, Paging, Source, MAX_PAGE_SIZE};
-use crate::pushdown::{ScanPlan, Series};
+use crate::plan::{ScanPlan, Series};
 use crate::runtime;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -1216,9 +1216,9 @@ impl Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::object;
     use crate::client::ClientConfig;
-    use crate::objects::object;
-    use crate::pushdown::ScanPlan;
+    use crate::plan::ScanPlan;
     use clerk_mock::{Behaviour, DataConfig, Fault, MockServer};
     use std::time::Duration;
 
@@ -1617,22 +1617,22 @@ mod tests {
             users[1000]["created_at"].as_i64().unwrap(),
             users[5000]["created_at"].as_i64().unwrap(),
         );
-        let request = crate::pushdown::Request {
+        let request = crate::request::Request {
             conditions: vec![
-                crate::pushdown::Condition {
+                crate::request::Condition {
                     column: "created_at".into(),
-                    op: crate::pushdown::Op::Gt,
-                    value: crate::pushdown::Operand::Int(lo),
+                    op: crate::request::Op::Gt,
+                    value: crate::request::Operand::Int(lo),
                 },
-                crate::pushdown::Condition {
+                crate::request::Condition {
                     column: "created_at".into(),
-                    op: crate::pushdown::Op::Le,
-                    value: crate::pushdown::Operand::Int(hi),
+                    op: crate::request::Op::Le,
+                    value: crate::request::Operand::Int(hi),
                 },
             ],
             ..Default::default()
         };
-        let plan = crate::pushdown::plan(object("users").unwrap(), &request);
+        let plan = crate::plan::plan(object("users").unwrap(), &request);
         let rows = collect_with(&s, plan, parallel(4)).unwrap();
         let expected: Vec<Value> = users[1001..=5000].to_vec();
         assert_eq!(exactly_once(&rows), ids(&expected));

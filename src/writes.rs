@@ -1,7 +1,7 @@
 //! What clerk_fdw may write to Clerk, per object: which requests an
 //! INSERT, UPDATE or DELETE of one row becomes, built from the row's
 //! columns. Pure Rust: a row is a JSON object keyed by column name (the
-//! names of [`crate::objects`]), with `null` for SQL NULL.
+//! names of [`crate::catalog`]), with `null` for SQL NULL.
 //!
 //! Only what Clerk's Backend API offers is here; anything else is an error
 //! that says what can be written instead.
@@ -815,7 +815,7 @@ mod tests {
     #[test]
     fn every_write_names_an_object_and_its_columns() {
         for w in WRITES {
-            let object = crate::objects::object(w.object).expect(w.object);
+            let object = crate::catalog::object(w.object).expect(w.object);
             for column in w
                 .key
                 .iter()

@@ -8,8 +8,8 @@
 //! Every function here takes planner pointers of the relation being
 //! planned, valid for the duration of the call.
 
-use crate::objects::{Kind, ObjectSpec};
-use crate::pushdown::{Condition, Op, Operand};
+use crate::catalog::{Kind, ObjectSpec};
+use crate::request::{Condition, Op, Operand};
 use pgrx::pg_sys;
 use pgrx::FromDatum;
 use std::ffi::{c_void, CStr};
@@ -348,7 +348,7 @@ impl Extracted {
             "~~" | "~~*" if !is_any => {
                 let column = text_column(args[0]).or_else(|| text_column(case_folded(args[0])?))?;
                 if let Some(pattern) = const_text(args[1]) {
-                    match crate::pushdown::like_literal(&pattern) {
+                    match crate::request::like_literal(&pattern) {
                         Some(run) => (Op::Contains, column, Operand::Text(run)),
                         None => return Some(false),
                     }

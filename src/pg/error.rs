@@ -1,9 +1,9 @@
 //! clerk_fdw's errors, converted once into Postgres' ERROR with a code and a
 //! hint.
 
+use crate::catalog;
 use crate::client::ClerkError;
 use crate::convert::{allowed_targets, ConvertError};
-use crate::objects;
 use crate::pg::options::{Level, REMOTE_SCHEMA};
 use crate::writes::WriteError;
 use pgrx::pg_sys::panic::{ErrorReport, ErrorReportable};
@@ -145,11 +145,11 @@ impl From<FdwError> for ErrorReport {
                 ERRCODE_FDW_INVALID_COLUMN_NAME,
                 format!(
                     "Valid columns for {object}: {}.",
-                    objects::object(object).map(|o| o.column_names().join(", ")).unwrap_or_default()
+                    catalog::object(object).map(|o| o.column_names().join(", ")).unwrap_or_default()
                 ),
             ),
             FdwError::WrongType { object, field, .. } => {
-                let kind = objects::object(object).and_then(|o| o.column(field)).map(|c| c.kind);
+                let kind = catalog::object(object).and_then(|o| o.column(field)).map(|c| c.kind);
                 let allowed: Vec<&str> = kind
                     .map(allowed_targets)
                     .unwrap_or_default()
@@ -164,7 +164,7 @@ impl From<FdwError> for ErrorReport {
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
                 match *option {
                     "api_key" => "Add OPTIONS (api_key '<Clerk secret key>').".to_string(),
-                    _ => format!("Add OPTIONS ({option} '...'); valid objects: {}.", objects::object_names().join(", ")),
+                    _ => format!("Add OPTIONS ({option} '...'); valid objects: {}.", catalog::object_names().join(", ")),
                 },
             ),
             FdwError::UnknownOption { level, .. } => {
@@ -187,7 +187,7 @@ impl From<FdwError> for ErrorReport {
             ),
             FdwError::UnknownObject(_) => (
                 ERRCODE_FDW_INVALID_OPTION_NAME,
-                format!("Valid objects: {}.", objects::object_names().join(", ")),
+                format!("Valid objects: {}.", catalog::object_names().join(", ")),
             ),
             FdwError::Vault { .. } => (
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,

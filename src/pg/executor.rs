@@ -13,7 +13,8 @@ use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
 use crate::pg::options::{bind_columns, BoundColumn, Table};
 use crate::pg::planner::{check_for_interrupts, clerk_count, declared_columns, LocalIds, Planned};
-use crate::pushdown::{self, Condition, Op, Operand, Request};
+use crate::plan;
+use crate::request::{Condition, Op, Operand, Request};
 use crate::runtime;
 use crate::scan::{self, Fields, Rows, ScanOptions, ScanStream};
 use pgrx::prelude::*;
@@ -77,7 +78,7 @@ impl ScanState {
             self.count_returned = false;
             if self.current.as_ref() != Some(&request) || self.count.is_none() {
                 self.count = None;
-                let plan = pushdown::plan(object, &request);
+                let plan = plan::plan(object, &request);
                 let client = self.client.clone();
                 let counted = runtime::wait_for(
                     async move { scan::count(&client, &plan, false).await },
@@ -121,7 +122,7 @@ impl ScanState {
                 return Ok(());
             }
         }
-        let plan = pushdown::plan(object, &request);
+        let plan = plan::plan(object, &request);
         if plan.missing_key {
             return Err(FdwError::KeyRequired {
                 table: self.table.name.clone(),
@@ -154,7 +155,7 @@ impl ScanState {
         if !self.lookups.may_read_list() {
             return Ok(false);
         }
-        let plan = pushdown::plan(self.table.object, &lookup.rest);
+        let plan = plan::plan(self.table.object, &lookup.rest);
         let Some(series) = plan.series.first().filter(|_| !plan.missing_key) else {
             return Ok(false);
         };
@@ -641,7 +642,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     };
     let planned = Planned::of(plan).or_raise();
     let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
-    let scan_plan = pushdown::plan(table.object, &planned.request);
+    let scan_plan = plan::plan(table.object, &planned.request);
     let requests: Vec<String> = if planned.count {
         scan_plan
             .count_requests()
@@ -682,7 +683,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         .conditions
         .iter()
         .cloned()
-        .partition(|c| c.op == pushdown::Op::MemberOf);
+        .partition(|c| c.op == Op::MemberOf);
     if !joined.is_empty() {
         property(
             "Clerk join filter",
@@ -714,11 +715,11 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             property("Clerk join ids", &format!("{} read", ids.len()));
         }
     }
-    let own = pushdown::Request {
+    let own = Request {
         conditions: own,
         ..planned.request.clone()
     };
-    if !planned.count && !pushdown::plan(table.object, &own).exact {
+    if !planned.count && !plan::plan(table.object, &own).exact {
         property(
             "Clerk filter",
             "wider than the query; Postgres re-checks every row",

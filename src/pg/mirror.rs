@@ -15,9 +15,9 @@
 //! loses whichever commits first. Both take the `versions` row before the
 //! mirror row, and a webhook touches one object, so they cannot deadlock.
 
+use crate::catalog::{Kind, ObjectSpec};
 use crate::client::ClerkClient;
 use crate::mirror::{self, svix, Change, Refusals};
-use crate::objects::{Kind, ObjectSpec};
 use crate::pg::error::OrRaise;
 use crate::pg::options;
 use pgrx::datum::DatumWithOid;

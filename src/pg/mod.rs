@@ -21,9 +21,9 @@ mod planner;
 
 pub use error::FdwError;
 
+use crate::catalog;
 use crate::client::ClerkClient;
 use crate::convert::allowed_targets;
-use crate::objects;
 use crate::runtime;
 use options::{
     check_bool, check_host_for_some_wrapper, client_config, max_concurrency, max_write_rows,
@@ -131,7 +131,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         if stmt.remote_schema != options::REMOTE_SCHEMA {
             return Err(FdwError::UnknownRemoteSchema(stmt.remote_schema));
         }
-        let names = objects::object_names();
+        let names = catalog::object_names();
         if matches!(stmt.list_type, ImportSchemaType::FdwImportSchemaLimitTo) {
             if let Some(unknown) = stmt
                 .table_list
@@ -143,13 +143,13 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         }
         let schema = pgrx::spi::quote_identifier(&stmt.local_schema);
         let server = pgrx::spi::quote_identifier(&stmt.server_name);
-        Ok(objects::OBJECTS
+        Ok(catalog::OBJECTS
             .iter()
             .map(|object| {
                 let columns: Vec<String> = object
                     .columns
                     .iter()
-                    .filter(|c| c.kind != objects::Kind::Removed)
+                    .filter(|c| c.kind != catalog::Kind::Removed)
                     .map(|c| format!("{} {}", c.name, allowed_targets(c.kind)[0].sql_name()))
                     .collect();
                 format!(

@@ -2,9 +2,9 @@
 //! foreign table a scan reads.
 
 use crate::budget::{Rate, MAX_BUDGET};
+use crate::catalog::{self, ColumnSpec, ObjectSpec};
 use crate::client::{ClerkClient, ClientConfig, API_VERSION, DEFAULT_API_URL};
 use crate::convert::{allowed_targets, Target};
-use crate::objects::{self, ColumnSpec, ObjectSpec};
 use crate::pg::error::FdwError;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -563,7 +563,7 @@ pub fn object_of(options: &HashMap<String, String>) -> Result<&'static ObjectSpe
         level: "foreign table",
         option: "object",
     })?;
-    objects::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))
+    catalog::object(name).ok_or_else(|| FdwError::UnknownObject(name.clone()))
 }
 
 /// A column of the foreign table, as declared.

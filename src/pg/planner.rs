@@ -10,14 +10,15 @@
 //! The callbacks take planner pointers of the relation being planned,
 //! valid for the call.
 
+use crate::catalog::{LINKED_THROUGH, MAX_PAGE_SIZE, MEMBERSHIP_LINKS};
 use crate::client::ClerkClient;
 use crate::estimates::{self, Estimates};
-use crate::objects::{LINKED_THROUGH, MAX_PAGE_SIZE, MEMBERSHIP_LINKS};
 use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Extracted, Target};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
 use crate::pg::options::{self, bind_columns, Declared, Table};
-use crate::pushdown::{self, Condition, Op, Operand, OrderBy, Request, ScanPlan};
+use crate::plan::{self, ScanPlan};
+use crate::request::{Condition, Op, Operand, OrderBy, Request};
 use crate::{budget, runtime, scan};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -41,7 +42,7 @@ const NO_KEY_COST: f64 = 1.0e10;
 pub struct Planned {
     /// The foreign table.
     pub table: u32,
-    /// Conditions with [`crate::pushdown::Operand::Runtime`]`(i)` for
+    /// Conditions with [`crate::request::Operand::Runtime`]`(i)` for
     /// `fdw_exprs[i]`.
     pub request: Request,
     /// Type of each `fdw_exprs` entry.
@@ -248,7 +249,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
             conditions: extracted.conditions,
             ..Request::default()
         };
-        let plan = pushdown::plan(object, &request);
+        let plan = plan::plan(object, &request);
         // A few constant keys or ranges in a join: Clerk's count beats a
         // guess (20 members per organization) that would pick a nested loop
         // of hundreds of lookups over one scan.
@@ -316,9 +317,7 @@ unsafe fn pushable_order(
         limit,
         reads: Vec::new(),
     };
-    pushdown::plan(target.object, &request)
-        .ordered
-        .then_some(order)
+    plan::plan(target.object, &request).ordered.then_some(order)
 }
 
 unsafe fn add_foreign_path(
@@ -602,8 +601,8 @@ unsafe fn local_ids(target: &Target, total_rows: f64) -> Option<(LocalIds, f64, 
 
 /// How many ids one request of `object` asks for by `id`; `None` when
 /// Clerk cannot list it by id.
-fn ids_per_request(object: &'static crate::objects::ObjectSpec) -> Option<usize> {
-    let n = pushdown::MAX_VALUES_PER_REQUEST;
+fn ids_per_request(object: &'static crate::catalog::ObjectSpec) -> Option<usize> {
+    let n = plan::MAX_VALUES_PER_REQUEST;
     let probe = Request {
         conditions: vec![Condition {
             column: "id".into(),
@@ -612,7 +611,7 @@ fn ids_per_request(object: &'static crate::objects::ObjectSpec) -> Option<usize>
         }],
         ..Request::default()
     };
-    let plan = pushdown::plan(object, &probe);
+    let plan = plan::plan(object, &probe);
     if plan.missing_key || plan.series.is_empty() {
         return None;
     }
@@ -691,7 +690,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
     // plan a last resort (it fails when run, saying what is missing).
     // A join with the memberships may narrow the scan to members.
     let members = linked_by_membership(&target, &table).map(|l| l.rows.min(rows));
-    let unparameterized_cost = if pushdown::plan(object, &own).missing_key {
+    let unparameterized_cost = if plan::plan(object, &own).missing_key {
         NO_KEY_COST
     } else if let Some(members) = members {
         scan_cost(members)
@@ -732,7 +731,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
             conditions: with_join.conditions,
             ..Request::default()
         };
-        let plan = pushdown::plan(object, &request);
+        let plan = plan::plan(object, &request);
         let per_key = plan.estimate_rows(|| f64::INFINITY);
         if !per_key.is_finite() {
             continue; // Clerk cannot narrow by this column.
@@ -1019,7 +1018,7 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         conditions: extracted.conditions.clone(),
         ..Request::default()
     };
-    let plan = pushdown::plan(table.object, &request);
+    let plan = plan::plan(table.object, &request);
     let Some(count_requests) = plan.count_requests().filter(|_| !plan.missing_key) else {
         return;
     };

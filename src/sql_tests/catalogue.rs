@@ -53,7 +53,7 @@ mod tests {
                 &mut c,
                 "select count(*) from information_schema.foreign_tables where foreign_table_schema = 'cat1'"
             ),
-            crate::objects::OBJECTS.len().to_string()
+            crate::catalog::OBJECTS.len().to_string()
         );
         let ds = server.dataset();
         let (b, s) = (&ds.billing, &ds.settings);

@@ -275,6 +275,6 @@ mod tests {
     }
 
     fn clerk_fdw_objects() -> usize {
-        crate::objects::OBJECTS.len()
+        crate::catalog::OBJECTS.len()
     }
 }

@@ -1380,7 +1380,7 @@ mod tests {
         Spi::run("create schema only_users; import foreign schema clerk limit to (users) from server i1 into only_users").unwrap();
         assert_eq!(count("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'only_users'"), 1);
         Spi::run("create schema no_users; import foreign schema clerk except (users) from server i1 into no_users").unwrap();
-        assert_eq!(count("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'no_users'"), crate::objects::OBJECTS.len() as i64 - 1);
+        assert_eq!(count("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'no_users'"), crate::catalog::OBJECTS.len() as i64 - 1);
         let e =
             error_of("import foreign schema clerk limit to (userz) from server i1 into no_users")
                 .unwrap();
