@@ -1,36 +1,31 @@
 //! clerk_fdw: Clerk's users, organizations, memberships and more as
-//! Postgres foreign tables.
+//! Postgres foreign tables. ARCHITECTURE.md says where to add an object, a
+//! filter shape or a Postgres major.
 //!
-//! Plain Rust, never importing [`pg`]:
-//! - [`objects`]: what each Clerk object is (endpoints, filters, columns).
-//! - [`pushdown`]: conditions, order and limit to the narrowest requests.
-//! - [`client`]: the HTTP client (auth, retries, errors), with [`budget`]
-//!   (the request budget shared by the cluster's backends).
-//! - [`estimates`]: Clerk's row counts for the planner, shared the same way
-//!   (both in [`shared_words`]).
-//! - [`scan`]: paging through the planned requests on [`runtime`]'s threads.
+//! Plain Rust, never importing [`pg`] nor pgrx, dependencies pointing down
+//! this list:
+//! - [`catalog`]: what each Clerk object is (endpoints, filters, columns),
+//!   one file per family, and what an INSERT, UPDATE or DELETE of it
+//!   becomes ([`catalog::writes`]).
+//! - [`request`]: what a scan asks (conditions, order, limit).
+//! - [`plan`]: a request to the narrowest Clerk requests.
+//! - [`remote`]: the HTTP client, the request budget and row-count cache
+//!   shared by the cluster's backends, and the scan walking a plan.
 //! - [`convert`]: JSON to the declared column types.
 //! - [`lookups`]: a nested loop's lookups turned into one read of the list.
 //! - [`mirror`]: the webhook-fed local copy: events, versions, signatures.
-//! - [`writes`]: the requests an INSERT, UPDATE or DELETE becomes.
 //!
 //! [`pg`]: everything that touches Postgres (the FDW routine, planner and
 //! executor callbacks, options, SQL functions).
 
-pub mod budget;
 pub mod catalog;
-pub mod client;
 pub mod convert;
-pub mod estimates;
 pub mod lookups;
 pub mod mirror;
 mod pg;
 pub mod plan;
+pub mod remote;
 pub mod request;
-pub mod runtime;
-pub mod scan;
-pub mod shared_words;
-pub mod writes;
 
 ::pgrx::pg_module_magic!();
 

@@ -12,7 +12,7 @@ pub mod svix;
 
 use crate::catalog::{object, Kind, ObjectSpec};
 use crate::convert::{allowed_targets, convert, extract, Out};
-use crate::shared_words::{self, SharedWords};
+use crate::remote::shared_words::{self, SharedWords};
 use serde_json::{Map, Value};
 use std::path::Path;
 use std::sync::atomic::Ordering;

@@ -22,6 +22,7 @@ mod links;
 mod machines;
 mod organizations;
 mod users;
+pub mod writes;
 pub use links::{MembershipLink, LINKED_THROUGH, MEMBERSHIP_LINKS};
 
 /// Every object, in the order `IMPORT FOREIGN SCHEMA` creates them.

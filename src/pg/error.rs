@@ -2,10 +2,10 @@
 //! hint.
 
 use crate::catalog;
-use crate::client::ClerkError;
+use crate::catalog::writes::WriteError;
 use crate::convert::{allowed_targets, ConvertError};
 use crate::pg::options::{Level, REMOTE_SCHEMA};
-use crate::writes::WriteError;
+use crate::remote::client::ClerkError;
 use pgrx::pg_sys::panic::{ErrorReport, ErrorReportable};
 use pgrx::PgSqlErrorCode;
 
@@ -77,7 +77,7 @@ pub enum FdwError {
     #[error("clerk_fdw: {source} (foreign table {table})")]
     Write {
         table: String,
-        source: crate::writes::WriteError,
+        source: crate::catalog::writes::WriteError,
     },
     #[error("clerk_fdw: this {command} would change more than {max} rows of foreign table {table} (max_write_rows); nothing was sent to Clerk")]
     TooManyRows {

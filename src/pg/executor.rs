@@ -5,7 +5,6 @@
 //! plpgsql EXCEPTION block that catches one, or a portal that is dropped.
 //! The plan is only read, so it can run any number of times.
 
-use crate::client::{ClerkClient, ClerkError};
 use crate::convert::{self, ConvertError, Out, Target as Declared};
 use crate::lookups::{List, Lookup, Lookups};
 use crate::pg::clauses::{list_items, operand_of};
@@ -14,9 +13,10 @@ use crate::pg::error::{FdwError, OrRaise};
 use crate::pg::options::{bind_columns, BoundColumn, Table};
 use crate::pg::planner::{check_for_interrupts, clerk_count, declared_columns, LocalIds, Planned};
 use crate::plan;
+use crate::remote::client::{ClerkClient, ClerkError};
+use crate::remote::runtime;
+use crate::remote::scan::{self, Fields, Rows, ScanOptions, ScanStream};
 use crate::request::{Condition, Op, Operand, Request};
-use crate::runtime;
-use crate::scan::{self, Fields, Rows, ScanOptions, ScanStream};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, IntoDatum, JsonB, PgMemoryContexts};
 use serde_json::Value;
@@ -651,7 +651,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             .map(|r| {
                 format!(
                     "GET /{}",
-                    crate::client::request_target(&r.path, &r.params).replace("%24", "$")
+                    crate::remote::client::request_target(&r.path, &r.params).replace("%24", "$")
                 )
             })
             .collect()

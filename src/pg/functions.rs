@@ -1,8 +1,8 @@
 //! SQL functions: what clerk_fdw did for each Clerk server.
 
-use crate::client::{ClerkClient, ClientConfig};
 use crate::pg::error::FdwError;
 use crate::pg::options::{option_map, server_client};
+use crate::remote::client::{ClerkClient, ClientConfig};
 use pgrx::prelude::*;
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ fn clerk_fdw_stats() -> TableIterator<
             let c = client
                 .counters()
                 .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-            use crate::budget::Counter::*;
+            use crate::remote::budget::Counter::*;
             (
                 name,
                 config.rate.map(|r| r.to_string()),

@@ -16,10 +16,10 @@
 //! mirror row, and a webhook touches one object, so they cannot deadlock.
 
 use crate::catalog::{Kind, ObjectSpec};
-use crate::client::ClerkClient;
 use crate::mirror::{self, svix, Change, Refusals};
 use crate::pg::error::OrRaise;
 use crate::pg::options;
+use crate::remote::client::ClerkClient;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier as ident;

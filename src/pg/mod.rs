@@ -22,9 +22,9 @@ mod planner;
 pub use error::FdwError;
 
 use crate::catalog;
-use crate::client::ClerkClient;
 use crate::convert::allowed_targets;
-use crate::runtime;
+use crate::remote::client::ClerkClient;
+use crate::remote::runtime;
 use options::{
     check_bool, check_host_for_some_wrapper, client_config, max_concurrency, max_write_rows,
     object_of, option_map, parse_allowed_hosts, Level,

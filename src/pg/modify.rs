@@ -1,5 +1,5 @@
 //! INSERT, UPDATE and DELETE on Clerk foreign tables: the FDW's modify
-//! callbacks. Which requests a row becomes is [`crate::writes`]'s business;
+//! callbacks. Which requests a row becomes is [`crate::catalog::writes`]'s business;
 //! this module reads the rows out of Postgres' slots, sends the requests
 //! one row at a time, and puts Clerk's answer back for RETURNING.
 //!
@@ -14,7 +14,7 @@
 //! Like the scan, a modify plan carries only copyable data ([`ModifyPlan`]
 //! as JSON) and its state lives in the executor's per-query memory.
 
-use crate::client::ClerkClient;
+use crate::catalog::writes::{self, WriteRequest, WriteSpec};
 use crate::convert::{self, Target as Declared};
 use crate::pg::clauses::{is_a, list_items};
 use crate::pg::error::{FdwError, OrRaise, WriteFailure};
@@ -22,8 +22,8 @@ use crate::pg::executor::{row_datums, store_row};
 use crate::pg::mirror::write_through;
 use crate::pg::options::{bind_columns, BoundColumn, Table};
 use crate::pg::planner::{check_for_interrupts, declared_columns};
-use crate::runtime;
-use crate::writes::{self, WriteRequest, WriteSpec};
+use crate::remote::client::ClerkClient;
+use crate::remote::runtime;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, FromDatum, JsonB, PgMemoryContexts};
 use serde::{Deserialize, Serialize};
@@ -431,12 +431,12 @@ impl ModifyState {
             async move { client.write(method, &url, body.as_ref()).await },
             &mut check_for_interrupts,
         )
-        .map_err(|e| crate::client::ClerkError::Unreachable {
+        .map_err(|e| crate::remote::client::ClerkError::Unreachable {
             host: String::new(),
             cause: format!("cannot start the I/O runtime: {e}"),
             attempts: 0,
         })
-        .and_then(|done| done.ok_or(crate::client::ClerkError::Stopped))
+        .and_then(|done| done.ok_or(crate::remote::client::ClerkError::Stopped))
         .and_then(|r| r);
         let failed = |source| {
             FdwError::WriteFailed(Box::new(WriteFailure {

@@ -1,11 +1,11 @@
 //! Options of servers, tables and user mappings, the secret key, and the
 //! foreign table a scan reads.
 
-use crate::budget::{Rate, MAX_BUDGET};
 use crate::catalog::{self, ColumnSpec, ObjectSpec};
-use crate::client::{ClerkClient, ClientConfig, API_VERSION, DEFAULT_API_URL};
 use crate::convert::{allowed_targets, Target};
 use crate::pg::error::FdwError;
+use crate::remote::budget::{Rate, MAX_BUDGET};
+use crate::remote::client::{ClerkClient, ClientConfig, API_VERSION, DEFAULT_API_URL};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::collections::HashMap;

@@ -11,15 +11,15 @@
 //! valid for the call.
 
 use crate::catalog::{LINKED_THROUGH, MAX_PAGE_SIZE, MEMBERSHIP_LINKS};
-use crate::client::ClerkClient;
-use crate::estimates::{self, Estimates};
 use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Extracted, Target};
 use crate::pg::compat;
 use crate::pg::error::{FdwError, OrRaise};
 use crate::pg::options::{self, bind_columns, Declared, Table};
 use crate::plan::{self, ScanPlan};
+use crate::remote::client::ClerkClient;
+use crate::remote::estimates::{self, Estimates};
+use crate::remote::{budget, runtime, scan};
 use crate::request::{Condition, Op, Operand, OrderBy, Request};
-use crate::{budget, runtime, scan};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::FromDatum;
@@ -114,7 +114,7 @@ fn total_rows(table: &Table, client: &Arc<ClerkClient>) -> f64 {
 
 /// The rows Clerk has for `plan`, for planner estimates: one quick count
 /// request per server, key and distinct request every few minutes, shared
-/// by the cluster's backends (see [`crate::estimates`]). `None` when Clerk
+/// by the cluster's backends (see [`crate::remote::estimates`]). `None` when Clerk
 /// cannot count them or cannot be asked.
 pub fn clerk_count(table: &Table, client: &Arc<ClerkClient>, plan: &ScanPlan) -> Option<f64> {
     static ESTIMATES: OnceLock<Estimates> = OnceLock::new();

@@ -7,7 +7,7 @@
 //! `Retry-After` says, 4xx never retries, 5xx and transport errors back off
 //! exponentially) and every wait must count against one total budget.
 
-use crate::budget::{self, Budget, Counter, Rate};
+use crate::remote::budget::{self, Budget, Counter, Rate};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -120,7 +120,7 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// The request budget; `None` sends as fast as Clerk answers.
     pub rate: Option<Rate>,
-    /// Where budgets are shared between processes (see [`crate::budget`]);
+    /// Where budgets are shared between processes (see [`crate::remote::budget`]);
     /// `None` keeps them in this process.
     pub budget_file: Option<PathBuf>,
     /// The largest response body read; a larger one is an error.

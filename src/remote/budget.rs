@@ -19,7 +19,7 @@
 //! Written by hand, not with a rate-limiting crate: those keep their state
 //! in process memory, and the budget must be shared across processes.
 
-use crate::shared_words::{self, SharedWords};
+use crate::remote::shared_words::{self, SharedWords};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,7 +7,7 @@
 //! and carries a checksum of its words, so a reader that races a writer (or
 //! two writers that race each other) sees a miss, never a wrong count.
 
-use crate::shared_words::{self, SharedWords};
+use crate::remote::shared_words::{self, SharedWords};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
