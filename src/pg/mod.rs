@@ -11,12 +11,14 @@
 
 mod clauses;
 mod compat;
+mod counts;
 mod error;
 mod executor;
 mod functions;
 mod mirror;
 mod modify;
 mod options;
+mod planned;
 mod planner;
 
 pub use error::FdwError;

@@ -17,11 +17,11 @@
 use crate::catalog::writes::{self, WriteRequest, WriteSpec};
 use crate::convert::{self, Target as Declared};
 use crate::pg::clauses::{is_a, list_items};
+use crate::pg::counts::check_for_interrupts;
 use crate::pg::error::{FdwError, OrRaise, WriteFailure};
 use crate::pg::executor::{row_datums, store_row};
 use crate::pg::mirror::write_through;
-use crate::pg::options::{bind_columns, BoundColumn, Table};
-use crate::pg::planner::{check_for_interrupts, declared_columns};
+use crate::pg::options::{bind_columns, declared_columns, BoundColumn, Table};
 use crate::remote::client::ClerkClient;
 use crate::remote::runtime;
 use pgrx::prelude::*;

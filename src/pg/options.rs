@@ -751,3 +751,25 @@ pub unsafe fn def_elems(list: *mut pg_sys::List) -> HashMap<String, String> {
         })
         .collect()
 }
+
+/// The declared columns at `indexes` (all when `None`), dropped ones left
+/// out.
+///
+/// # Safety
+/// `desc` is a valid tuple descriptor.
+pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<Declared> {
+    // pgrx's accessor: the attribute array's layout differs between majors.
+    let desc = pgrx::PgTupleDesc::from_pg_unchecked(desc);
+    indexes
+        .iter()
+        .filter_map(|&i| {
+            let attr = desc.get(i)?;
+            (!attr.attisdropped).then(|| Declared {
+                index: i,
+                name: attr.name().to_string(),
+                type_oid: attr.atttypid,
+                typmod: attr.atttypmod,
+            })
+        })
+        .collect()
+}
