@@ -7,14 +7,6 @@ use crate::pg::options::{bind_columns, Table};
 use pgrx::pg_sys;
 use std::ptr;
 
-pub(super) unsafe fn table_oid_of(
-    root: *mut pg_sys::PlannerInfo,
-    rel: *mut pg_sys::RelOptInfo,
-) -> pg_sys::Oid {
-    let rte = *(*root).simple_rte_array.add((*rel).relid as usize);
-    (*rte).relid
-}
-
 /// The table's columns a scan of `rel` reads: those of its target list and
 /// of `clauses` (RestrictInfos); all of them for a whole-row reference.
 pub(super) unsafe fn used_columns(

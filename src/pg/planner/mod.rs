@@ -11,10 +11,12 @@
 //! valid for the call.
 
 mod columns;
+mod context;
 mod joins;
 mod upper;
 
 use columns::{check_columns, read_column_names, used_columns};
+use context::RelInfo;
 use joins::{join_lookups, linked_by_membership, local_ids};
 pub use upper::get_foreign_upper_paths;
 
@@ -41,6 +43,8 @@ pub(super) const ROW_COST: f64 = 0.01;
 /// The cost of a plan that cannot run (Postgres' own `disable_cost`).
 pub(super) const NO_KEY_COST: f64 = 1.0e10;
 
+/// Reads the table and its restriction clauses once (kept on the
+/// relation for the later callbacks) and estimates its rows.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     root: *mut pg_sys::PlannerInfo,
@@ -49,36 +53,32 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
 ) {
     let table = Table::load(table_oid).or_raise();
     check_columns(&table, &used_columns(rel, (*rel).baserestrictinfo)).or_raise();
-    let client = table.client().or_raise();
-    let object = table.object;
-    (*rel).rows = if table.pushdown() {
-        let target = Target {
-            root,
-            rel,
-            table_oid,
-            object,
-        };
-        let extracted = extract(&target, (*rel).baserestrictinfo);
-        let request = Request {
-            conditions: extracted.conditions,
-            ..Request::default()
-        };
-        let plan = plan::plan(object, &request);
-        // A few constant keys or ranges in a join: Clerk's count beats a
-        // guess (20 members per organization) that would pick a nested loop
-        // of hundreds of lookups over one scan.
-        let counted = if !request.has_runtime_values() && joined(root) && plan.estimate_is_guessed()
-        {
-            clerk_count(&table, &client, &plan).map(|n| plan.at_most_max_rows(n))
-        } else {
-            None
-        };
-        counted.unwrap_or_else(|| plan.estimate_rows(|| total_rows(&table, &client)))
-    } else {
+    let info = RelInfo::new(root, rel, table);
+    (*rel).rows = estimate_rows(&info, joined(root)).or_raise();
+    info.attach(rel);
+}
+
+/// The rows a scan of the relation returns, as Clerk's counts or the
+/// catalogue's guesses tell.
+fn estimate_rows(info: &RelInfo, joined: bool) -> Result<f64, FdwError> {
+    let table = &info.table;
+    let client = table.client()?;
+    if !table.pushdown() {
         // With pushdown off clerk_fdw sends Clerk nothing but the scan's
         // own pages, not even a count.
-        DEFAULT_ROW_COUNT
+        return Ok(DEFAULT_ROW_COUNT);
+    }
+    let request = info.request();
+    let plan = plan::plan(table.object, &request);
+    // A few constant keys or ranges in a join: Clerk's count beats a guess
+    // (20 members per organization) that would pick a nested loop of
+    // hundreds of lookups over one scan.
+    let counted = if !request.has_runtime_values() && joined && plan.estimate_is_guessed() {
+        clerk_count(table, &client, &plan).map(|n| plan.at_most_max_rows(n))
+    } else {
+        None
     };
+    Ok(counted.unwrap_or_else(|| plan.estimate_rows(|| total_rows(table, &client))))
 }
 
 /// The query's ORDER BY as a Clerk order, when it is one column of this
@@ -152,23 +152,26 @@ pub(super) fn scan_cost(rows: f64) -> f64 {
     pages * REQUEST_COST + rows * ROW_COST
 }
 
+/// The paths of a scan: unsorted and, when Clerk can give the query's
+/// order, sorted; and one parameterized path per join clause Clerk can look
+/// up by.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_paths(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
-    table_oid: pg_sys::Oid,
+    _table_oid: pg_sys::Oid,
 ) {
+    let info = RelInfo::of(rel).or_raise();
     let rows = (*rel).rows;
     let lateral = (*rel).lateral_relids;
-    let table = Table::load(table_oid).or_raise();
-    let object = table.object;
-    if !table.pushdown() {
+    if !info.table.pushdown() {
+        let cost = scan_cost(rows);
         add_foreign_path(
             root,
             rel,
             rows,
             REQUEST_COST,
-            scan_cost(rows),
+            cost,
             ptr::null_mut(),
             lateral,
         );
@@ -177,79 +180,84 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
     let target = Target {
         root,
         rel,
-        table_oid,
-        object,
+        table_oid: info.table.oid,
+        object: info.table.object,
     };
-    let extracted = extract(&target, (*rel).baserestrictinfo);
-    let own = Request {
-        conditions: extracted.conditions.clone(),
-        ..Request::default()
-    };
-    // Without a key of its own, an object Clerk lists only by key can run
-    // only as the inner side of a join that supplies one: make every other
-    // plan a last resort (it fails when run, saying what is missing).
+    let cost = unparameterized_cost(&target, info, rows);
+    let pathkeys = (*root).query_pathkeys;
+    let sorted = pushable_order(&target, &info.extracted, pathkeys).map(|_| pathkeys);
+    for pathkeys in [Some(ptr::null_mut()), sorted].into_iter().flatten() {
+        add_foreign_path(root, rel, rows, REQUEST_COST, cost, pathkeys, lateral);
+    }
+    // None for the table an UPDATE or DELETE changes, whose rows are
+    // counted against max_write_rows in one read before the first write.
+    if write_target(root, rel).is_none() {
+        add_lookup_paths(&target, info);
+    }
+}
+
+/// The cost of reading what the relation's own clauses select.
+///
+/// # Safety
+/// `target` holds the planner's pointers of the relation `info` describes.
+unsafe fn unparameterized_cost(target: &Target, info: &RelInfo, rows: f64) -> f64 {
     // A join with the memberships may narrow the scan to members.
-    let members = linked_by_membership(&target, &table).map(|l| l.rows.min(rows));
-    let unparameterized_cost = if plan::plan(object, &own).missing_key {
+    // SAFETY: per the function's contract.
+    let members = unsafe { linked_by_membership(target, &info.table) }.map(|l| l.rows.min(rows));
+    if plan::plan(info.table.object, &info.request()).missing_key {
+        // Without a key of its own, an object Clerk lists only by key can
+        // run only as the inner side of a join that supplies one: every
+        // other plan is a last resort (it fails when run, saying what is
+        // missing).
         NO_KEY_COST
     } else if let Some(members) = members {
         scan_cost(members)
-    } else if let Some((_, ids, per_request)) = local_ids(&target, rows) {
+    } else if let Some((_, ids, per_request)) = unsafe { local_ids(target, rows) } {
         // A local table's ids, `per_request` to a request.
         (ids / per_request as f64).ceil() * REQUEST_COST + ids.min(rows) * ROW_COST
     } else {
         scan_cost(rows)
-    };
-    // Unsorted, and sorted by Clerk when it can give the query's order.
-    let sorted =
-        pushable_order(&target, &extracted, (*root).query_pathkeys).map(|_| (*root).query_pathkeys);
-    for pathkeys in [Some(ptr::null_mut()), sorted].into_iter().flatten() {
-        add_foreign_path(
-            root,
-            rel,
-            rows,
-            REQUEST_COST,
-            unparameterized_cost,
-            pathkeys,
-            lateral,
-        );
     }
-    // One parameterized path per join clause Clerk can look up by; none
-    // for the table an UPDATE or DELETE changes, whose rows are counted
-    // against max_write_rows in one read before the first write.
-    let lookups = if write_target(root, rel).is_some() {
-        Vec::new()
-    } else {
-        join_lookups(&target)
-    };
-    for ri in lookups {
-        let mut with_join = extracted.clone();
-        if !with_join.try_add(&target, (*ri).clause.cast()) {
+}
+
+/// One parameterized path per join clause Clerk can look up by: a nested
+/// loop hands the scan one key at a time.
+///
+/// # Safety
+/// `target` holds the planner's pointers of the relation `info` describes.
+unsafe fn add_lookup_paths(target: &Target, info: &RelInfo) {
+    let rel = target.rel;
+    // SAFETY: per the function's contract (and for every use below).
+    for ri in unsafe { join_lookups(target) } {
+        let mut with_join = info.extracted.clone();
+        if !unsafe { with_join.try_add(target, (*ri).clause.cast()) } {
             continue;
         }
         let request = Request {
             conditions: with_join.conditions,
             ..Request::default()
         };
-        let plan = plan::plan(object, &request);
-        let per_key = plan.estimate_rows(|| f64::INFINITY);
+        let per_key = plan::plan(info.table.object, &request).estimate_rows(|| f64::INFINITY);
         if !per_key.is_finite() {
             continue; // Clerk cannot narrow by this column.
         }
-        let required_outer = pg_sys::bms_union(
-            pg_sys::bms_difference((*ri).clause_relids, (*rel).relids),
-            lateral,
-        );
         let rows = per_key.max(1.0);
-        add_foreign_path(
-            root,
-            rel,
-            rows,
-            REQUEST_COST,
-            REQUEST_COST + rows * ROW_COST,
-            ptr::null_mut(),
-            required_outer,
-        );
+        unsafe {
+            let required_outer = pg_sys::bms_union(
+                pg_sys::bms_difference((*ri).clause_relids, (*rel).relids),
+                (*rel).lateral_relids,
+            );
+            let cost = REQUEST_COST + rows * ROW_COST;
+            add_foreign_path(
+                target.root,
+                rel,
+                rows,
+                REQUEST_COST,
+                cost,
+                ptr::null_mut(),
+                required_outer,
+            );
+        }
     }
 }
 
@@ -329,7 +337,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             outer_plan,
         );
     }
-    let table = Table::load(table_oid).or_raise();
+    let table = &RelInfo::of(rel).or_raise().table;
     let target = Target {
         root,
         rel,

@@ -1,14 +1,12 @@
 //! `count(*)` answered by Clerk: the aggregate path.
 
-use super::columns::table_oid_of;
+use super::context::RelInfo;
 use super::{list_of, REQUEST_COST};
-use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Target};
+use crate::pg::clauses::{is_a, list_items, strip_relabel, Target};
 use crate::pg::compat;
 use crate::pg::error::OrRaise;
-use crate::pg::options::Table;
 use crate::pg::planned::Planned;
 use crate::plan::{self};
-use crate::request::Request;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ffi::c_void;
@@ -108,25 +106,19 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
     {
         return;
     }
-    let table_oid = table_oid_of(root, input_rel);
-    let table = Table::load(table_oid).or_raise();
-    if !table.pushdown() {
+    let info = RelInfo::of(input_rel).or_raise();
+    let table = &info.table;
+    let extracted = &info.extracted;
+    if !table.pushdown() || extracted.unpushed > 0 || extracted.pseudoconstant {
         return;
     }
     let target = Target {
         root,
         rel: input_rel,
-        table_oid,
+        table_oid: table.oid,
         object: table.object,
     };
-    let extracted = extract(&target, (*input_rel).baserestrictinfo);
-    if extracted.unpushed > 0 || extracted.pseudoconstant {
-        return;
-    }
-    let request = Request {
-        conditions: extracted.conditions.clone(),
-        ..Request::default()
-    };
+    let request = info.request();
     let plan = plan::plan(table.object, &request);
     let Some(count_requests) = plan.count_requests().filter(|_| !plan.missing_key) else {
         return;
@@ -146,9 +138,9 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
             pg_sys::lappend(list, entry.cast())
         });
     let planned = Planned {
-        table: table_oid.into(),
+        table: table.oid.into(),
         request,
-        value_types: extracted.types,
+        value_types: extracted.types.clone(),
         columns: Vec::new(),
         count: true,
         expected_rows: 1.0,
