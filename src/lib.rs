@@ -18,6 +18,8 @@
 //! [`pg`]: everything that touches Postgres (the FDW routine, planner and
 //! executor callbacks, options, SQL functions).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod catalog;
 pub mod convert;
 pub mod lookups;

@@ -15,17 +15,27 @@ use pgrx::FromDatum;
 use std::ffi::{c_void, CStr};
 use std::ptr;
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub unsafe fn list_items<T>(list: *mut pg_sys::List) -> Vec<*mut T> {
-    if list.is_null() {
-        return Vec::new();
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        if list.is_null() {
+            return Vec::new();
+        }
+        (0..(*list).length as usize)
+            .map(|i| (*(*list).elements.add(i)).ptr_value as *mut T)
+            .collect()
     }
-    (0..(*list).length as usize)
-        .map(|i| (*(*list).elements.add(i)).ptr_value as *mut T)
-        .collect()
 }
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub unsafe fn is_a(node: *mut c_void, tag: pg_sys::NodeTag) -> bool {
-    !node.is_null() && (*(node as *mut pg_sys::Node)).type_ == tag
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe { !node.is_null() && (*(node as *mut pg_sys::Node)).type_ == tag }
 }
 
 /// The clauses of a scan, sorted into Clerk conditions and the rest.
@@ -52,52 +62,76 @@ pub struct Target {
 
 impl Target {
     /// The column a Var of this scan names, with its declared type.
+    ///
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     pub unsafe fn column(
         &self,
         node: *mut pg_sys::Node,
     ) -> Option<(&'static str, Kind, pg_sys::Oid)> {
-        let node = strip_relabel(node);
-        if !is_a(node.cast(), pg_sys::NodeTag::T_Var) {
-            return None;
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            let node = strip_relabel(node);
+            if !is_a(node.cast(), pg_sys::NodeTag::T_Var) {
+                return None;
+            }
+            let var = node as *mut pg_sys::Var;
+            if (*var).varno as u32 != (*self.rel).relid
+                || (*var).varlevelsup != 0
+                || (*var).varattno < 1
+            {
+                return None;
+            }
+            let name = pg_sys::get_attname(self.table_oid, (*var).varattno, true);
+            if name.is_null() {
+                return None;
+            }
+            let spec = self
+                .object
+                .column(&CStr::from_ptr(name).to_string_lossy())?;
+            Some((spec.name, spec.kind, (*var).vartype))
         }
-        let var = node as *mut pg_sys::Var;
-        if (*var).varno as u32 != (*self.rel).relid
-            || (*var).varlevelsup != 0
-            || (*var).varattno < 1
-        {
-            return None;
-        }
-        let name = pg_sys::get_attname(self.table_oid, (*var).varattno, true);
-        if name.is_null() {
-            return None;
-        }
-        let spec = self
-            .object
-            .column(&CStr::from_ptr(name).to_string_lossy())?;
-        Some((spec.name, spec.kind, (*var).vartype))
     }
 
     /// Whether `expr` has one value for the whole scan (or per outer row of
     /// a parameterized scan): no Var of this scan, nothing volatile.
+    ///
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     pub unsafe fn is_scan_constant(&self, expr: *mut pg_sys::Node) -> bool {
-        !pg_sys::contain_volatile_functions(expr)
-            && !pg_sys::contain_subplans(expr)
-            && !pg_sys::bms_is_member((*self.rel).relid as i32, pull_varnos(self.root, expr))
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            !pg_sys::contain_volatile_functions(expr)
+                && !pg_sys::contain_subplans(expr)
+                && !pg_sys::bms_is_member((*self.rel).relid as i32, pull_varnos(self.root, expr))
+        }
     }
 }
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn pull_varnos(
     root: *mut pg_sys::PlannerInfo,
     node: *mut pg_sys::Node,
 ) -> *mut pg_sys::Bitmapset {
-    pg_sys::pull_varnos(root, node)
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe { pg_sys::pull_varnos(root, node) }
 }
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub unsafe fn strip_relabel(mut node: *mut pg_sys::Node) -> *mut pg_sys::Node {
-    while is_a(node.cast(), pg_sys::NodeTag::T_RelabelType) {
-        node = (*(node as *mut pg_sys::RelabelType)).arg.cast();
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        while is_a(node.cast(), pg_sys::NodeTag::T_RelabelType) {
+            node = (*(node as *mut pg_sys::RelabelType)).arg.cast();
+        }
+        node
     }
-    node
 }
 
 /// Whether a value of type `operand` compares with a column of `kind`
@@ -130,79 +164,111 @@ fn op_of(name: &str, commuted: bool) -> Option<Op> {
 }
 
 /// A datum as an operand; `None` for a type clerk_fdw does not push.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub unsafe fn operand_of(
     datum: pg_sys::Datum,
     is_null: bool,
     type_oid: pg_sys::Oid,
 ) -> Option<Operand> {
-    use pg_sys::*;
-    if is_null {
-        return Some(Operand::Null);
-    }
-    Some(match type_oid {
-        TEXTOID | VARCHAROID => Operand::Text(std::string::String::from_datum(datum, false)?),
-        BOOLOID => Operand::Bool(bool::from_datum(datum, false)?),
-        INT2OID => Operand::Int(i16::from_datum(datum, false)?.into()),
-        INT4OID => Operand::Int(i32::from_datum(datum, false)?.into()),
-        INT8OID => Operand::Int(i64::from_datum(datum, false)?),
-        // Both are int64 microseconds since 2000-01-01 (UTC for timestamptz).
-        TIMESTAMPTZOID | TIMESTAMPOID => Operand::PgMicros(datum.value() as i64),
-        _ => {
-            let element = pg_sys::get_element_type(type_oid);
-            if element == pg_sys::InvalidOid {
-                return None;
-            }
-            Operand::List(array_elements(datum, element)?)
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        use pg_sys::*;
+        if is_null {
+            return Some(Operand::Null);
         }
-    })
+        Some(match type_oid {
+            TEXTOID | VARCHAROID => Operand::Text(std::string::String::from_datum(datum, false)?),
+            BOOLOID => Operand::Bool(bool::from_datum(datum, false)?),
+            INT2OID => Operand::Int(i16::from_datum(datum, false)?.into()),
+            INT4OID => Operand::Int(i32::from_datum(datum, false)?.into()),
+            INT8OID => Operand::Int(i64::from_datum(datum, false)?),
+            // Both are int64 microseconds since 2000-01-01 (UTC for timestamptz).
+            TIMESTAMPTZOID | TIMESTAMPOID => Operand::PgMicros(datum.value() as i64),
+            _ => {
+                let element = pg_sys::get_element_type(type_oid);
+                if element == pg_sys::InvalidOid {
+                    return None;
+                }
+                Operand::List(array_elements(datum, element)?)
+            }
+        })
+    }
 }
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn array_elements(datum: pg_sys::Datum, element: pg_sys::Oid) -> Option<Vec<Operand>> {
-    let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
-    let (mut len, mut by_val, mut align) = (0i16, false, 0 as std::ffi::c_char);
-    pg_sys::get_typlenbyvalalign(element, &mut len, &mut by_val, &mut align);
-    let mut values: *mut pg_sys::Datum = ptr::null_mut();
-    let mut nulls: *mut bool = ptr::null_mut();
-    let mut n = 0;
-    pg_sys::deconstruct_array(
-        array,
-        element,
-        len.into(),
-        by_val,
-        align,
-        &mut values,
-        &mut nulls,
-        &mut n,
-    );
-    (0..n as usize)
-        .map(|i| operand_of(*values.add(i), *nulls.add(i), element))
-        .collect()
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+        let (mut len, mut by_val, mut align) = (0i16, false, 0 as std::ffi::c_char);
+        pg_sys::get_typlenbyvalalign(element, &mut len, &mut by_val, &mut align);
+        let mut values: *mut pg_sys::Datum = ptr::null_mut();
+        let mut nulls: *mut bool = ptr::null_mut();
+        let mut n = 0;
+        pg_sys::deconstruct_array(
+            array,
+            element,
+            len.into(),
+            by_val,
+            align,
+            &mut values,
+            &mut nulls,
+            &mut n,
+        );
+        (0..n as usize)
+            .map(|i| operand_of(*values.add(i), *nulls.add(i), element))
+            .collect()
+    }
 }
 
 impl Extracted {
     /// `value` as a constant operand or, when only known at run time, a
     /// reference to a new `fdw_exprs` entry.
+    ///
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn operand(&mut self, value: *mut pg_sys::Node) -> Option<Operand> {
-        let value = strip_relabel(value);
-        if is_a(value.cast(), pg_sys::NodeTag::T_Const) {
-            let c = value as *mut pg_sys::Const;
-            return operand_of((*c).constvalue, (*c).constisnull, (*c).consttype);
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            let value = strip_relabel(value);
+            if is_a(value.cast(), pg_sys::NodeTag::T_Const) {
+                let c = value as *mut pg_sys::Const;
+                return operand_of((*c).constvalue, (*c).constisnull, (*c).consttype);
+            }
+            self.exprs.push(value.cast());
+            self.types.push(pg_sys::exprType(value).into());
+            Some(Operand::Runtime(self.exprs.len() - 1))
         }
-        self.exprs.push(value.cast());
-        self.types.push(pg_sys::exprType(value).into());
-        Some(Operand::Runtime(self.exprs.len() - 1))
     }
 
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn add(&mut self, target: &Target, clause: *mut pg_sys::Node) {
-        if !self.try_add(target, clause) {
-            self.unpushed += 1;
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            if !self.try_add(target, clause) {
+                self.unpushed += 1;
+            }
         }
     }
 
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     pub unsafe fn try_add(&mut self, target: &Target, clause: *mut pg_sys::Node) -> bool {
-        use pg_sys::NodeTag::*;
-        let push_bool =
-            |this: &mut Self, column: Option<(&'static str, Kind, pg_sys::Oid)>, value: bool| {
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            use pg_sys::NodeTag::*;
+            let push_bool = |this: &mut Self,
+                             column: Option<(&'static str, Kind, pg_sys::Oid)>,
+                             value: bool| {
                 match column {
                     Some((name, Kind::Bool, pg_sys::BOOLOID)) => {
                         this.conditions.push(Condition {
@@ -215,104 +281,108 @@ impl Extracted {
                     _ => false,
                 }
             };
-        if is_a(clause.cast(), T_Var) {
-            return push_bool(self, target.column(clause), true);
-        }
-        if is_a(clause.cast(), T_BoolExpr) {
-            let b = clause as *mut pg_sys::BoolExpr;
-            let args = list_items::<pg_sys::Node>((*b).args);
-            return (*b).boolop == pg_sys::BoolExprType::NOT_EXPR
-                && args.len() == 1
-                && push_bool(self, target.column(args[0]), false);
-        }
-        if is_a(clause.cast(), T_BooleanTest) {
-            let t = clause as *mut pg_sys::BooleanTest;
-            let value = match (*t).booltesttype {
-                pg_sys::BoolTestType::IS_TRUE => true,
-                pg_sys::BoolTestType::IS_FALSE => false,
+            if is_a(clause.cast(), T_Var) {
+                return push_bool(self, target.column(clause), true);
+            }
+            if is_a(clause.cast(), T_BoolExpr) {
+                let b = clause as *mut pg_sys::BoolExpr;
+                let args = list_items::<pg_sys::Node>((*b).args);
+                return (*b).boolop == pg_sys::BoolExprType::NOT_EXPR
+                    && args.len() == 1
+                    && push_bool(self, target.column(args[0]), false);
+            }
+            if is_a(clause.cast(), T_BooleanTest) {
+                let t = clause as *mut pg_sys::BooleanTest;
+                let value = match (*t).booltesttype {
+                    pg_sys::BoolTestType::IS_TRUE => true,
+                    pg_sys::BoolTestType::IS_FALSE => false,
+                    _ => return false,
+                };
+                return push_bool(self, target.column((*t).arg.cast()), value);
+            }
+            let (opno, args, is_any) = if is_a(clause.cast(), T_OpExpr) {
+                let e = clause as *mut pg_sys::OpExpr;
+                ((*e).opno, list_items::<pg_sys::Node>((*e).args), false)
+            } else if is_a(clause.cast(), T_ScalarArrayOpExpr) {
+                let e = clause as *mut pg_sys::ScalarArrayOpExpr;
+                if !(*e).useOr {
+                    return false;
+                }
+                ((*e).opno, list_items::<pg_sys::Node>((*e).args), true)
+            } else {
+                return false;
+            };
+            if args.len() != 2 {
+                return false;
+            }
+            if !is_builtin(opno) {
+                return false;
+            }
+            let name_ptr = pg_sys::get_opname(opno);
+            if name_ptr.is_null() {
+                return false;
+            }
+            let opname = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
+            if let Some(pushed) = self.try_add_text_match(target, &opname, &args, is_any) {
+                return pushed;
+            }
+            if let Some(pushed) = self.try_add_time_function(target, &opname, &args, is_any) {
+                return pushed;
+            }
+            let (column, value, commuted) = match (target.column(args[0]), target.column(args[1])) {
+                (Some(c), None) => (c, args[1], false),
+                (None, Some(c)) if !is_any => (c, args[0], true),
                 _ => return false,
             };
-            return push_bool(self, target.column((*t).arg.cast()), value);
-        }
-        let (opno, args, is_any) = if is_a(clause.cast(), T_OpExpr) {
-            let e = clause as *mut pg_sys::OpExpr;
-            ((*e).opno, list_items::<pg_sys::Node>((*e).args), false)
-        } else if is_a(clause.cast(), T_ScalarArrayOpExpr) {
-            let e = clause as *mut pg_sys::ScalarArrayOpExpr;
-            if !(*e).useOr {
+            let Some(op) = op_of(&opname, commuted) else {
+                return false;
+            };
+            let (name, kind, declared) = column;
+            let mut value_type = pg_sys::exprType(value);
+            if is_any {
+                if op != Op::Eq {
+                    return false;
+                }
+                value_type = pg_sys::get_element_type(value_type);
+            }
+            let mut value = value;
+            if kind == Kind::TimestampMs
+                && declared == pg_sys::TIMESTAMPTZOID
+                && !is_any
+                && (value_type == pg_sys::TIMESTAMPOID || value_type == pg_sys::DATEOID)
+            {
+                // `timestamptz op timestamp|date` (what BI tools write) converts
+                // the value in the session's time zone, exactly as a cast does:
+                // the cast is evaluated when the query runs.
+                let cast = pg_sys::coerce_to_target_type(
+                    ptr::null_mut(),
+                    value,
+                    value_type,
+                    pg_sys::TIMESTAMPTZOID,
+                    -1,
+                    pg_sys::CoercionContext::COERCION_EXPLICIT,
+                    pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
+                    -1,
+                );
+                if cast.is_null() {
+                    return false;
+                }
+                value = cast;
+                value_type = pg_sys::TIMESTAMPTZOID;
+            }
+            if !operand_fits(kind, declared, value_type) || !target.is_scan_constant(value) {
                 return false;
             }
-            ((*e).opno, list_items::<pg_sys::Node>((*e).args), true)
-        } else {
-            return false;
-        };
-        if args.len() != 2 {
-            return false;
-        }
-        let name_ptr = pg_sys::get_opname(opno);
-        if name_ptr.is_null() {
-            return false;
-        }
-        let opname = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
-        if let Some(pushed) = self.try_add_text_match(target, &opname, &args, is_any) {
-            return pushed;
-        }
-        if let Some(pushed) = self.try_add_time_function(target, &opname, &args, is_any) {
-            return pushed;
-        }
-        let (column, value, commuted) = match (target.column(args[0]), target.column(args[1])) {
-            (Some(c), None) => (c, args[1], false),
-            (None, Some(c)) if !is_any => (c, args[0], true),
-            _ => return false,
-        };
-        let Some(op) = op_of(&opname, commuted) else {
-            return false;
-        };
-        let (name, kind, declared) = column;
-        let mut value_type = pg_sys::exprType(value);
-        if is_any {
-            if op != Op::Eq {
+            let Some(operand) = self.operand(value) else {
                 return false;
-            }
-            value_type = pg_sys::get_element_type(value_type);
+            };
+            self.conditions.push(Condition {
+                column: name.into(),
+                op,
+                value: operand,
+            });
+            true
         }
-        let mut value = value;
-        if kind == Kind::TimestampMs
-            && declared == pg_sys::TIMESTAMPTZOID
-            && !is_any
-            && (value_type == pg_sys::TIMESTAMPOID || value_type == pg_sys::DATEOID)
-        {
-            // `timestamptz op timestamp|date` (what BI tools write) converts
-            // the value in the session's time zone, exactly as a cast does:
-            // the cast is evaluated when the query runs.
-            let cast = pg_sys::coerce_to_target_type(
-                ptr::null_mut(),
-                value,
-                value_type,
-                pg_sys::TIMESTAMPTZOID,
-                -1,
-                pg_sys::CoercionContext::COERCION_EXPLICIT,
-                pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
-                -1,
-            );
-            if cast.is_null() {
-                return false;
-            }
-            value = cast;
-            value_type = pg_sys::TIMESTAMPTZOID;
-        }
-        if !operand_fits(kind, declared, value_type) || !target.is_scan_constant(value) {
-            return false;
-        }
-        let Some(operand) = self.operand(value) else {
-            return false;
-        };
-        self.conditions.push(Condition {
-            column: name.into(),
-            op,
-            value: operand,
-        });
-        true
     }
 }
 
@@ -320,6 +390,10 @@ impl Extracted {
     /// `lower(col) = v` / `upper(col) = v` (and `= ANY`), and `col LIKE p`
     /// / `col ILIKE p` with a constant pattern, for a text column: `None`
     /// when the clause is not one of these.
+    ///
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn try_add_text_match(
         &mut self,
         target: &Target,
@@ -327,108 +401,152 @@ impl Extracted {
         args: &[*mut pg_sys::Node],
         is_any: bool,
     ) -> Option<bool> {
-        let text_column = |node: *mut pg_sys::Node| match target.column(node) {
-            Some((name, Kind::Text, declared))
-                if declared == pg_sys::TEXTOID || declared == pg_sys::VARCHAROID =>
-            {
-                Some(name)
-            }
-            _ => None,
-        };
-        let (op, column, value) = match opname {
-            "=" => {
-                let column = text_column(case_folded(args[0])?)?;
-                let Some(value) = self.text_operand(target, args[1], is_any) else {
-                    return Some(false);
-                };
-                (Op::EqFolded, column, value)
-            }
-            // Also `lower(col) LIKE p` (Metabase's text filters): Clerk's
-            // substring match ignores case either way.
-            "~~" | "~~*" if !is_any => {
-                let column = text_column(args[0]).or_else(|| text_column(case_folded(args[0])?))?;
-                if let Some(pattern) = const_text(args[1]) {
-                    match crate::request::like_literal(&pattern) {
-                        Some(run) => (Op::Contains, column, Operand::Text(run)),
-                        None => return Some(false),
-                    }
-                } else {
-                    // A pattern known when the query runs (`$1`,
-                    // `'%' || $1 || '%'`): its literal part is taken then.
-                    let Some(value) = self.text_operand(target, args[1], false) else {
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            let text_column = |node: *mut pg_sys::Node| match target.column(node) {
+                Some((name, Kind::Text, declared))
+                    if declared == pg_sys::TEXTOID || declared == pg_sys::VARCHAROID =>
+                {
+                    Some(name)
+                }
+                _ => None,
+            };
+            let (op, column, value) = match opname {
+                "=" => {
+                    let column = text_column(case_folded(args[0])?)?;
+                    let Some(value) = self.text_operand(target, args[1], is_any) else {
                         return Some(false);
                     };
-                    (Op::Like, column, value)
+                    (Op::EqFolded, column, value)
                 }
-            }
-            _ => return None,
-        };
-        self.conditions.push(Condition {
-            column: column.into(),
-            op,
-            value,
-        });
-        Some(true)
+                // Also `lower(col) LIKE p` (Metabase's text filters): Clerk's
+                // substring match ignores case either way.
+                "~~" | "~~*" if !is_any => {
+                    let column =
+                        text_column(args[0]).or_else(|| text_column(case_folded(args[0])?))?;
+                    if let Some(pattern) = const_text(args[1]) {
+                        match crate::request::like_literal(&pattern) {
+                            Some(run) => (Op::Contains, column, Operand::Text(run)),
+                            None => return Some(false),
+                        }
+                    } else {
+                        // A pattern known when the query runs (`$1`,
+                        // `'%' || $1 || '%'`): its literal part is taken then.
+                        let Some(value) = self.text_operand(target, args[1], false) else {
+                            return Some(false);
+                        };
+                        (Op::Like, column, value)
+                    }
+                }
+                _ => return None,
+            };
+            self.conditions.push(Condition {
+                column: column.into(),
+                op,
+                value,
+            });
+            Some(true)
+        }
     }
 }
 
 impl Extracted {
     /// A `text` (or `varchar`) value, or array of them with `is_any`, with
     /// one value for the whole scan, as an operand.
+    ///
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn text_operand(
         &mut self,
         target: &Target,
         value: *mut pg_sys::Node,
         is_any: bool,
     ) -> Option<Operand> {
-        let mut value_type = pg_sys::exprType(value);
-        if is_any {
-            value_type = pg_sys::get_element_type(value_type);
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            let mut value_type = pg_sys::exprType(value);
+            if is_any {
+                value_type = pg_sys::get_element_type(value_type);
+            }
+            let text = value_type == pg_sys::TEXTOID || value_type == pg_sys::VARCHAROID;
+            if !text || !target.is_scan_constant(value) {
+                return None;
+            }
+            self.operand(value)
         }
-        let text = value_type == pg_sys::TEXTOID || value_type == pg_sys::VARCHAROID;
-        if !text || !target.is_scan_constant(value) {
-            return None;
-        }
-        self.operand(value)
     }
 }
 
-/// A function call's name and arguments.
+/// Whether `oid` is one of PostgreSQL's own objects, whose meaning is
+/// known (postgres_fdw's `is_builtin` in shippable.c). Operators and
+/// functions are recognised by name only then: a user's `=` or `lower`
+/// in another schema, found first on the `search_path`, is never taken
+/// for the built-in one and sent to Clerk.
+fn is_builtin(oid: pg_sys::Oid) -> bool {
+    u32::from(oid) < pg_sys::FirstGenbkiObjectId
+}
+
+/// A built-in function call's name and arguments.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn function_call(node: *mut pg_sys::Node) -> Option<(String, Vec<*mut pg_sys::Node>)> {
-    let node = strip_relabel(node);
-    if !is_a(node.cast(), pg_sys::NodeTag::T_FuncExpr) {
-        return None;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let node = strip_relabel(node);
+        if !is_a(node.cast(), pg_sys::NodeTag::T_FuncExpr) {
+            return None;
+        }
+        let f = node as *mut pg_sys::FuncExpr;
+        if !is_builtin((*f).funcid) {
+            return None;
+        }
+        let name = pg_sys::get_func_name((*f).funcid);
+        if name.is_null() {
+            return None;
+        }
+        let name = CStr::from_ptr(name).to_string_lossy().into_owned();
+        Some((name, list_items((*f).args)))
     }
-    let f = node as *mut pg_sys::FuncExpr;
-    let name = pg_sys::get_func_name((*f).funcid);
-    if name.is_null() {
-        return None;
-    }
-    let name = CStr::from_ptr(name).to_string_lossy().into_owned();
-    Some((name, list_items((*f).args)))
 }
 
 /// The argument of `lower(arg)` or `upper(arg)`.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn case_folded(node: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
-    match function_call(node)? {
-        (name, args) if matches!(name.as_str(), "lower" | "upper") && args.len() == 1 => {
-            Some(args[0])
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        match function_call(node)? {
+            (name, args) if matches!(name.as_str(), "lower" | "upper") && args.len() == 1 => {
+                Some(args[0])
+            }
+            _ => None,
         }
-        _ => None,
     }
 }
 
 /// The value of a non-null `text` constant.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn const_text(node: *mut pg_sys::Node) -> Option<String> {
-    let node = strip_relabel(node);
-    if !is_a(node.cast(), pg_sys::NodeTag::T_Const) {
-        return None;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let node = strip_relabel(node);
+        if !is_a(node.cast(), pg_sys::NodeTag::T_Const) {
+            return None;
+        }
+        let c = node as *mut pg_sys::Const;
+        if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
+            return None;
+        }
+        std::string::String::from_datum((*c).constvalue, false)
     }
-    let c = node as *mut pg_sys::Const;
-    if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
-        return None;
-    }
-    std::string::String::from_datum((*c).constvalue, false)
 }
 
 /// A `timestamptz` column under a function that keeps its order: its local
@@ -448,114 +566,155 @@ enum Shape {
     Epoch,
 }
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<TimeFunction> {
-    let (name, args) = function_call(node)?;
-    let timestamptz_column = |node| match target.column(node) {
-        Some((column, Kind::TimestampMs, pg_sys::TIMESTAMPTZOID)) => Some(column),
-        _ => None,
-    };
-    match (name.as_str(), args.as_slice()) {
-        ("date", [arg]) => Some(TimeFunction {
-            column: timestamptz_column(*arg)?,
-            shape: Shape::Date,
-        }),
-        ("timestamp", [arg]) => Some(TimeFunction {
-            column: timestamptz_column(*arg)?,
-            shape: Shape::Local,
-        }),
-        // `extract(epoch from c)` is numeric: compared with a float8, the
-        // parser casts it.
-        ("float8", [arg]) => {
-            time_function(target, *arg).filter(|f| matches!(f.shape, Shape::Epoch))
-        }
-        ("extract" | "date_part", [field, arg]) => {
-            if !const_text(*field)?.eq_ignore_ascii_case("epoch") {
-                return None;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let (name, args) = function_call(node)?;
+        let timestamptz_column = |node| match target.column(node) {
+            Some((column, Kind::TimestampMs, pg_sys::TIMESTAMPTZOID)) => Some(column),
+            _ => None,
+        };
+        match (name.as_str(), args.as_slice()) {
+            ("date", [arg]) => Some(TimeFunction {
+                column: timestamptz_column(*arg)?,
+                shape: Shape::Date,
+            }),
+            ("timestamp", [arg]) => Some(TimeFunction {
+                column: timestamptz_column(*arg)?,
+                shape: Shape::Local,
+            }),
+            // `extract(epoch from c)` is numeric: compared with a float8, the
+            // parser casts it.
+            ("float8", [arg]) => {
+                time_function(target, *arg).filter(|f| matches!(f.shape, Shape::Epoch))
             }
-            Some(TimeFunction {
-                column: timestamptz_column(*arg)?,
-                shape: Shape::Epoch,
-            })
+            ("extract" | "date_part", [field, arg]) => {
+                if !const_text(*field)?.eq_ignore_ascii_case("epoch") {
+                    return None;
+                }
+                Some(TimeFunction {
+                    column: timestamptz_column(*arg)?,
+                    shape: Shape::Epoch,
+                })
+            }
+            ("date_trunc", [unit, arg]) => {
+                let unit = const_text(*unit)?;
+                let interval = match unit.to_ascii_lowercase().as_str() {
+                    "second" => "1 second",
+                    "minute" => "1 minute",
+                    "hour" => "1 hour",
+                    "day" => "1 day",
+                    "week" => "7 days",
+                    "month" => "1 month",
+                    "quarter" => "3 months",
+                    "year" => "1 year",
+                    _ => return None,
+                };
+                Some(TimeFunction {
+                    column: timestamptz_column(*arg)?,
+                    shape: Shape::Trunc(interval),
+                })
+            }
+            _ => None,
         }
-        ("date_trunc", [unit, arg]) => {
-            let unit = const_text(*unit)?;
-            let interval = match unit.to_ascii_lowercase().as_str() {
-                "second" => "1 second",
-                "minute" => "1 minute",
-                "hour" => "1 hour",
-                "day" => "1 day",
-                "week" => "7 days",
-                "month" => "1 month",
-                "quarter" => "3 months",
-                "year" => "1 year",
-                _ => return None,
-            };
-            Some(TimeFunction {
-                column: timestamptz_column(*arg)?,
-                shape: Shape::Trunc(interval),
-            })
-        }
-        _ => None,
     }
 }
 
-/// `left name right`, resolved as the parser resolves an operator.
+/// `left OPERATOR(pg_catalog.name) right`, resolved as the parser resolves
+/// an operator, in `pg_catalog` whatever the `search_path`.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn operator(
     name: &'static std::ffi::CStr,
     left: *mut pg_sys::Node,
     right: *mut pg_sys::Node,
 ) -> *mut pg_sys::Node {
-    let opname = pg_sys::lappend(
-        ptr::null_mut(),
-        pg_sys::makeString(pg_sys::pstrdup(name.as_ptr())).cast(),
-    );
-    pg_sys::make_op(
-        pg_sys::make_parsestate(ptr::null_mut()),
-        opname,
-        left,
-        right,
-        ptr::null_mut(),
-        -1,
-    )
-    .cast()
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let opname = pg_sys::lappend(
+            pg_sys::lappend(
+                ptr::null_mut(),
+                pg_sys::makeString(pg_sys::pstrdup(c"pg_catalog".as_ptr())).cast(),
+            ),
+            pg_sys::makeString(pg_sys::pstrdup(name.as_ptr())).cast(),
+        );
+        pg_sys::make_op(
+            pg_sys::make_parsestate(ptr::null_mut()),
+            opname,
+            left,
+            right,
+            ptr::null_mut(),
+            -1,
+        )
+        .cast()
+    }
 }
 
 /// `node::target`, evaluated when the query runs.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn cast(node: *mut pg_sys::Node, target: pg_sys::Oid) -> *mut pg_sys::Node {
-    pg_sys::coerce_to_target_type(
-        ptr::null_mut(),
-        node,
-        pg_sys::exprType(node),
-        target,
-        -1,
-        pg_sys::CoercionContext::COERCION_EXPLICIT,
-        pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
-        -1,
-    )
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        pg_sys::coerce_to_target_type(
+            ptr::null_mut(),
+            node,
+            pg_sys::exprType(node),
+            target,
+            -1,
+            pg_sys::CoercionContext::COERCION_EXPLICIT,
+            pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
+            -1,
+        )
+    }
 }
 
 /// A copy of `node`, so that no two expressions share a subtree.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn copy(node: *mut pg_sys::Node) -> *mut pg_sys::Node {
-    pg_sys::copyObjectImpl(node.cast()).cast()
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe { pg_sys::copyObjectImpl(node.cast()).cast() }
 }
 
 /// An interval constant such as `1 day`.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn interval(text: &CStr) -> *mut pg_sys::Node {
-    typed_const(text, pg_sys::INTERVALOID)
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe { typed_const(text, pg_sys::INTERVALOID) }
 }
 
 /// `'text'::target`.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn typed_const(text: &CStr, target: pg_sys::Oid) -> *mut pg_sys::Node {
-    let value = pg_sys::makeConst(
-        pg_sys::TEXTOID,
-        -1,
-        pg_sys::DEFAULT_COLLATION_OID,
-        -1,
-        pg_sys::Datum::from(pg_sys::cstring_to_text(text.as_ptr())),
-        false,
-        false,
-    );
-    cast(value.cast(), target)
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let value = pg_sys::makeConst(
+            pg_sys::TEXTOID,
+            -1,
+            pg_sys::DEFAULT_COLLATION_OID,
+            -1,
+            pg_sys::Datum::from(pg_sys::cstring_to_text(text.as_ptr())),
+            false,
+            false,
+        );
+        cast(value.cast(), target)
+    }
 }
 
 impl Extracted {
@@ -566,6 +725,10 @@ impl Extracted {
     /// (a lower bound of a date is widened by 3 hours, for zones whose
     /// midnight a DST change makes ambiguous), so Postgres still applies
     /// the clause: `Some(false)` after adding them.
+    ///
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn try_add_time_function(
         &mut self,
         target: &Target,
@@ -573,152 +736,169 @@ impl Extracted {
         args: &[*mut pg_sys::Node],
         is_any: bool,
     ) -> Option<bool> {
-        if is_any {
-            return None;
-        }
-        let (function, value, commuted) = match (
-            time_function(target, args[0]),
-            time_function(target, args[1]),
-        ) {
-            (Some(f), None) => (f, args[1], false),
-            (None, Some(f)) => (f, args[0], true),
-            _ => return None,
-        };
-        let Some(op) = op_of(opname, commuted) else {
-            return Some(false);
-        };
-        if !target.is_scan_constant(value) {
-            return Some(false);
-        }
-        let value_type = pg_sys::exprType(value);
-        let bounds: Vec<(Op, *mut pg_sys::Node)> = match function.shape {
-            Shape::Date => {
-                if value_type != pg_sys::DATEOID {
-                    return Some(false);
-                }
-                let one = pg_sys::makeConst(
-                    pg_sys::INT4OID,
-                    -1,
-                    pg_sys::InvalidOid,
-                    4,
-                    pg_sys::Datum::from(1i32),
-                    false,
-                    true,
-                );
-                let start = cast(copy(value), pg_sys::TIMESTAMPTZOID);
-                let next = cast(
-                    operator(c"+", copy(value), one.cast()),
-                    pg_sys::TIMESTAMPTZOID,
-                );
-                let widened = |t| operator(c"-", t, interval(c"3 hours"));
-                match op {
-                    Op::Ge => vec![(Op::Ge, widened(start))],
-                    Op::Gt => vec![(Op::Ge, widened(next))],
-                    Op::Lt => vec![(Op::Lt, start)],
-                    Op::Le => vec![(Op::Lt, next)],
-                    Op::Eq => vec![(Op::Ge, widened(start)), (Op::Lt, next)],
-                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
-                }
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            if is_any {
+                return None;
             }
-            Shape::Local => {
-                if value_type != pg_sys::TIMESTAMPOID {
-                    return Some(false);
-                }
-                // The local time and the instant differ by the zone's
-                // offset, which can change between them: widened by the
-                // most any two offsets of a zone differ (26 hours).
-                let instant = || cast(copy(value), pg_sys::TIMESTAMPTZOID);
-                let lower = || operator(c"-", instant(), interval(c"26 hours"));
-                let upper = || operator(c"+", instant(), interval(c"26 hours"));
-                match op {
-                    Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
-                    Op::Lt | Op::Le => vec![(Op::Lt, upper())],
-                    Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
-                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
-                }
+            let (function, value, commuted) = match (
+                time_function(target, args[0]),
+                time_function(target, args[1]),
+            ) {
+                (Some(f), None) => (f, args[1], false),
+                (None, Some(f)) => (f, args[0], true),
+                _ => return None,
+            };
+            let Some(op) = op_of(opname, commuted) else {
+                return Some(false);
+            };
+            if !target.is_scan_constant(value) {
+                return Some(false);
             }
-            Shape::Epoch => {
-                let numbers = [
-                    pg_sys::INT2OID,
-                    pg_sys::INT4OID,
-                    pg_sys::INT8OID,
-                    pg_sys::NUMERICOID,
-                    pg_sys::FLOAT4OID,
-                    pg_sys::FLOAT8OID,
-                ];
-                if !numbers.contains(&value_type) {
-                    return Some(false);
-                }
-                // `'epoch' + n seconds`, a millisecond wider each way: as a
-                // float8 it need not be exact to the microsecond.
-                let instant = || {
-                    let seconds = operator(
-                        c"*",
-                        cast(copy(value), pg_sys::FLOAT8OID),
-                        interval(c"1 second"),
+            let value_type = pg_sys::exprType(value);
+            let bounds: Vec<(Op, *mut pg_sys::Node)> = match function.shape {
+                Shape::Date => {
+                    if value_type != pg_sys::DATEOID {
+                        return Some(false);
+                    }
+                    let one = pg_sys::makeConst(
+                        pg_sys::INT4OID,
+                        -1,
+                        pg_sys::InvalidOid,
+                        4,
+                        pg_sys::Datum::from(1i32),
+                        false,
+                        true,
                     );
-                    let epoch = typed_const(c"1970-01-01 00:00:00+00", pg_sys::TIMESTAMPTZOID);
-                    operator(c"+", epoch, seconds)
-                };
-                let lower = || operator(c"-", instant(), interval(c"1 millisecond"));
-                let upper = || operator(c"+", instant(), interval(c"1 millisecond"));
-                match op {
-                    Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
-                    Op::Lt | Op::Le => vec![(Op::Lt, upper())],
-                    Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
-                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
+                    let start = cast(copy(value), pg_sys::TIMESTAMPTZOID);
+                    let next = cast(
+                        operator(c"+", copy(value), one.cast()),
+                        pg_sys::TIMESTAMPTZOID,
+                    );
+                    let widened = |t| operator(c"-", t, interval(c"3 hours"));
+                    match op {
+                        Op::Ge => vec![(Op::Ge, widened(start))],
+                        Op::Gt => vec![(Op::Ge, widened(next))],
+                        Op::Lt => vec![(Op::Lt, start)],
+                        Op::Le => vec![(Op::Lt, next)],
+                        Op::Eq => vec![(Op::Ge, widened(start)), (Op::Lt, next)],
+                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
+                            return Some(false)
+                        }
+                    }
+                }
+                Shape::Local => {
+                    if value_type != pg_sys::TIMESTAMPOID {
+                        return Some(false);
+                    }
+                    // The local time and the instant differ by the zone's
+                    // offset, which can change between them: widened by the
+                    // most any two offsets of a zone differ (26 hours).
+                    let instant = || cast(copy(value), pg_sys::TIMESTAMPTZOID);
+                    let lower = || operator(c"-", instant(), interval(c"26 hours"));
+                    let upper = || operator(c"+", instant(), interval(c"26 hours"));
+                    match op {
+                        Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
+                        Op::Lt | Op::Le => vec![(Op::Lt, upper())],
+                        Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
+                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
+                            return Some(false)
+                        }
+                    }
+                }
+                Shape::Epoch => {
+                    let numbers = [
+                        pg_sys::INT2OID,
+                        pg_sys::INT4OID,
+                        pg_sys::INT8OID,
+                        pg_sys::NUMERICOID,
+                        pg_sys::FLOAT4OID,
+                        pg_sys::FLOAT8OID,
+                    ];
+                    if !numbers.contains(&value_type) {
+                        return Some(false);
+                    }
+                    // `'epoch' + n seconds`, a millisecond wider each way: as a
+                    // float8 it need not be exact to the microsecond.
+                    let instant = || {
+                        let seconds = operator(
+                            c"*",
+                            cast(copy(value), pg_sys::FLOAT8OID),
+                            interval(c"1 second"),
+                        );
+                        let epoch = typed_const(c"1970-01-01 00:00:00+00", pg_sys::TIMESTAMPTZOID);
+                        operator(c"+", epoch, seconds)
+                    };
+                    let lower = || operator(c"-", instant(), interval(c"1 millisecond"));
+                    let upper = || operator(c"+", instant(), interval(c"1 millisecond"));
+                    match op {
+                        Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
+                        Op::Lt | Op::Le => vec![(Op::Lt, upper())],
+                        Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
+                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
+                            return Some(false)
+                        }
+                    }
+                }
+                Shape::Trunc(unit) => {
+                    let bound = || match value_type {
+                        pg_sys::TIMESTAMPTZOID => copy(value),
+                        _ => cast(copy(value), pg_sys::TIMESTAMPTZOID),
+                    };
+                    if ![
+                        pg_sys::TIMESTAMPTZOID,
+                        pg_sys::TIMESTAMPOID,
+                        pg_sys::DATEOID,
+                    ]
+                    .contains(&value_type)
+                    {
+                        return Some(false);
+                    }
+                    let unit = std::ffi::CString::new(unit).ok()?;
+                    // `trunc(c) <= c < trunc(c) + unit`.
+                    let end = || operator(c"+", bound(), interval(&unit));
+                    match op {
+                        Op::Ge => vec![(Op::Ge, bound())],
+                        Op::Gt => vec![(Op::Gt, bound())],
+                        Op::Lt | Op::Le => vec![(Op::Lt, end())],
+                        Op::Eq => vec![(Op::Ge, bound()), (Op::Lt, end())],
+                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
+                            return Some(false)
+                        }
+                    }
+                }
+            };
+            for (op, bound) in bounds {
+                if bound.is_null() {
+                    continue;
+                }
+                if let Some(operand) = self.operand(bound) {
+                    self.conditions.push(Condition {
+                        column: function.column.into(),
+                        op,
+                        value: operand,
+                    });
                 }
             }
-            Shape::Trunc(unit) => {
-                let bound = || match value_type {
-                    pg_sys::TIMESTAMPTZOID => copy(value),
-                    _ => cast(copy(value), pg_sys::TIMESTAMPTZOID),
-                };
-                if ![
-                    pg_sys::TIMESTAMPTZOID,
-                    pg_sys::TIMESTAMPOID,
-                    pg_sys::DATEOID,
-                ]
-                .contains(&value_type)
-                {
-                    return Some(false);
-                }
-                let unit = std::ffi::CString::new(unit).ok()?;
-                // `trunc(c) <= c < trunc(c) + unit`.
-                let end = || operator(c"+", bound(), interval(&unit));
-                match op {
-                    Op::Ge => vec![(Op::Ge, bound())],
-                    Op::Gt => vec![(Op::Gt, bound())],
-                    Op::Lt | Op::Le => vec![(Op::Lt, end())],
-                    Op::Eq => vec![(Op::Ge, bound()), (Op::Lt, end())],
-                    Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => return Some(false),
-                }
-            }
-        };
-        for (op, bound) in bounds {
-            if bound.is_null() {
-                continue;
-            }
-            if let Some(operand) = self.operand(bound) {
-                self.conditions.push(Condition {
-                    column: function.column.into(),
-                    op,
-                    value: operand,
-                });
-            }
+            Some(false)
         }
-        Some(false)
     }
 }
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub unsafe fn extract(target: &Target, restrict_infos: *mut pg_sys::List) -> Extracted {
-    let mut extracted = Extracted::default();
-    for ri in list_items::<pg_sys::RestrictInfo>(restrict_infos) {
-        if (*ri).pseudoconstant {
-            extracted.pseudoconstant = true;
-            continue;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let mut extracted = Extracted::default();
+        for ri in list_items::<pg_sys::RestrictInfo>(restrict_infos) {
+            if (*ri).pseudoconstant {
+                extracted.pseudoconstant = true;
+                continue;
+            }
+            extracted.add(target, (*ri).clause.cast());
         }
-        extracted.add(target, (*ri).clause.cast());
+        extracted
     }
-    extracted
 }

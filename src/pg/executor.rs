@@ -280,150 +280,170 @@ fn datum_of(out: Out, target: Declared) -> Result<Option<pg_sys::Datum>, Convert
 /// # Safety
 /// `node` is a ForeignScanState begun by [`begin_foreign_scan`].
 unsafe fn state_of<'a>(node: *mut pg_sys::ForeignScanState) -> Option<&'a mut ScanState> {
-    ((*node).fdw_state as *mut ScanState).as_mut()
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe { ((*node).fdw_state as *mut ScanState).as_mut() }
 }
 
 /// The run-time values of a scan, evaluated now.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 unsafe fn evaluate(
     node: *mut pg_sys::ForeignScanState,
     states: &[*mut pg_sys::ExprState],
     types: &[u32],
 ) -> Vec<Operand> {
-    let econtext = (*node).ss.ps.ps_ExprContext;
-    let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
-    let values = states
-        .iter()
-        .zip(types)
-        .map(|(state, type_oid)| {
-            let mut is_null = false;
-            let datum = match (**state).evalfunc {
-                // SAFETY: an expression state of this node, evaluated in its
-                // expression context; an ERROR it raises becomes a Rust panic.
-                Some(eval) => {
-                    pg_sys::ffi::pg_guard_ffi_boundary(|| eval(*state, econtext, &mut is_null))
-                }
-                None => {
-                    is_null = true;
-                    pg_sys::Datum::from(0)
-                }
-            };
-            operand_of(datum, is_null, pg_sys::Oid::from(*type_oid)).unwrap_or(Operand::Null)
-        })
-        .collect();
-    pg_sys::MemoryContextSwitchTo(old);
-    pg_sys::MemoryContextReset((*econtext).ecxt_per_tuple_memory);
-    values
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let econtext = (*node).ss.ps.ps_ExprContext;
+        let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
+        let values = states
+            .iter()
+            .zip(types)
+            .map(|(state, type_oid)| {
+                let mut is_null = false;
+                let datum = match (**state).evalfunc {
+                    // SAFETY: an expression state of this node, evaluated in its
+                    // expression context; an ERROR it raises becomes a Rust panic.
+                    Some(eval) => {
+                        pg_sys::ffi::pg_guard_ffi_boundary(|| eval(*state, econtext, &mut is_null))
+                    }
+                    None => {
+                        is_null = true;
+                        pg_sys::Datum::from(0)
+                    }
+                };
+                operand_of(datum, is_null, pg_sys::Oid::from(*type_oid)).unwrap_or(Operand::Null)
+            })
+            .collect();
+        pg_sys::MemoryContextSwitchTo(old);
+        pg_sys::MemoryContextReset((*econtext).ecxt_per_tuple_memory);
+        values
+    }
 }
 
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn begin_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
     eflags: i32,
 ) {
-    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
-        return;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
+            return;
+        }
+        let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+        let planned = Planned::of(plan).or_raise();
+        let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
+        let columns = if planned.count {
+            Vec::new()
+        } else {
+            let desc = (*(*node).ss.ss_currentRelation).rd_att;
+            bind_columns(&table, &declared_columns(desc, &planned.columns)).or_raise()
+        };
+        let state = ScanState {
+            client: table.client().or_raise(),
+            concurrency: table.concurrency().or_raise(),
+            values: list_items(pg_sys::ExecInitExprList((*plan).fdw_exprs, node.cast())),
+            table,
+            planned,
+            columns,
+            stale: true,
+            current: None,
+            rows: None,
+            count: None,
+            count_returned: false,
+            lookups: Lookups::default(),
+            local_ids: None,
+            max_write_rows: 0,
+            write_rows: 0,
+            counted: None,
+        };
+        let mut state = state;
+        if state.planned.write_target.is_some() {
+            state.max_write_rows = state.table.max_write_rows().or_raise();
+        }
+        // Dropped with the per-query memory, whichever way the query ends.
+        (*node).fdw_state = PgMemoryContexts::CurrentMemoryContext
+            .leak_and_drop_on_delete(state)
+            .cast();
     }
-    let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
-    let planned = Planned::of(plan).or_raise();
-    let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
-    let columns = if planned.count {
-        Vec::new()
-    } else {
-        let desc = (*(*node).ss.ss_currentRelation).rd_att;
-        bind_columns(&table, &declared_columns(desc, &planned.columns)).or_raise()
-    };
-    let state = ScanState {
-        client: table.client().or_raise(),
-        concurrency: table.concurrency().or_raise(),
-        values: list_items(pg_sys::ExecInitExprList((*plan).fdw_exprs, node.cast())),
-        table,
-        planned,
-        columns,
-        stale: true,
-        current: None,
-        rows: None,
-        count: None,
-        count_returned: false,
-        lookups: Lookups::default(),
-        local_ids: None,
-        max_write_rows: 0,
-        write_rows: 0,
-        counted: None,
-    };
-    let mut state = state;
-    if state.planned.write_target.is_some() {
-        state.max_write_rows = state.table.max_write_rows().or_raise();
-    }
-    // Dropped with the per-query memory, whichever way the query ends.
-    (*node).fdw_state = PgMemoryContexts::CurrentMemoryContext
-        .leak_and_drop_on_delete(state)
-        .cast();
 }
 
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
 ) -> *mut pg_sys::TupleTableSlot {
-    let slot = (*node).ss.ss_ScanTupleSlot;
-    compat::clear_slot(slot);
-    let Some(state) = state_of(node) else {
-        return slot;
-    };
-    if state.stale {
-        let values = evaluate(node, &state.values, &state.planned.value_types);
-        let mut request = state.planned.request.bind(&values);
-        if let Some(local) = &state.planned.local_ids {
-            let ids = state.local_ids.get_or_insert_with(|| read_local_ids(local));
-            if let Some(ids) = ids {
-                request.conditions.push(Condition {
-                    column: "id".into(),
-                    op: Op::Eq,
-                    value: Operand::List(ids.clone()),
-                });
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let slot = (*node).ss.ss_ScanTupleSlot;
+        compat::clear_slot(slot);
+        let Some(state) = state_of(node) else {
+            return slot;
+        };
+        if state.stale {
+            let values = evaluate(node, &state.values, &state.planned.value_types);
+            let mut request = state.planned.request.bind(&values);
+            if let Some(local) = &state.planned.local_ids {
+                let ids = state.local_ids.get_or_insert_with(|| read_local_ids(local));
+                if let Some(ids) = ids {
+                    request.conditions.push(Condition {
+                        column: "id".into(),
+                        op: Op::Eq,
+                        value: Operand::List(ids.clone()),
+                    });
+                }
+            }
+            state.start(request).or_raise();
+            if state.planned.write_target.is_some() && state.counted != state.current {
+                count_write_rows(node, state);
+                state.counted = state.current.clone();
             }
         }
-        state.start(request).or_raise();
-        if state.planned.write_target.is_some() && state.counted != state.current {
-            count_write_rows(node, state);
-            state.counted = state.current.clone();
-        }
-    }
-    let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
-    // A table without columns has no value arrays at all.
-    let (values, nulls): (&mut [pg_sys::Datum], &mut [bool]) = if natts == 0 {
-        (&mut [], &mut [])
-    } else {
-        (
-            std::slice::from_raw_parts_mut((*slot).tts_values, natts),
-            std::slice::from_raw_parts_mut((*slot).tts_isnull, natts),
-        )
-    };
-    if state.planned.count {
-        if state.count_returned {
+        let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
+        // A table without columns has no value arrays at all.
+        let (values, nulls): (&mut [pg_sys::Datum], &mut [bool]) = if natts == 0 {
+            (&mut [], &mut [])
+        } else {
+            (
+                std::slice::from_raw_parts_mut((*slot).tts_values, natts),
+                std::slice::from_raw_parts_mut((*slot).tts_isnull, natts),
+            )
+        };
+        if state.planned.count {
+            if state.count_returned {
+                return slot;
+            }
+            state.count_returned = true;
+            // Every column of the scan is one of the query's counts.
+            let count = state.count.unwrap_or(0);
+            values.fill(pg_sys::Datum::from(count));
+            nulls.fill(false);
+            pg_sys::ExecStoreVirtualTuple(slot);
             return slot;
         }
-        state.count_returned = true;
-        // Every column of the scan is one of the query's counts.
-        let count = state.count.unwrap_or(0);
-        values.fill(pg_sys::Datum::from(count));
-        nulls.fill(false);
-        pg_sys::ExecStoreVirtualTuple(slot);
-        return slot;
+        let Some(rows) = state.rows.as_mut() else {
+            return slot;
+        };
+        let (table, columns) = (&state.table, &state.columns);
+        let row = rows.next_with(&mut check_for_interrupts, |obj| {
+            row_datums(table, columns, obj)
+        });
+        let datums = match row {
+            Ok(Some(datums)) => datums.or_raise(),
+            Ok(None) => return slot,
+            Err(e) => state.clerk_error(e).raise(),
+        };
+        store_row(slot, &state.columns, datums);
+        slot
     }
-    let Some(rows) = state.rows.as_mut() else {
-        return slot;
-    };
-    let (table, columns) = (&state.table, &state.columns);
-    let row = rows.next_with(&mut check_for_interrupts, |obj| {
-        row_datums(table, columns, obj)
-    });
-    let datums = match row {
-        Ok(Some(datums)) => datums.or_raise(),
-        Ok(None) => return slot,
-        Err(e) => state.clerk_error(e).raise(),
-    };
-    store_row(slot, &state.columns, datums);
-    slot
 }
 
 /// Stores `datums` (one per bound column, `None` for NULL) in `slot` as a
@@ -436,22 +456,25 @@ pub(super) unsafe fn store_row(
     columns: &[BoundColumn],
     datums: Vec<Option<pg_sys::Datum>>,
 ) {
-    compat::clear_slot(slot);
-    let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
-    if natts > 0 {
-        let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-        let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
-        nulls.fill(true);
-        for (col, datum) in columns.iter().zip(datums) {
-            if let (Some(datum), Some(value), Some(null)) =
-                (datum, values.get_mut(col.index), nulls.get_mut(col.index))
-            {
-                *value = datum;
-                *null = false;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        compat::clear_slot(slot);
+        let natts = (*(*slot).tts_tupleDescriptor).natts.max(0) as usize;
+        if natts > 0 {
+            let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+            let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+            nulls.fill(true);
+            for (col, datum) in columns.iter().zip(datums) {
+                if let (Some(datum), Some(value), Some(null)) =
+                    (datum, values.get_mut(col.index), nulls.get_mut(col.index))
+                {
+                    *value = datum;
+                    *null = false;
+                }
             }
         }
+        pg_sys::ExecStoreVirtualTuple(slot);
     }
-    pg_sys::ExecStoreVirtualTuple(slot);
 }
 
 /// The current memory context for a while: the previous one is back when
@@ -464,9 +487,12 @@ impl Within {
     /// # Safety
     /// `context` outlives the returned value.
     unsafe fn switch(context: pg_sys::MemoryContext) -> Within {
-        let previous = pg_sys::CurrentMemoryContext;
-        pg_sys::CurrentMemoryContext = context;
-        Within { previous }
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            let previous = pg_sys::CurrentMemoryContext;
+            pg_sys::CurrentMemoryContext = context;
+            Within { previous }
+        }
     }
 }
 
@@ -487,63 +513,66 @@ impl Drop for Within {
 /// # Safety
 /// `node` is the scan of `state`, at its first row (or a re-scan's).
 unsafe fn count_write_rows(node: *mut pg_sys::ForeignScanState, state: &mut ScanState) {
-    let Some(mut rows) = state.rows.take() else {
-        return;
-    };
-    let slot = (*node).ss.ss_ScanTupleSlot;
-    let econtext = (*node).ss.ps.ps_ExprContext;
-    let qual = (*node).ss.ps.qual;
-    let mut scratch = PgMemoryContexts::new("clerk_fdw write count");
-    let mut kept = Vec::new();
-    loop {
-        let next = rows.next_with(&mut check_for_interrupts, |obj| obj.clone());
-        let obj = match next {
-            Ok(Some(obj)) => obj,
-            Ok(None) => break,
-            Err(e) => state.clerk_error(e).raise(),
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let Some(mut rows) = state.rows.take() else {
+            return;
         };
-        let accepted = qual.is_null() || {
-            // Restored however this block ends (an ERROR of the qual
-            // unwinds through it), before `scratch` is deleted.
-            let _within = Within::switch(scratch.value());
-            let datums = row_datums(&state.table, &state.columns, &obj).or_raise();
-            store_row(slot, &state.columns, datums);
-            let scan_tuple = (*econtext).ecxt_scantuple;
-            (*econtext).ecxt_scantuple = slot;
-            let mut is_null = false;
-            let passed = match (*qual).evalfunc {
-                // SAFETY: the node's own qual, evaluated in its expression
-                // context on a row of its scan slot; an ERROR it raises
-                // becomes a Rust panic.
-                Some(eval) => {
-                    pg_sys::ffi::pg_guard_ffi_boundary(|| eval(qual, econtext, &mut is_null))
-                }
-                None => pg_sys::Datum::from(true),
+        let slot = (*node).ss.ss_ScanTupleSlot;
+        let econtext = (*node).ss.ps.ps_ExprContext;
+        let qual = (*node).ss.ps.qual;
+        let mut scratch = PgMemoryContexts::new("clerk_fdw write count");
+        let mut kept = Vec::new();
+        loop {
+            let next = rows.next_with(&mut check_for_interrupts, |obj| obj.clone());
+            let obj = match next {
+                Ok(Some(obj)) => obj,
+                Ok(None) => break,
+                Err(e) => state.clerk_error(e).raise(),
             };
-            (*econtext).ecxt_scantuple = scan_tuple;
-            compat::clear_slot(slot);
-            !is_null && passed.value() != 0
-        };
-        scratch.reset();
-        if !accepted {
-            continue;
-        }
-        state.write_rows += 1;
-        if state.write_rows > state.max_write_rows {
-            FdwError::TooManyRows {
-                table: state.table.name.clone(),
-                command: if state.planned.write_target.as_deref() == Some("DELETE") {
-                    "DELETE"
-                } else {
-                    "UPDATE"
-                },
-                max: state.max_write_rows,
+            let accepted = qual.is_null() || {
+                // Restored however this block ends (an ERROR of the qual
+                // unwinds through it), before `scratch` is deleted.
+                let _within = Within::switch(scratch.value());
+                let datums = row_datums(&state.table, &state.columns, &obj).or_raise();
+                store_row(slot, &state.columns, datums);
+                let scan_tuple = (*econtext).ecxt_scantuple;
+                (*econtext).ecxt_scantuple = slot;
+                let mut is_null = false;
+                let passed = match (*qual).evalfunc {
+                    // SAFETY: the node's own qual, evaluated in its expression
+                    // context on a row of its scan slot; an ERROR it raises
+                    // becomes a Rust panic.
+                    Some(eval) => {
+                        pg_sys::ffi::pg_guard_ffi_boundary(|| eval(qual, econtext, &mut is_null))
+                    }
+                    None => pg_sys::Datum::from(true),
+                };
+                (*econtext).ecxt_scantuple = scan_tuple;
+                compat::clear_slot(slot);
+                !is_null && passed.value() != 0
+            };
+            scratch.reset();
+            if !accepted {
+                continue;
             }
-            .raise()
+            state.write_rows += 1;
+            if state.write_rows > state.max_write_rows {
+                FdwError::TooManyRows {
+                    table: state.table.name.clone(),
+                    command: if state.planned.write_target.as_deref() == Some("DELETE") {
+                        "DELETE"
+                    } else {
+                        "UPDATE"
+                    },
+                    max: state.max_write_rows,
+                }
+                .raise()
+            }
+            kept.push(obj);
         }
-        kept.push(obj);
+        state.rows = Some(Rows::replay(kept));
     }
-    state.rows = Some(Rows::replay(kept));
 }
 
 /// The distinct ids of a local table's column, as the query sees it (its
@@ -554,155 +583,179 @@ unsafe fn count_write_rows(node: *mut pg_sys::ForeignScanState, state: &mut Scan
 /// # Safety
 /// Called in a running query, outside any other SPI connection's use.
 unsafe fn read_local_ids(local: &LocalIds) -> Option<Vec<Operand>> {
-    let relid = pg_sys::Oid::from(local.table);
-    let user = pg_sys::GetUserId();
-    let readable = pg_sys::pg_class_aclcheck(relid, user, pg_sys::ACL_SELECT as pg_sys::AclMode)
-        == pg_sys::AclResult::ACLCHECK_OK
-        || pg_sys::pg_attribute_aclcheck(
-            relid,
-            local.column,
-            user,
-            pg_sys::ACL_SELECT as pg_sys::AclMode,
-        ) == pg_sys::AclResult::ACLCHECK_OK;
-    let secured = pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
-        != pg_sys::CheckEnableRlsResult::RLS_NONE as i32;
-    if !readable || secured {
-        return None;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let relid = pg_sys::Oid::from(local.table);
+        let user = pg_sys::GetUserId();
+        let readable =
+            pg_sys::pg_class_aclcheck(relid, user, pg_sys::ACL_SELECT as pg_sys::AclMode)
+                == pg_sys::AclResult::ACLCHECK_OK
+                || pg_sys::pg_attribute_aclcheck(
+                    relid,
+                    local.column,
+                    user,
+                    pg_sys::ACL_SELECT as pg_sys::AclMode,
+                ) == pg_sys::AclResult::ACLCHECK_OK;
+        let secured = pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
+            != pg_sys::CheckEnableRlsResult::RLS_NONE as i32;
+        if !readable || secured {
+            return None;
+        }
+        let (namespace, name, column) = (
+            pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)),
+            pg_sys::get_rel_name(relid),
+            pg_sys::get_attname(relid, local.column, true),
+        );
+        if namespace.is_null() || name.is_null() || column.is_null() {
+            return None;
+        }
+        let table =
+            CStr::from_ptr(pg_sys::quote_qualified_identifier(namespace, name)).to_string_lossy();
+        let column = CStr::from_ptr(pg_sys::quote_identifier(column)).to_string_lossy();
+        let sql = CString::new(format!(
+            "select distinct {column}::text from {table} where {column} is not null limit {}",
+            local.max + 1
+        ))
+        .ok()?;
+        // Read-only: the query's own snapshot, so the ids are exactly those
+        // the join sees (a new snapshot could miss a row deleted since).
+        if pg_sys::SPI_connect() < 0 {
+            return None;
+        }
+        let ids = if pg_sys::SPI_execute(sql.as_ptr(), true, 0) == pg_sys::SPI_OK_SELECT as i32 {
+            let tuptable = pg_sys::SPI_tuptable;
+            let n = pg_sys::SPI_processed as usize;
+            (n <= local.max && !tuptable.is_null()).then(|| {
+                (0..n)
+                    .filter_map(|i| {
+                        let tuple = *(*tuptable).vals.add(i);
+                        let text = pg_sys::SPI_getvalue(tuple, (*tuptable).tupdesc, 1);
+                        (!text.is_null()).then(|| {
+                            Operand::Text(CStr::from_ptr(text).to_string_lossy().into_owned())
+                        })
+                    })
+                    .collect()
+            })
+        } else {
+            None
+        };
+        pg_sys::SPI_finish();
+        ids
     }
-    let (namespace, name, column) = (
-        pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)),
-        pg_sys::get_rel_name(relid),
-        pg_sys::get_attname(relid, local.column, true),
-    );
-    if namespace.is_null() || name.is_null() || column.is_null() {
-        return None;
-    }
-    let table =
-        CStr::from_ptr(pg_sys::quote_qualified_identifier(namespace, name)).to_string_lossy();
-    let column = CStr::from_ptr(pg_sys::quote_identifier(column)).to_string_lossy();
-    let sql = CString::new(format!(
-        "select distinct {column}::text from {table} where {column} is not null limit {}",
-        local.max + 1
-    ))
-    .ok()?;
-    // Read-only: the query's own snapshot, so the ids are exactly those
-    // the join sees (a new snapshot could miss a row deleted since).
-    if pg_sys::SPI_connect() < 0 {
-        return None;
-    }
-    let ids = if pg_sys::SPI_execute(sql.as_ptr(), true, 0) == pg_sys::SPI_OK_SELECT as i32 {
-        let tuptable = pg_sys::SPI_tuptable;
-        let n = pg_sys::SPI_processed as usize;
-        (n <= local.max && !tuptable.is_null()).then(|| {
-            (0..n)
-                .filter_map(|i| {
-                    let tuple = *(*tuptable).vals.add(i);
-                    let text = pg_sys::SPI_getvalue(tuple, (*tuptable).tupdesc, 1);
-                    (!text.is_null())
-                        .then(|| Operand::Text(CStr::from_ptr(text).to_string_lossy().into_owned()))
-                })
-                .collect()
-        })
-    } else {
-        None
-    };
-    pg_sys::SPI_finish();
-    ids
 }
 
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn re_scan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
-    if let Some(state) = state_of(node) {
-        state.stale = true;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        if let Some(state) = state_of(node) {
+            state.stale = true;
+        }
     }
 }
 
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
-    // Stops the requests now; the state itself goes with the query's memory.
-    if let Some(state) = state_of(node) {
-        state.rows = None;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        // Stops the requests now; the state itself goes with the query's memory.
+        if let Some(state) = state_of(node) {
+            state.rows = None;
+        }
     }
 }
 
 /// EXPLAIN VERBOSE shows the Clerk requests, as postgres_fdw shows its
 /// "Remote SQL" under VERBOSE only, with `$n` for values known only at run
 /// time.
+///
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn explain_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
     es: *mut pg_sys::ExplainState,
 ) {
-    if !(*es).verbose {
-        return;
-    }
-    let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
-    let property = |label: &str, value: &str| {
-        let label = CString::new(label).unwrap_or_default();
-        let value = CString::new(value.replace('\0', "")).unwrap_or_default();
-        pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
-    };
-    let planned = Planned::of(plan).or_raise();
-    let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
-    let scan_plan = plan::plan(table.object, &planned.request);
-    let requests: Vec<String> = if planned.count {
-        scan_plan
-            .count_requests()
-            .unwrap_or_default()
-            .iter()
-            .map(|r| {
-                format!(
-                    "GET /{}",
-                    crate::remote::client::request_target(&r.path, &r.params).replace("%24", "$")
-                )
-            })
-            .collect()
-    } else {
-        scan_plan.describe()
-    };
-    const SHOWN: usize = 3;
-    for r in requests.iter().take(SHOWN) {
-        property("Clerk request", r);
-    }
-    if requests.len() > SHOWN {
-        property(
-            "Clerk requests",
-            &format!("{} more like these", requests.len() - SHOWN),
-        );
-    }
-    let exprs = list_items::<pg_sys::Node>((*plan).fdw_exprs);
-    for (i, e) in exprs.iter().enumerate() {
-        let text = pg_sys::deparse_expression(*e, (*es).deparse_cxt, false, false);
-        if !text.is_null() {
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        if !(*es).verbose {
+            return;
+        }
+        let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+        let property = |label: &str, value: &str| {
+            let label = CString::new(label).unwrap_or_default();
+            let value = CString::new(value.replace('\0', "")).unwrap_or_default();
+            pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+        };
+        let planned = Planned::of(plan).or_raise();
+        let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
+        let scan_plan = plan::plan(table.object, &planned.request);
+        let requests: Vec<String> = if planned.count {
+            scan_plan
+                .count_requests()
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "GET /{}",
+                        crate::remote::client::request_target(&r.path, &r.params)
+                            .replace("%24", "$")
+                    )
+                })
+                .collect()
+        } else {
+            scan_plan.describe()
+        };
+        const SHOWN: usize = 3;
+        for r in requests.iter().take(SHOWN) {
+            property("Clerk request", r);
+        }
+        if requests.len() > SHOWN {
             property(
-                "Clerk value",
-                &format!("${} = {}", i + 1, CStr::from_ptr(text).to_string_lossy()),
+                "Clerk requests",
+                &format!("{} more like these", requests.len() - SHOWN),
             );
         }
-    }
-    let (joined, own): (Vec<_>, Vec<_>) = planned
-        .request
-        .conditions
-        .iter()
-        .cloned()
-        .partition(|c| c.op == Op::MemberOf);
-    if !joined.is_empty() {
-        property(
-            "Clerk join filter",
-            &format!(
-                "only {} with a membership the join asks for; the join checks them",
-                table.object.name
-            ),
-        );
-    }
-    if let Some(local) = &planned.local_ids {
-        let relid = pg_sys::Oid::from(local.table);
-        let (name, column) = (
-            pg_sys::get_rel_name(relid),
-            pg_sys::get_attname(relid, local.column, true),
-        );
-        if !name.is_null() && !column.is_null() {
+        let exprs = list_items::<pg_sys::Node>((*plan).fdw_exprs);
+        for (i, e) in exprs.iter().enumerate() {
+            let text = pg_sys::deparse_expression(*e, (*es).deparse_cxt, false, false);
+            if !text.is_null() {
+                property(
+                    "Clerk value",
+                    &format!("${} = {}", i + 1, CStr::from_ptr(text).to_string_lossy()),
+                );
+            }
+        }
+        let (joined, own): (Vec<_>, Vec<_>) = planned
+            .request
+            .conditions
+            .iter()
+            .cloned()
+            .partition(|c| c.op == Op::MemberOf);
+        if !joined.is_empty() {
             property(
+                "Clerk join filter",
+                &format!(
+                    "only {} with a membership the join asks for; the join checks them",
+                    table.object.name
+                ),
+            );
+        }
+        if let Some(local) = &planned.local_ids {
+            let relid = pg_sys::Oid::from(local.table);
+            let (name, column) = (
+                pg_sys::get_rel_name(relid),
+                pg_sys::get_attname(relid, local.column, true),
+            );
+            if !name.is_null() && !column.is_null() {
+                property(
                 "Clerk join filter",
                 &format!(
                     "id = ANY(the {} of {}, read when the scan starts, if at most {}); the join checks them",
@@ -711,24 +764,25 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
                     local.max
                 ),
             );
+            }
+            // EXPLAIN ANALYZE: whether they did.
+            if let Some(Some(ids)) = state_of(node).and_then(|s| s.local_ids.as_ref()) {
+                property("Clerk join ids", &format!("{} read", ids.len()));
+            }
         }
-        // EXPLAIN ANALYZE: whether they did.
-        if let Some(Some(ids)) = state_of(node).and_then(|s| s.local_ids.as_ref()) {
-            property("Clerk join ids", &format!("{} read", ids.len()));
+        let own = Request {
+            conditions: own,
+            ..planned.request.clone()
+        };
+        if !planned.count && !plan::plan(table.object, &own).exact {
+            property(
+                "Clerk filter",
+                "wider than the query; Postgres re-checks every row",
+            );
         }
-    }
-    let own = Request {
-        conditions: own,
-        ..planned.request.clone()
-    };
-    if !planned.count && !plan::plan(table.object, &own).exact {
-        property(
-            "Clerk filter",
-            "wider than the query; Postgres re-checks every row",
-        );
-    }
-    // EXPLAIN ANALYZE: how a nested loop's lookups went.
-    if let Some(lookups) = state_of(node).and_then(|s| s.lookups.describe()) {
-        property("Clerk lookups", &lookups);
+        // EXPLAIN ANALYZE: how a nested loop's lookups went.
+        if let Some(lookups) = state_of(node).and_then(|s| s.lookups.describe()) {
+            property("Clerk lookups", &lookups);
+        }
     }
 }

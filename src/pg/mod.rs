@@ -47,6 +47,10 @@ pub fn init() {
 /// A transaction that aborts has dropped its scans' state with its memory,
 /// which stops their requests; this also stops any other background work
 /// still running for it.
+///
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
     use pg_sys::XactEvent::*;

@@ -365,6 +365,7 @@ pub fn wrapper_allowed_hosts(server_oid: pg_sys::Oid) -> Result<Option<Vec<Strin
     // read it from the catalog in this transaction); GetForeignServer and
     // GetForeignDataWrapper raise an ERROR for a missing one, and their
     // option lists hold DefElems with string values.
+    // SAFETY: the caller keeps this function's `# Safety` contract.
     let options = unsafe {
         let server = pg_sys::GetForeignServer(server_oid);
         def_elems((*pg_sys::GetForeignDataWrapper((*server).fdwid)).options)
@@ -734,7 +735,8 @@ impl Table {
 /// # Safety
 /// `list` is NIL or a valid List of DefElems with string values.
 pub unsafe fn def_elems(list: *mut pg_sys::List) -> HashMap<String, String> {
-    let list = pgrx::PgList::<pg_sys::DefElem>::from_pg(list);
+    // SAFETY: per the function's contract.
+    let list = unsafe { pgrx::PgList::<pg_sys::DefElem>::from_pg(list) };
     list.iter_ptr()
         .map(|def| {
             // SAFETY: per the function's contract.
@@ -758,18 +760,21 @@ pub unsafe fn def_elems(list: *mut pg_sys::List) -> HashMap<String, String> {
 /// # Safety
 /// `desc` is a valid tuple descriptor.
 pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<Declared> {
-    // pgrx's accessor: the attribute array's layout differs between majors.
-    let desc = pgrx::PgTupleDesc::from_pg_unchecked(desc);
-    indexes
-        .iter()
-        .filter_map(|&i| {
-            let attr = desc.get(i)?;
-            (!attr.attisdropped).then(|| Declared {
-                index: i,
-                name: attr.name().to_string(),
-                type_oid: attr.atttypid,
-                typmod: attr.atttypmod,
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        // pgrx's accessor: the attribute array's layout differs between majors.
+        let desc = pgrx::PgTupleDesc::from_pg_unchecked(desc);
+        indexes
+            .iter()
+            .filter_map(|&i| {
+                let attr = desc.get(i)?;
+                (!attr.attisdropped).then(|| Declared {
+                    index: i,
+                    name: attr.name().to_string(),
+                    type_oid: attr.atttypid,
+                    typmod: attr.atttypmod,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }

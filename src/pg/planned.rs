@@ -51,14 +51,21 @@ pub struct LocalIds {
 
 impl Planned {
     /// `fdw_private` of a plan: one String node holding the JSON.
+    ///
+    /// # Safety
+    /// Every pointer argument is valid, for the call: nodes of the query
+    /// Postgres is planning or running (NIL and NULL where allowed).
     pub unsafe fn to_list(&self) -> *mut pg_sys::List {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        // Serde's JSON escapes control characters: no NUL inside.
-        let text = CString::new(json).unwrap_or_default();
-        pg_sys::lappend(
-            ptr::null_mut(),
-            pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())).cast(),
-        )
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            let json = serde_json::to_string(self).unwrap_or_default();
+            // Serde's JSON escapes control characters: no NUL inside.
+            let text = CString::new(json).unwrap_or_default();
+            pg_sys::lappend(
+                ptr::null_mut(),
+                pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())).cast(),
+            )
+        }
     }
 
     /// The [`Planned`] of a plan made by [`get_foreign_plan`].
@@ -66,15 +73,18 @@ impl Planned {
     /// # Safety
     /// `plan` is a valid ForeignScan.
     pub unsafe fn of(plan: *mut pg_sys::ForeignScan) -> Result<Planned, FdwError> {
-        list_items::<pg_sys::Node>((*plan).fdw_private)
-            .first()
-            .filter(|node| is_a(node.cast(), pg_sys::NodeTag::T_String))
-            .and_then(|node| {
-                let text = CStr::from_ptr((*(*node as *mut pg_sys::String)).sval);
-                serde_json::from_slice(text.to_bytes()).ok()
-            })
-            .ok_or(FdwError::Internal(
-                "a foreign scan plan clerk_fdw did not make",
-            ))
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
+            list_items::<pg_sys::Node>((*plan).fdw_private)
+                .first()
+                .filter(|node| is_a(node.cast(), pg_sys::NodeTag::T_String))
+                .and_then(|node| {
+                    let text = CStr::from_ptr((*(*node as *mut pg_sys::String)).sval);
+                    serde_json::from_slice(text.to_bytes()).ok()
+                })
+                .ok_or(FdwError::Internal(
+                    "a foreign scan plan clerk_fdw did not make",
+                ))
+        }
     }
 }

@@ -25,3 +25,15 @@ reset plan_cache_mode;
 deallocate search_box;
 -- Without pushdown nothing narrows: the whole list, every clause local.
 explain (verbose, costs off) select id from clerk_off.users where id = 'user_1' and banned;
+-- Only PostgreSQL's own operators and functions are recognised (by OID,
+-- as postgres_fdw decides what it may ship): a user's `=` or `lower`
+-- found first on the search_path is left to Postgres.
+create schema mine;
+create function mine.lower(text) returns text language sql immutable as 'select $1';
+create function mine.text_eq(text, text) returns boolean language sql immutable as 'select $1 <> $2';
+create operator mine.= (leftarg = text, rightarg = text, function = mine.text_eq);
+set search_path = mine, pg_catalog, public;
+explain (verbose, costs off) select id from clerk.users where id = 'user_1';
+explain (verbose, costs off) select id from clerk.users where lower(email) = 'a@example.com';
+explain (verbose, costs off) select id from clerk.users where created_at > now() - interval '30 days';
+reset search_path;

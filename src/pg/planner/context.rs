@@ -64,16 +64,26 @@ impl RelInfo {
         unsafe { (*rel).fdw_private = info.cast() };
     }
 
-    /// What [`RelInfo::attach`] kept on `rel`.
+    /// What [`RelInfo::attach`] kept on `rel`; `None` when Postgres never
+    /// sized it (a relation proven empty).
     ///
     /// # Safety
     /// `rel` is a base relation of a clerk_fdw foreign table, valid for the
     /// lifetime `'a` chosen by the caller (at most the planning).
-    pub unsafe fn of<'a>(rel: *mut pg_sys::RelOptInfo) -> Result<&'a RelInfo, FdwError> {
+    pub unsafe fn of<'a>(rel: *mut pg_sys::RelOptInfo) -> Option<&'a RelInfo> {
         // SAFETY: per the function's contract, fdw_private is NULL or the
-        // RelInfo that get_foreign_rel_size attached, which Postgres calls
-        // first for every base relation.
-        unsafe { ((*rel).fdw_private as *const RelInfo).as_ref() }.ok_or(FdwError::Internal(
+        // RelInfo that get_foreign_rel_size attached.
+        unsafe { ((*rel).fdw_private as *const RelInfo).as_ref() }
+    }
+
+    /// [`RelInfo::of`] a relation Postgres sized, as it does before asking
+    /// for its paths or plan.
+    ///
+    /// # Safety
+    /// As for [`RelInfo::of`].
+    pub unsafe fn of_sized<'a>(rel: *mut pg_sys::RelOptInfo) -> Result<&'a RelInfo, FdwError> {
+        // SAFETY: per the function's contract.
+        unsafe { RelInfo::of(rel) }.ok_or(FdwError::Internal(
             "a foreign relation clerk_fdw did not size",
         ))
     }

@@ -45,17 +45,24 @@ pub(super) const NO_KEY_COST: f64 = 1.0e10;
 
 /// Reads the table and its restriction clauses once (kept on the
 /// relation for the later callbacks) and estimates its rows.
+///
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
     table_oid: pg_sys::Oid,
 ) {
-    let table = Table::load(table_oid).or_raise();
-    check_columns(&table, &used_columns(rel, (*rel).baserestrictinfo)).or_raise();
-    let info = RelInfo::new(root, rel, table);
-    (*rel).rows = estimate_rows(&info, joined(root)).or_raise();
-    info.attach(rel);
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let table = Table::load(table_oid).or_raise();
+        check_columns(&table, &used_columns(rel, (*rel).baserestrictinfo)).or_raise();
+        let info = RelInfo::new(root, rel, table);
+        (*rel).rows = estimate_rows(&info, joined(root)).or_raise();
+        info.attach(rel);
+    }
 }
 
 /// The rows a scan of the relation returns, as Clerk's counts or the
@@ -83,57 +90,69 @@ fn estimate_rows(info: &RelInfo, joined: bool) -> Result<f64, FdwError> {
 
 /// The query's ORDER BY as a Clerk order, when it is one column of this
 /// scan that Clerk can sort by for these conditions.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn pushable_order(
     target: &Target,
     extracted: &Extracted,
     pathkeys: *mut pg_sys::List,
 ) -> Option<OrderBy> {
-    let keys = list_items::<pg_sys::PathKey>(pathkeys);
-    let [key] = keys.as_slice() else {
-        return None;
-    };
-    let ec = (**key).pk_eclass;
-    if (*ec).ec_has_volatile {
-        return None;
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let keys = list_items::<pg_sys::PathKey>(pathkeys);
+        let [key] = keys.as_slice() else {
+            return None;
+        };
+        let ec = (**key).pk_eclass;
+        if (*ec).ec_has_volatile {
+            return None;
+        }
+        let column = list_items::<pg_sys::EquivalenceMember>((*ec).ec_members)
+            .into_iter()
+            .filter(|em| pg_sys::bms_equal((**em).em_relids, (*target.rel).relids))
+            .find_map(|em| target.column((*em).em_expr.cast()))?;
+        // Clerk sorts by time or by a count: the declared type must sort the
+        // same way (text sorts by collation).
+        use pg_sys::{
+            FLOAT8OID, INT2OID, INT4OID, INT8OID, NUMERICOID, TIMESTAMPOID, TIMESTAMPTZOID,
+        };
+        let numeric = [
+            TIMESTAMPTZOID,
+            TIMESTAMPOID,
+            INT8OID,
+            INT4OID,
+            INT2OID,
+            NUMERICOID,
+            FLOAT8OID,
+        ];
+        if !numeric.contains(&column.2) {
+            return None;
+        }
+        let order = OrderBy {
+            column: column.0.into(),
+            descending: compat::descending(*key),
+        };
+        // Some sort keys are pushed only with a LIMIT of at most one page.
+        let limit = if extracted.unpushed == 0 {
+            safe_limit(target.root, true)
+        } else {
+            None
+        };
+        let request = Request {
+            conditions: extracted.conditions.clone(),
+            order: Some(order.clone()),
+            limit,
+            reads: Vec::new(),
+        };
+        plan::plan(target.object, &request).ordered.then_some(order)
     }
-    let column = list_items::<pg_sys::EquivalenceMember>((*ec).ec_members)
-        .into_iter()
-        .filter(|em| pg_sys::bms_equal((**em).em_relids, (*target.rel).relids))
-        .find_map(|em| target.column((*em).em_expr.cast()))?;
-    // Clerk sorts by time or by a count: the declared type must sort the
-    // same way (text sorts by collation).
-    use pg_sys::{FLOAT8OID, INT2OID, INT4OID, INT8OID, NUMERICOID, TIMESTAMPOID, TIMESTAMPTZOID};
-    let numeric = [
-        TIMESTAMPTZOID,
-        TIMESTAMPOID,
-        INT8OID,
-        INT4OID,
-        INT2OID,
-        NUMERICOID,
-        FLOAT8OID,
-    ];
-    if !numeric.contains(&column.2) {
-        return None;
-    }
-    let order = OrderBy {
-        column: column.0.into(),
-        descending: compat::descending(*key),
-    };
-    // Some sort keys are pushed only with a LIMIT of at most one page.
-    let limit = if extracted.unpushed == 0 {
-        safe_limit(target.root, true)
-    } else {
-        None
-    };
-    let request = Request {
-        conditions: extracted.conditions.clone(),
-        order: Some(order.clone()),
-        limit,
-        reads: Vec::new(),
-    };
-    plan::plan(target.object, &request).ordered.then_some(order)
 }
 
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn add_foreign_path(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
@@ -143,8 +162,12 @@ pub(super) unsafe fn add_foreign_path(
     pathkeys: *mut pg_sys::List,
     required_outer: pg_sys::Relids,
 ) {
-    let path = compat::foreign_scan_path(root, rel, rows, startup, total, pathkeys, required_outer);
-    pg_sys::add_path(rel, path.cast());
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let path =
+            compat::foreign_scan_path(root, rel, rows, startup, total, pathkeys, required_outer);
+        pg_sys::add_path(rel, path.cast());
+    }
 }
 
 pub(super) fn scan_cost(rows: f64) -> f64 {
@@ -155,44 +178,51 @@ pub(super) fn scan_cost(rows: f64) -> f64 {
 /// The paths of a scan: unsorted and, when Clerk can give the query's
 /// order, sorted; and one parameterized path per join clause Clerk can look
 /// up by.
+///
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_paths(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
     _table_oid: pg_sys::Oid,
 ) {
-    let info = RelInfo::of(rel).or_raise();
-    let rows = (*rel).rows;
-    let lateral = (*rel).lateral_relids;
-    if !info.table.pushdown() {
-        let cost = scan_cost(rows);
-        add_foreign_path(
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let info = RelInfo::of_sized(rel).or_raise();
+        let rows = (*rel).rows;
+        let lateral = (*rel).lateral_relids;
+        if !info.table.pushdown() {
+            let cost = scan_cost(rows);
+            add_foreign_path(
+                root,
+                rel,
+                rows,
+                REQUEST_COST,
+                cost,
+                ptr::null_mut(),
+                lateral,
+            );
+            return;
+        }
+        let target = Target {
             root,
             rel,
-            rows,
-            REQUEST_COST,
-            cost,
-            ptr::null_mut(),
-            lateral,
-        );
-        return;
-    }
-    let target = Target {
-        root,
-        rel,
-        table_oid: info.table.oid,
-        object: info.table.object,
-    };
-    let cost = unparameterized_cost(&target, info, rows);
-    let pathkeys = (*root).query_pathkeys;
-    let sorted = pushable_order(&target, &info.extracted, pathkeys).map(|_| pathkeys);
-    for pathkeys in [Some(ptr::null_mut()), sorted].into_iter().flatten() {
-        add_foreign_path(root, rel, rows, REQUEST_COST, cost, pathkeys, lateral);
-    }
-    // None for the table an UPDATE or DELETE changes, whose rows are
-    // counted against max_write_rows in one read before the first write.
-    if write_target(root, rel).is_none() {
-        add_lookup_paths(&target, info);
+            table_oid: info.table.oid,
+            object: info.table.object,
+        };
+        let cost = unparameterized_cost(&target, info, rows);
+        let pathkeys = (*root).query_pathkeys;
+        let sorted = pushable_order(&target, &info.extracted, pathkeys).map(|_| pathkeys);
+        for pathkeys in [Some(ptr::null_mut()), sorted].into_iter().flatten() {
+            add_foreign_path(root, rel, rows, REQUEST_COST, cost, pathkeys, lateral);
+        }
+        // None for the table an UPDATE or DELETE changes, whose rows are
+        // counted against max_write_rows in one read before the first write.
+        if write_target(root, rel).is_none() {
+            add_lookup_paths(&target, info);
+        }
     }
 }
 
@@ -204,6 +234,8 @@ unsafe fn unparameterized_cost(target: &Target, info: &RelInfo, rows: f64) -> f6
     // A join with the memberships may narrow the scan to members.
     // SAFETY: per the function's contract.
     let members = unsafe { linked_by_membership(target, &info.table) }.map(|l| l.rows.min(rows));
+    // SAFETY: per the function's contract, for the call below.
+    let local = || unsafe { local_ids(target, rows) };
     if plan::plan(info.table.object, &info.request()).missing_key {
         // Without a key of its own, an object Clerk lists only by key can
         // run only as the inner side of a join that supplies one: every
@@ -212,7 +244,7 @@ unsafe fn unparameterized_cost(target: &Target, info: &RelInfo, rows: f64) -> f6
         NO_KEY_COST
     } else if let Some(members) = members {
         scan_cost(members)
-    } else if let Some((_, ids, per_request)) = unsafe { local_ids(target, rows) } {
+    } else if let Some((_, ids, per_request)) = local() {
         // A local table's ids, `per_request` to a request.
         (ids / per_request as f64).ceil() * REQUEST_COST + ids.min(rows) * ROW_COST
     } else {
@@ -242,6 +274,7 @@ unsafe fn add_lookup_paths(target: &Target, info: &RelInfo) {
             continue; // Clerk cannot narrow by this column.
         }
         let rows = per_key.max(1.0);
+        // SAFETY: the caller keeps this function's `# Safety` contract.
         unsafe {
             let required_outer = pg_sys::bms_union(
                 pg_sys::bms_difference((*ri).clause_relids, (*rel).relids),
@@ -262,54 +295,76 @@ unsafe fn add_lookup_paths(target: &Target, info: &RelInfo) {
 }
 
 /// The query has more than one base relation.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn joined(root: *mut pg_sys::PlannerInfo) -> bool {
-    pg_sys::bms_membership((*root).all_baserels) == pg_sys::BMS_Membership::BMS_MULTIPLE
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe { pg_sys::bms_membership((*root).all_baserels) == pg_sys::BMS_Membership::BMS_MULTIPLE }
 }
 
 /// The LIMIT (plus OFFSET) Clerk may stop at: only when this scan is the
 /// whole query below the LIMIT, every clause is Clerk's, and the rows come
 /// in the query's order.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn safe_limit(root: *mut pg_sys::PlannerInfo, ordered: bool) -> Option<u64> {
-    let parse = (*root).parse;
-    let single_rel = !joined(root);
-    let plain = (*parse).groupClause.is_null()
-        && !(*parse).hasAggs
-        && !(*parse).hasWindowFuncs
-        && !(*parse).hasTargetSRFs
-        && (*parse).distinctClause.is_null()
-        && (*parse).havingQual.is_null()
-        && (*parse).setOperations.is_null()
-        && (*parse).groupingSets.is_null()
-        && (*parse).limitOption == pg_sys::LimitOption::LIMIT_OPTION_COUNT
-        && ((*parse).sortClause.is_null() || ordered);
-    if !single_rel || !plain {
-        return None;
-    }
-    let constant = |node: *mut pg_sys::Node| -> Option<Option<i64>> {
-        if node.is_null() {
-            return Some(None);
-        }
-        if !is_a(node.cast(), pg_sys::NodeTag::T_Const) {
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let parse = (*root).parse;
+        let single_rel = !joined(root);
+        let plain = (*parse).groupClause.is_null()
+            && !(*parse).hasAggs
+            && !(*parse).hasWindowFuncs
+            && !(*parse).hasTargetSRFs
+            && (*parse).distinctClause.is_null()
+            && (*parse).havingQual.is_null()
+            && (*parse).setOperations.is_null()
+            && (*parse).groupingSets.is_null()
+            && (*parse).limitOption == pg_sys::LimitOption::LIMIT_OPTION_COUNT
+            && ((*parse).sortClause.is_null() || ordered);
+        if !single_rel || !plain {
             return None;
         }
-        let c = node as *mut pg_sys::Const;
-        if (*c).constisnull {
-            return Some(None);
-        }
-        Some(i64::from_datum((*c).constvalue, false))
-    };
-    let count = constant((*parse).limitCount)??;
-    let offset = constant((*parse).limitOffset)?.unwrap_or(0);
-    u64::try_from(count.checked_add(offset.max(0))?).ok()
+        let constant = |node: *mut pg_sys::Node| -> Option<Option<i64>> {
+            if node.is_null() {
+                return Some(None);
+            }
+            if !is_a(node.cast(), pg_sys::NodeTag::T_Const) {
+                return None;
+            }
+            let c = node as *mut pg_sys::Const;
+            if (*c).constisnull {
+                return Some(None);
+            }
+            Some(i64::from_datum((*c).constvalue, false))
+        };
+        let count = constant((*parse).limitCount)??;
+        let offset = constant((*parse).limitOffset)?.unwrap_or(0);
+        u64::try_from(count.checked_add(offset.max(0))?).ok()
+    }
 }
 
 /// A List of `exprs`.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn list_of<T>(exprs: &[*mut T]) -> *mut pg_sys::List {
-    exprs
-        .iter()
-        .fold(ptr::null_mut(), |list, e| pg_sys::lappend(list, e.cast()))
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        exprs
+            .iter()
+            .fold(ptr::null_mut(), |list, e| pg_sys::lappend(list, e.cast()))
+    }
 }
 
+/// # Safety
+/// Called by Postgres, with pointers to the nodes it is planning or
+/// running, valid for the call.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_plan(
     root: *mut pg_sys::PlannerInfo,
@@ -320,95 +375,105 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     scan_clauses: *mut pg_sys::List,
     outer_plan: *mut pg_sys::Plan,
 ) -> *mut pg_sys::ForeignScan {
-    if (*rel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
-        // The count path: [planned, fdw_exprs, fdw_scan_tlist].
-        let private = list_items::<pg_sys::List>((*best_path).fdw_private);
-        let [planned, exprs, scan_tlist] = private.as_slice() else {
-            FdwError::Internal("an aggregate path clerk_fdw did not make").raise()
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        if (*rel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
+            // The count path: [planned, fdw_exprs, fdw_scan_tlist].
+            let private = list_items::<pg_sys::List>((*best_path).fdw_private);
+            let [planned, exprs, scan_tlist] = private.as_slice() else {
+                FdwError::Internal("an aggregate path clerk_fdw did not make").raise()
+            };
+            return pg_sys::make_foreignscan(
+                tlist,
+                ptr::null_mut(),
+                0,
+                *exprs,
+                *planned,
+                *scan_tlist,
+                ptr::null_mut(),
+                outer_plan,
+            );
+        }
+        let table = &RelInfo::of_sized(rel).or_raise().table;
+        let target = Target {
+            root,
+            rel,
+            table_oid,
+            object: table.object,
         };
-        return pg_sys::make_foreignscan(
+        // With pushdown off Clerk narrows nothing: no condition, order or limit.
+        let mut extracted = if table.pushdown() {
+            extract(&target, scan_clauses)
+        } else {
+            Extracted::default()
+        };
+        let mut expected_rows = (*best_path).path.rows;
+        let mut local = None;
+        if table.pushdown() && (*best_path).path.param_info.is_null() {
+            if let Some(linked) = linked_by_membership(&target, table) {
+                linked.add_to(&mut extracted);
+                expected_rows = expected_rows.min(linked.rows);
+            } else if let Some((ids, rows, _)) = local_ids(&target, (*rel).rows) {
+                local = Some(ids);
+                expected_rows = expected_rows.min(rows);
+            }
+        }
+        let order = if table.pushdown() {
+            pushable_order(&target, &extracted, (*best_path).path.pathkeys)
+        } else {
+            None
+        };
+        let limit = if table.pushdown() && extracted.unpushed == 0 {
+            safe_limit(root, order.is_some())
+        } else {
+            None
+        };
+        let columns = used_columns(rel, scan_clauses);
+        let planned = Planned {
+            table: table_oid.into(),
+            request: Request {
+                conditions: extracted.conditions,
+                order,
+                limit,
+                reads: read_column_names(table, &columns),
+            },
+            value_types: extracted.types,
+            columns,
+            count: false,
+            expected_rows,
+            local_ids: local,
+            write_target: write_target(root, rel),
+        };
+        pg_sys::make_foreignscan(
             tlist,
+            pg_sys::extract_actual_clauses(scan_clauses, false),
+            (*rel).relid,
+            list_of(&extracted.exprs),
+            planned.to_list(),
             ptr::null_mut(),
-            0,
-            *exprs,
-            *planned,
-            *scan_tlist,
             ptr::null_mut(),
             outer_plan,
-        );
+        )
     }
-    let table = &RelInfo::of(rel).or_raise().table;
-    let target = Target {
-        root,
-        rel,
-        table_oid,
-        object: table.object,
-    };
-    // With pushdown off Clerk narrows nothing: no condition, order or limit.
-    let mut extracted = if table.pushdown() {
-        extract(&target, scan_clauses)
-    } else {
-        Extracted::default()
-    };
-    let mut expected_rows = (*best_path).path.rows;
-    let mut local = None;
-    if table.pushdown() && (*best_path).path.param_info.is_null() {
-        if let Some(linked) = linked_by_membership(&target, &table) {
-            linked.add_to(&mut extracted);
-            expected_rows = expected_rows.min(linked.rows);
-        } else if let Some((ids, rows, _)) = local_ids(&target, (*rel).rows) {
-            local = Some(ids);
-            expected_rows = expected_rows.min(rows);
-        }
-    }
-    let order = if table.pushdown() {
-        pushable_order(&target, &extracted, (*best_path).path.pathkeys)
-    } else {
-        None
-    };
-    let limit = if table.pushdown() && extracted.unpushed == 0 {
-        safe_limit(root, order.is_some())
-    } else {
-        None
-    };
-    let columns = used_columns(rel, scan_clauses);
-    let planned = Planned {
-        table: table_oid.into(),
-        request: Request {
-            conditions: extracted.conditions,
-            order,
-            limit,
-            reads: read_column_names(&table, &columns),
-        },
-        value_types: extracted.types,
-        columns,
-        count: false,
-        expected_rows,
-        local_ids: local,
-        write_target: write_target(root, rel),
-    };
-    pg_sys::make_foreignscan(
-        tlist,
-        pg_sys::extract_actual_clauses(scan_clauses, false),
-        (*rel).relid,
-        list_of(&extracted.exprs),
-        planned.to_list(),
-        ptr::null_mut(),
-        ptr::null_mut(),
-        outer_plan,
-    )
 }
 
 /// The command, when `rel` is the table an UPDATE or DELETE changes.
+///
+/// # Safety
+/// Every pointer argument is valid, for the call: nodes of the query
+/// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn write_target(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
 ) -> Option<String> {
-    let parse = (*root).parse;
-    let command = match (*parse).commandType {
-        pg_sys::CmdType::CMD_UPDATE => "UPDATE",
-        pg_sys::CmdType::CMD_DELETE => "DELETE",
-        _ => return None,
-    };
-    ((*parse).resultRelation as pg_sys::Index == (*rel).relid).then(|| command.to_string())
+    // SAFETY: the caller keeps this function's `# Safety` contract.
+    unsafe {
+        let parse = (*root).parse;
+        let command = match (*parse).commandType {
+            pg_sys::CmdType::CMD_UPDATE => "UPDATE",
+            pg_sys::CmdType::CMD_DELETE => "DELETE",
+            _ => return None,
+        };
+        ((*parse).resultRelation as pg_sys::Index == (*rel).relid).then(|| command.to_string())
+    }
 }
