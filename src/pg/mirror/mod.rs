@@ -1,0 +1,407 @@
+//! The mirror's SQL interface: `clerk_fdw.create_mirror`, `sync_mirror`,
+//! `receive_webhook` and the `clerk_fdw.mirror_status` view.
+//!
+//! A mirror `m` is two schemas. `m` holds one ordinary table per object,
+//! with the columns `IMPORT FOREIGN SCHEMA` gives and a primary key on `id`:
+//! live objects only, nothing else, for BI tools to browse. `m_sync` holds
+//! what keeps them: the foreign tables a sync reads Clerk through,
+//! `versions` (each object's newest version, and tombstones), `events`
+//! (each delivery by its `svix-id`), `syncs` (the last sync of each object)
+//! and `mirror` (the server).
+//!
+//! Every write goes through `versions` first, with `INSERT ... ON CONFLICT
+//! DO UPDATE ... WHERE` comparing versions under the row lock: a webhook and
+//! a sync that race on one object serialise there, and the older version
+//! loses whichever commits first. Both take the `versions` row before the
+//! mirror row, and a webhook touches one object, so they cannot deadlock.
+
+mod apply;
+mod status;
+mod store;
+mod sync;
+
+use apply::apply;
+pub(crate) use apply::write_through;
+use status::status_rows;
+use store::*;
+use sync::sync_object;
+
+use crate::catalog::{Kind, ObjectSpec};
+use crate::mirror::{self, svix, Change, Refusals};
+use crate::pg::error::OrRaise;
+use crate::pg::options;
+use crate::remote::client::ClerkClient;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::quote_identifier as ident;
+use pgrx::spi::{OwnedPreparedStatement, SpiHeapTupleData};
+use pgrx::{JsonB, PgOid, PgSqlErrorCode};
+use serde_json::json;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Raises an ERROR with a SQLSTATE and a hint.
+fn fail(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
+    let report = pgrx::pg_sys::panic::ErrorReport::new(code, message, "clerk_fdw");
+    let report = if hint.is_empty() {
+        report
+    } else {
+        report.set_hint(hint)
+    };
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR returns control to Postgres")
+}
+
+fn spi_failed(what: &str, e: pgrx::spi::Error) -> ! {
+    fail(
+        PgSqlErrorCode::ERRCODE_FDW_ERROR,
+        format!("clerk_fdw: {what}: {e}"),
+        "",
+    )
+}
+
+#[pg_schema]
+mod clerk_fdw {
+    use super::*;
+
+    /// Creates mirror `into_schema` of server `server`: one ordinary table
+    /// per object (all that Clerk sends events for when `objects` is NULL),
+    /// with the typed columns `IMPORT FOREIGN SCHEMA` gives, `attrs`, and a
+    /// primary key on `id`. Run again to add objects. Returns each table and
+    /// how it is kept.
+    #[pg_extern]
+    fn create_mirror(
+        server: &str,
+        into_schema: &str,
+        objects: default!(Option<Vec<String>>, "NULL"),
+    ) -> TableIterator<
+        'static,
+        (
+            name!(object, String),
+            name!(mirror_table, String),
+            name!(kept_by, String),
+        ),
+    > {
+        let wanted = selected(objects.as_deref());
+        let is_clerk_server = Spi::get_one_with_args::<bool>(
+            "select exists (select from pg_foreign_server s
+                              join pg_foreign_data_wrapper w on w.oid = s.srvfdw
+                              join pg_proc p on p.oid = w.fdwhandler
+                             where p.proname = 'clerk_fdw_handler' and s.srvname = $1)",
+            &[server.into()],
+        )
+        .unwrap_or_else(|e| spi_failed("cannot look up the server", e))
+        .unwrap_or(false);
+        if !is_clerk_server {
+            fail(
+                PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME,
+                format!("clerk_fdw: there is no clerk_fdw server \"{server}\""),
+                "",
+            );
+        }
+        let sync = sync_schema(into_schema);
+        let (into, sync_q) = (ident(into_schema), ident(&sync));
+        let run = |sql: String| {
+            Spi::run(&sql).unwrap_or_else(|e| spi_failed("cannot create the mirror", e))
+        };
+        run(format!("create schema if not exists {into}"));
+        run(format!("create schema if not exists {sync_q}"));
+        run(format!(
+            "create table if not exists {sync_q}.mirror (
+                 server name not null,
+                 created_at timestamptz not null default now(),
+                 one_row boolean primary key default true check (one_row))"
+        ));
+        run(format!(
+            "create table if not exists {sync_q}.versions (
+                 object text not null,
+                 id text not null,
+                 version bigint not null,
+                 deleted boolean not null,
+                 written_at timestamptz not null,
+                 primary key (object, id))"
+        ));
+        run(format!(
+            "create table if not exists {sync_q}.events (
+                 event_id text primary key,
+                 type text not null,
+                 object text,
+                 object_id text,
+                 outcome text,
+                 deliveries integer not null default 1,
+                 received_at timestamptz not null default now())"
+        ));
+        run(format!(
+            "create index if not exists events_by_object on {sync_q}.events (object, received_at)"
+        ));
+        run(format!(
+            "create table if not exists {sync_q}.syncs (
+                 object text primary key,
+                 started_at timestamptz not null,
+                 finished_at timestamptz not null,
+                 listed bigint not null,
+                 inserted bigint not null,
+                 updated bigint not null,
+                 deleted bigint not null,
+                 unchanged bigint not null,
+                 requests bigint not null,
+                 seconds double precision not null)"
+        ));
+        let owner = Spi::get_one_with_args::<String>(
+            &format!(
+                "insert into {sync_q}.mirror (server) values ($1) on conflict (one_row)
+                   do update set server = {sync_q}.mirror.server returning server::text"
+            ),
+            &[server.into()],
+        )
+        .unwrap_or_else(|e| spi_failed("cannot record the mirror's server", e))
+        .unwrap_or_default();
+        if owner != server {
+            fail(
+                PgSqlErrorCode::ERRCODE_DUPLICATE_SCHEMA,
+                format!("clerk_fdw: \"{into_schema}\" is already a mirror of server \"{owner}\""),
+                "Mirror each server into a schema of its own.",
+            );
+        }
+        let have = mirrored_objects(&sync);
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|o| !have.iter().any(|h| h.name == o.name))
+            .map(|o| o.name)
+            .collect();
+        if !missing.is_empty() {
+            run(format!(
+                "import foreign schema {} limit to ({}) from server {} into {sync_q}",
+                options::REMOTE_SCHEMA,
+                missing.join(", "),
+                ident(server)
+            ));
+        }
+        let mut rows = Vec::new();
+        for o in &wanted {
+            let mirror_table = table(into_schema, o.name);
+            run(format!(
+                "create table if not exists {mirror_table} (like {}, primary key (id))",
+                table(&sync, o.name)
+            ));
+            run(format!(
+                "comment on table {mirror_table} is {}",
+                pgrx::spi::quote_literal(format!(
+                    "Clerk's {} from server {server}, kept by clerk_fdw ({}).",
+                    o.name,
+                    kept_by(o)
+                ))
+            ));
+            rows.push((o.name.to_string(), mirror_table, kept_by(o).to_string()));
+        }
+        TableIterator::new(rows)
+    }
+
+    /// Lists each object of mirror `into_schema` from Clerk (all when
+    /// `objects` is NULL) and writes what changed: new and changed objects,
+    /// and the removal of those Clerk no longer lists. Never undoes what a
+    /// webhook applied meanwhile. One transaction: cancelled or failed, it
+    /// leaves the mirror as it was.
+    #[pg_extern]
+    #[allow(clippy::type_complexity)]
+    fn sync_mirror(
+        into_schema: &str,
+        objects: default!(Option<Vec<String>>, "NULL"),
+    ) -> TableIterator<
+        'static,
+        (
+            name!(object, String),
+            name!(inserted, i64),
+            name!(updated, i64),
+            name!(deleted, i64),
+            name!(unchanged, i64),
+            name!(requests, i64),
+            name!(seconds, f64),
+        ),
+    > {
+        let (_, sync) = mirror_of(into_schema);
+        let asked = selected(objects.as_deref());
+        let have = mirrored_objects(&sync);
+        if let Some(o) = asked
+            .iter()
+            .find(|o| objects.is_some() && !have.iter().any(|h| h.name == o.name))
+        {
+            fail(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("clerk_fdw: mirror \"{into_schema}\" does not keep {}", o.name),
+                &format!("Add it: SELECT * FROM clerk_fdw.create_mirror('<server>', '{into_schema}', array['{}']);", o.name),
+            );
+        }
+        let mut rows = Vec::new();
+        for o in have
+            .iter()
+            .filter(|h| asked.iter().any(|a| a.name == h.name))
+        {
+            if !mirror::reconciled(o) {
+                pgrx::notice!(
+                    "clerk_fdw: {}.{} is kept by events only: Clerk lists {} only per parent",
+                    into_schema,
+                    o.name,
+                    o.name
+                );
+                continue;
+            }
+            rows.push(sync_object(into_schema, &sync, o));
+        }
+        let sync_q = ident(&sync);
+        Spi::run(&format!(
+            "delete from {sync_q}.versions where deleted and written_at < now() - interval '{0} days';
+             delete from {sync_q}.events where received_at < now() - interval '{0} days'",
+            mirror::TOMBSTONE_DAYS
+        ))
+        .unwrap_or_else(|e| spi_failed("cannot expire old tombstones and events", e));
+        TableIterator::new(rows)
+    }
+
+    /// Applies one of Clerk's webhook deliveries to mirror `into_schema`:
+    /// the raw `body` and the delivery's headers (`svix-id`,
+    /// `svix-timestamp`, `svix-signature`; any case). Verifies the Svix
+    /// signature with the server's `webhook_secret`, then returns what it
+    /// did: `{"outcome": "applied" | "duplicate" | "stale" | "ignored",
+    /// "type", "object", "id"}`. A bad signature or body is an ERROR and
+    /// changes nothing.
+    #[pg_extern]
+    fn receive_webhook(into_schema: &str, body: &str, headers: JsonB) -> JsonB {
+        let (server, sync) = mirror_of(into_schema);
+        let server_oid = cached(
+            "select oid from pg_foreign_server where srvname = $1",
+            &[server.as_str().into()],
+            |row| column::<pg_sys::Oid>(row, 1),
+        )
+        .unwrap_or_else(|e| spi_failed("cannot look up the mirror's server", e))
+        .unwrap_or_else(|| {
+            fail(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("clerk_fdw: the server \"{server}\" of mirror \"{into_schema}\" no longer exists"),
+                "",
+            )
+        });
+        let secret = options::webhook_secret(server_oid, &server).or_raise();
+        let header = |name: &str| -> Option<String> {
+            headers.0.as_object()?.iter().find_map(|(k, v)| {
+                k.eq_ignore_ascii_case(name)
+                    .then(|| v.as_str().map(str::to_string))
+                    .flatten()
+            })
+        };
+        let (id, timestamp, signature) = (
+            header("svix-id"),
+            header("svix-timestamp"),
+            header("svix-signature"),
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let refuse = |code: PgSqlErrorCode, why: String| -> ! {
+            refusals().add(refusal_key(into_schema));
+            fail(code, format!("clerk_fdw: webhook refused: {why}"), "")
+        };
+        let signed = svix::Headers {
+            id: id.as_deref(),
+            timestamp: timestamp.as_deref(),
+            signature: signature.as_deref(),
+        };
+        if let Err(e) = svix::verify(&secret, &signed, body.as_bytes(), now) {
+            refuse(
+                PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+                e.to_string(),
+            );
+        }
+        let event = mirror::parse_event(body).unwrap_or_else(|e| {
+            refuse(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                e.to_string(),
+            )
+        });
+        let event_id = id.unwrap_or_default();
+        let kept = event
+            .object
+            .filter(|o| mirrored_objects(&sync).iter().any(|m| m.name == o.name));
+        let answer = |outcome: &str| {
+            JsonB(json!({
+                "outcome": outcome,
+                "type": event.kind,
+                "object": kept.map(|o| o.name),
+                "id": (!event.id.is_empty()).then_some(event.id.as_str()),
+            }))
+        };
+        let sync_q = ident(&sync);
+        let first = cached(
+            &format!(
+                "insert into {sync_q}.events (event_id, type, object, object_id)
+                 values ($1, $2, $3, $4) on conflict (event_id) do nothing returning true"
+            ),
+            &[
+                event_id.as_str().into(),
+                event.kind.as_str().into(),
+                kept.map(|o| o.name).into(),
+                (!event.id.is_empty()).then_some(event.id.as_str()).into(),
+            ],
+            |row| column::<bool>(row, 1),
+        )
+        .unwrap_or_else(|e| spi_failed("cannot record the event", e))
+        .unwrap_or(false);
+        if !first {
+            cached(
+                &format!(
+                    "update {sync_q}.events set deliveries = deliveries + 1 where event_id = $1"
+                ),
+                &[event_id.as_str().into()],
+                |_| Ok(()),
+            )
+            .unwrap_or_else(|e| spi_failed("cannot record the event", e));
+            return answer("duplicate");
+        }
+        let outcome = match kept {
+            None => "ignored",
+            Some(object) => apply(into_schema, &sync, object, &event),
+        };
+        cached(
+            &format!("update {sync_q}.events set outcome = $2 where event_id = $1"),
+            &[event_id.as_str().into(), outcome.into()],
+            |_| Ok(()),
+        )
+        .unwrap_or_else(|e| spi_failed("cannot record the event", e));
+        answer(outcome)
+    }
+
+    /// One row per mirrored object of every mirror the caller can read.
+    #[pg_extern]
+    #[allow(clippy::type_complexity)]
+    fn mirror_status_rows() -> TableIterator<
+        'static,
+        (
+            name!(mirror, String),
+            name!(server, String),
+            name!(object, String),
+            name!(kept_by, String),
+            name!(rows, Option<i64>),
+            name!(last_event, Option<String>),
+            name!(last_event_at, Option<pgrx::datum::TimestampWithTimeZone>),
+            name!(events_applied, i64),
+            name!(events_duplicate, i64),
+            name!(events_stale, i64),
+            name!(last_sync_at, Option<pgrx::datum::TimestampWithTimeZone>),
+            name!(last_sync, Option<String>),
+            name!(events_ignored, i64),
+            name!(deliveries_rejected, i64),
+        ),
+    > {
+        status_rows()
+    }
+}
+
+extension_sql!(
+    "CREATE VIEW clerk_fdw.mirror_status AS SELECT * FROM clerk_fdw.mirror_status_rows();
+GRANT USAGE ON SCHEMA clerk_fdw TO PUBLIC;
+GRANT SELECT ON clerk_fdw.mirror_status TO PUBLIC;
+COMMENT ON VIEW clerk_fdw.mirror_status IS 'Per mirrored object: rows, the last event applied, event counts (kept 7 days), the last sync. events_ignored and deliveries_rejected are per mirror.';",
+    name = "mirror_status_view",
+    requires = [clerk_fdw::mirror_status_rows]
+);
