@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// The SQL types a column may be declared as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum SqlType {
     Text,
     Bool,
     Int2,
@@ -20,20 +20,20 @@ pub enum Target {
     TextArray,
 }
 
-impl Target {
+impl SqlType {
     pub fn sql_name(self) -> &'static str {
         match self {
-            Target::Text => "text",
-            Target::Bool => "boolean",
-            Target::Int2 => "smallint",
-            Target::Int4 => "integer",
-            Target::Int8 => "bigint",
-            Target::Float8 => "double precision",
-            Target::Numeric => "numeric",
-            Target::Timestamptz => "timestamptz",
-            Target::Timestamp => "timestamp",
-            Target::Jsonb => "jsonb",
-            Target::TextArray => "text[]",
+            SqlType::Text => "text",
+            SqlType::Bool => "boolean",
+            SqlType::Int2 => "smallint",
+            SqlType::Int4 => "integer",
+            SqlType::Int8 => "bigint",
+            SqlType::Float8 => "double precision",
+            SqlType::Numeric => "numeric",
+            SqlType::Timestamptz => "timestamptz",
+            SqlType::Timestamp => "timestamp",
+            SqlType::Jsonb => "jsonb",
+            SqlType::TextArray => "text[]",
         }
     }
 }
@@ -57,8 +57,8 @@ pub enum Out {
 }
 
 /// The declared types a column of `kind` accepts.
-pub fn allowed_targets(kind: Kind) -> &'static [Target] {
-    use Target::*;
+pub fn allowed_targets(kind: Kind) -> &'static [SqlType] {
+    use SqlType::*;
     match kind {
         Kind::Text => &[Text, Jsonb],
         Kind::Bool => &[Bool, Text],
@@ -144,41 +144,41 @@ fn ms_to_iso(ms: i64) -> Option<String> {
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
-fn int(v: &Value, target: Target) -> Result<Out, ConvertError> {
+fn int(v: &Value, target: SqlType) -> Result<Out, ConvertError> {
     let n = v.as_i64().ok_or_else(|| mismatch("an integer", v))?;
     let out_of_range = || ConvertError {
         expected: "a value that fits the declared type",
         got: format!("{n} (out of range for {})", target.sql_name()),
     };
     Ok(match target {
-        Target::Int2 => Out::I16(i16::try_from(n).map_err(|_| out_of_range())?),
-        Target::Int4 => Out::I32(i32::try_from(n).map_err(|_| out_of_range())?),
-        Target::Float8 => Out::F64(n as f64),
-        Target::Numeric => Out::Numeric(n),
-        Target::Text => Out::Text(n.to_string()),
+        SqlType::Int2 => Out::I16(i16::try_from(n).map_err(|_| out_of_range())?),
+        SqlType::Int4 => Out::I32(i32::try_from(n).map_err(|_| out_of_range())?),
+        SqlType::Float8 => Out::F64(n as f64),
+        SqlType::Numeric => Out::Numeric(n),
+        SqlType::Text => Out::Text(n.to_string()),
         _ => Out::I64(n),
     })
 }
 
-fn count(n: usize, target: Target) -> Result<Out, ConvertError> {
+fn count(n: usize, target: SqlType) -> Result<Out, ConvertError> {
     int(&Value::from(n), target)
 }
 
 /// Converts one JSON value of a column of `kind` to `target`. The pair must
 /// be in [`allowed_targets`]; that is checked once per scan, not here.
-pub fn convert(v: &Value, kind: Kind, target: Target) -> Result<Option<Out>, ConvertError> {
+pub fn convert(v: &Value, kind: Kind, target: SqlType) -> Result<Option<Out>, ConvertError> {
     if v.is_null() {
         return Ok(None);
     }
     let out = match (kind, target) {
         (Kind::Removed, _) => return Ok(None),
-        (_, Target::Jsonb) => Out::Json(v.clone()),
+        (_, SqlType::Jsonb) => Out::Json(v.clone()),
         (Kind::Text, _) => Out::Text(
             v.as_str()
                 .ok_or_else(|| mismatch("a string", v))?
                 .to_owned(),
         ),
-        (Kind::Bool, Target::Bool) => {
+        (Kind::Bool, SqlType::Bool) => {
             Out::Bool(v.as_bool().ok_or_else(|| mismatch("a boolean", v))?)
         }
         (Kind::Bool, _) => Out::Text(
@@ -187,7 +187,7 @@ pub fn convert(v: &Value, kind: Kind, target: Target) -> Result<Option<Out>, Con
                 .to_string(),
         ),
         (Kind::Int | Kind::Cents, _) => int(v, target)?,
-        (Kind::TimestampMs, Target::Timestamptz | Target::Timestamp) => {
+        (Kind::TimestampMs, SqlType::Timestamptz | SqlType::Timestamp) => {
             let ms = v
                 .as_i64()
                 .ok_or_else(|| mismatch("a millisecond timestamp", v))?;
@@ -195,19 +195,19 @@ pub fn convert(v: &Value, kind: Kind, target: Target) -> Result<Option<Out>, Con
                 unix_ms_to_pg_micros(ms).ok_or_else(|| mismatch("a timestamp in range", v))?,
             )
         }
-        (Kind::TimestampMs, Target::Text) => {
+        (Kind::TimestampMs, SqlType::Text) => {
             let ms = v
                 .as_i64()
                 .ok_or_else(|| mismatch("a millisecond timestamp", v))?;
             Out::Text(ms_to_iso(ms).ok_or_else(|| mismatch("a timestamp in range", v))?)
         }
         (Kind::TimestampMs, _) => int(v, target)?,
-        (Kind::Json, Target::Text) => Out::Text(v.to_string()),
+        (Kind::Json, SqlType::Text) => Out::Text(v.to_string()),
         (Kind::Json, _) => Out::Json(v.clone()),
         (Kind::TextList | Kind::ObjectList { .. }, _) => {
             let items = v.as_array().ok_or_else(|| mismatch("an array", v))?;
             match (kind, target) {
-                (_, Target::TextArray) => {
+                (_, SqlType::TextArray) => {
                     let field = match kind {
                         Kind::ObjectList { text_field } => Some(text_field),
                         _ => None,
@@ -303,7 +303,7 @@ mod tests {
         })
     }
 
-    fn column(obj: &Value, name: &str, target: Target) -> Result<Option<Out>, ConvertError> {
+    fn column(obj: &Value, name: &str, target: SqlType) -> Result<Option<Out>, ConvertError> {
         let spec = object("users").unwrap().column(name).unwrap();
         assert!(
             allowed_targets(spec.kind).contains(&target),
@@ -319,35 +319,35 @@ mod tests {
     fn primary_email_is_the_one_the_id_points_at() {
         let u = user();
         assert_eq!(
-            column(&u, "email", Target::Text).unwrap(),
+            column(&u, "email", SqlType::Text).unwrap(),
             Some(Out::Text("primary@example.com".into()))
         );
-        assert_eq!(column(&u, "phone_number", Target::Text).unwrap(), None);
+        assert_eq!(column(&u, "phone_number", SqlType::Text).unwrap(), None);
         let mut dangling = u.clone();
         dangling["primary_email_address_id"] = json!("idn_missing");
-        assert_eq!(column(&dangling, "email", Target::Text).unwrap(), None);
+        assert_eq!(column(&dangling, "email", SqlType::Text).unwrap(), None);
     }
 
     #[test]
     fn arrays_as_count_text_array_and_json() {
         let u = user();
         assert_eq!(
-            column(&u, "phone_numbers", Target::Int8).unwrap(),
+            column(&u, "phone_numbers", SqlType::Int8).unwrap(),
             Some(Out::I64(2))
         );
         assert_eq!(
-            column(&u, "phone_numbers", Target::Int2).unwrap(),
+            column(&u, "phone_numbers", SqlType::Int2).unwrap(),
             Some(Out::I16(2))
         );
         assert_eq!(
-            column(&u, "email_addresses", Target::TextArray).unwrap(),
+            column(&u, "email_addresses", SqlType::TextArray).unwrap(),
             Some(Out::TextArray(vec![
                 Some("first@example.com".into()),
                 Some("primary@example.com".into())
             ]))
         );
         assert!(
-            matches!(column(&u, "email_addresses", Target::Jsonb).unwrap(), Some(Out::Json(Value::Array(a))) if a.len() == 2)
+            matches!(column(&u, "email_addresses", SqlType::Jsonb).unwrap(), Some(Out::Json(Value::Array(a))) if a.len() == 2)
         );
     }
 
@@ -355,16 +355,17 @@ mod tests {
     fn timestamps_keep_milliseconds() {
         let u = user();
         assert_eq!(
-            column(&u, "created_at", Target::Int8).unwrap(),
+            column(&u, "created_at", SqlType::Int8).unwrap(),
             Some(Out::I64(1_700_000_000_123))
         );
-        let Some(Out::PgMicros(us)) = column(&u, "created_at", Target::Timestamptz).unwrap() else {
+        let Some(Out::PgMicros(us)) = column(&u, "created_at", SqlType::Timestamptz).unwrap()
+        else {
             panic!()
         };
         assert_eq!(us, 1_700_000_000_123_000 - PG_EPOCH_MICROS);
         assert_eq!(pg_micros_to_unix_ms(us), Some(1_700_000_000_123));
         assert_eq!(
-            column(&u, "created_at", Target::Text).unwrap(),
+            column(&u, "created_at", SqlType::Text).unwrap(),
             Some(Out::Text("2023-11-14T22:13:20.123Z".into()))
         );
     }
@@ -373,66 +374,66 @@ mod tests {
     fn nulls_unicode_json_and_removed_columns() {
         let u = user();
         assert_eq!(
-            column(&u, "first_name", Target::Text).unwrap(),
+            column(&u, "first_name", SqlType::Text).unwrap(),
             Some(Out::Text("Zoë 李".into()))
         );
-        assert_eq!(column(&u, "last_name", Target::Text).unwrap(), None);
+        assert_eq!(column(&u, "last_name", SqlType::Text).unwrap(), None);
         assert_eq!(
-            column(&u, "last_sign_in_at", Target::Timestamptz).unwrap(),
+            column(&u, "last_sign_in_at", SqlType::Timestamptz).unwrap(),
             None
         );
-        assert_eq!(column(&u, "gender", Target::Text).unwrap(), None);
+        assert_eq!(column(&u, "gender", SqlType::Text).unwrap(), None);
         assert_eq!(
-            column(&u, "public_metadata", Target::Jsonb).unwrap(),
+            column(&u, "public_metadata", SqlType::Jsonb).unwrap(),
             Some(Out::Json(json!({"plan": "pro"})))
         );
         assert_eq!(
-            column(&u, "public_metadata", Target::Text).unwrap(),
+            column(&u, "public_metadata", SqlType::Text).unwrap(),
             Some(Out::Text("{\"plan\":\"pro\"}".into()))
         );
         assert_eq!(
-            column(&u, "banned", Target::Bool).unwrap(),
+            column(&u, "banned", SqlType::Bool).unwrap(),
             Some(Out::Bool(false))
         );
         assert!(
-            matches!(column(&u, "attrs", Target::Jsonb).unwrap(), Some(Out::Json(v)) if v == u)
+            matches!(column(&u, "attrs", SqlType::Jsonb).unwrap(), Some(Out::Json(v)) if v == u)
         );
     }
 
     #[test]
     fn wrong_json_types_and_ranges_are_errors() {
-        let err = convert(&json!("soon"), Kind::TimestampMs, Target::Timestamptz).unwrap_err();
+        let err = convert(&json!("soon"), Kind::TimestampMs, SqlType::Timestamptz).unwrap_err();
         assert_eq!(err.expected, "a millisecond timestamp");
-        assert!(convert(&json!(70000), Kind::Int, Target::Int2).is_err());
-        assert!(convert(&json!(12), Kind::Text, Target::Text).is_err());
-        assert!(convert(&json!([1]), Kind::TextList, Target::TextArray).is_err());
-        assert!(convert(&json!(i64::MAX), Kind::TimestampMs, Target::Timestamptz).is_err());
+        assert!(convert(&json!(70000), Kind::Int, SqlType::Int2).is_err());
+        assert!(convert(&json!(12), Kind::Text, SqlType::Text).is_err());
+        assert!(convert(&json!([1]), Kind::TextList, SqlType::TextArray).is_err());
+        assert!(convert(&json!(i64::MAX), Kind::TimestampMs, SqlType::Timestamptz).is_err());
     }
 
     #[test]
     fn type_rules() {
-        assert!(!allowed_targets(Kind::Text).contains(&Target::Int8));
-        assert!(!allowed_targets(Kind::Json).contains(&Target::Int8));
-        assert!(allowed_targets(Kind::TimestampMs).contains(&Target::Timestamp));
+        assert!(!allowed_targets(Kind::Text).contains(&SqlType::Int8));
+        assert!(!allowed_targets(Kind::Json).contains(&SqlType::Int8));
+        assert!(allowed_targets(Kind::TimestampMs).contains(&SqlType::Timestamp));
     }
 
     #[test]
     fn nul_characters_are_errors_not_text() {
         let users = object("users").unwrap();
         let first_name = users.column("first_name").unwrap();
-        let err = convert(&json!("a\u{0}b"), first_name.kind, Target::Text).unwrap_err();
+        let err = convert(&json!("a\u{0}b"), first_name.kind, SqlType::Text).unwrap_err();
         assert!(err.expected.contains("NUL"), "{err}");
         let attrs = users.column("attrs").unwrap();
         assert!(convert(
             &json!({"k": ["x", {"\u{0}": 1}]}),
             attrs.kind,
-            Target::Jsonb
+            SqlType::Jsonb
         )
         .is_err());
         let emails = users.column("email_addresses").unwrap();
         let list = json!([{"email_address": "a@b\u{0}"}]);
-        assert!(convert(&list, emails.kind, Target::TextArray).is_err());
-        assert!(convert(&json!("plain"), first_name.kind, Target::Text).is_ok());
+        assert!(convert(&list, emails.kind, SqlType::TextArray).is_err());
+        assert!(convert(&json!("plain"), first_name.kind, SqlType::Text).is_ok());
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Lookup {
 
 /// The list a scan read once: each row as JSON text (a fraction of the
 /// memory of parsed rows), by the lookup column's value.
-pub struct List {
+pub struct KeptList {
     rest: Request,
     column: &'static str,
     source: Source,
@@ -81,9 +81,9 @@ pub struct List {
     rows: usize,
 }
 
-impl List {
-    pub fn new(lookup: &Lookup) -> List {
-        List {
+impl KeptList {
+    pub fn new(lookup: &Lookup) -> KeptList {
+        KeptList {
             rest: lookup.rest.clone(),
             column: lookup.column,
             source: lookup.source,
@@ -117,7 +117,7 @@ pub struct Lookups {
     pub sent: usize,
     /// Lookups answered from the list.
     pub answered: usize,
-    list: Option<List>,
+    list: Option<KeptList>,
     /// The list was too long to keep: every lookup goes to Clerk.
     gave_up: bool,
 }
@@ -158,7 +158,7 @@ impl Lookups {
     }
 
     /// Keeps the list, read in full.
-    pub fn keep(&mut self, list: List) {
+    pub fn keep(&mut self, list: KeptList) {
         self.list = Some(list);
     }
 
@@ -286,7 +286,7 @@ mod tests {
             json!({"id": "user_1", "n": 1}),
             json!({"id": "user_2", "n": 2}),
         ];
-        let mut list = List::new(&lookup);
+        let mut list = KeptList::new(&lookup);
         assert!(list.add(rows));
         lookups.keep(list);
         assert_eq!(
@@ -311,7 +311,7 @@ mod tests {
             "3 sent, then one read of the list (2 rows) answered 2 more"
         );
         assert!(!lookups.should_read_list(3, Some(10.0)));
-        let mut long = List::new(&lookup);
+        let mut long = KeptList::new(&lookup);
         assert!(!long.add(vec![json!({"id": "u"}); MAX_LIST_ROWS + 1]));
     }
 }

@@ -53,14 +53,14 @@ pub struct Extracted {
 }
 
 /// The scan whose clauses are read.
-pub struct Target {
+pub struct ScanRel {
     pub root: *mut pg_sys::PlannerInfo,
     pub rel: *mut pg_sys::RelOptInfo,
     pub table_oid: pg_sys::Oid,
     pub object: &'static ObjectSpec,
 }
 
-impl Target {
+impl ScanRel {
     /// The column a Var of this scan names, with its declared type.
     ///
     /// # Safety
@@ -250,7 +250,7 @@ impl Extracted {
     /// # Safety
     /// Every pointer argument is valid, for the call: nodes of the query
     /// Postgres is planning or running (NIL and NULL where allowed).
-    unsafe fn add(&mut self, target: &Target, clause: *mut pg_sys::Node) {
+    unsafe fn add(&mut self, target: &ScanRel, clause: *mut pg_sys::Node) {
         // SAFETY: the caller keeps this function's `# Safety` contract.
         unsafe {
             if !self.try_add(target, clause) {
@@ -262,7 +262,7 @@ impl Extracted {
     /// # Safety
     /// Every pointer argument is valid, for the call: nodes of the query
     /// Postgres is planning or running (NIL and NULL where allowed).
-    pub unsafe fn try_add(&mut self, target: &Target, clause: *mut pg_sys::Node) -> bool {
+    pub unsafe fn try_add(&mut self, target: &ScanRel, clause: *mut pg_sys::Node) -> bool {
         // SAFETY: the caller keeps this function's `# Safety` contract.
         unsafe {
             use pg_sys::NodeTag::*;
@@ -396,7 +396,7 @@ impl Extracted {
     /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn try_add_text_match(
         &mut self,
-        target: &Target,
+        target: &ScanRel,
         opname: &str,
         args: &[*mut pg_sys::Node],
         is_any: bool,
@@ -459,7 +459,7 @@ impl Extracted {
     /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn text_operand(
         &mut self,
-        target: &Target,
+        target: &ScanRel,
         value: *mut pg_sys::Node,
         is_any: bool,
     ) -> Option<Operand> {
@@ -569,7 +569,7 @@ enum Shape {
 /// # Safety
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
-unsafe fn time_function(target: &Target, node: *mut pg_sys::Node) -> Option<TimeFunction> {
+unsafe fn time_function(target: &ScanRel, node: *mut pg_sys::Node) -> Option<TimeFunction> {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         let (name, args) = function_call(node)?;
@@ -731,7 +731,7 @@ impl Extracted {
     /// Postgres is planning or running (NIL and NULL where allowed).
     unsafe fn try_add_time_function(
         &mut self,
-        target: &Target,
+        target: &ScanRel,
         opname: &str,
         args: &[*mut pg_sys::Node],
         is_any: bool,
@@ -888,7 +888,7 @@ impl Extracted {
 /// # Safety
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
-pub unsafe fn extract(target: &Target, restrict_infos: *mut pg_sys::List) -> Extracted {
+pub unsafe fn extract(target: &ScanRel, restrict_infos: *mut pg_sys::List) -> Extracted {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         let mut extracted = Extracted::default();

@@ -5,8 +5,8 @@
 //! plpgsql EXCEPTION block that catches one, or a portal that is dropped.
 //! The plan is only read, so it can run any number of times.
 
-use crate::convert::{self, ConvertError, Out, Target as Declared};
-use crate::lookups::{List, Lookup, Lookups};
+use crate::convert::{self, ConvertError, Out, SqlType};
+use crate::lookups::{KeptList, Lookup, Lookups};
 use crate::pg::clauses::{list_items, operand_of};
 use crate::pg::compat;
 use crate::pg::counts::{check_for_interrupts, clerk_count};
@@ -181,7 +181,7 @@ impl ScanState {
             expected_rows: rows,
             ..ScanOptions::default()
         };
-        let mut list = List::new(lookup);
+        let mut list = KeptList::new(lookup);
         let read = ScanStream::start(self.client.clone(), plan, options).and_then(|mut stream| {
             while let Some(page) = stream.next_page(&mut check_for_interrupts)? {
                 if !list.add(page) {
@@ -248,7 +248,7 @@ pub(super) fn row_datums(
 
 /// A converted value as a datum of the declared type, in the current
 /// (per-tuple) memory.
-fn datum_of(out: Out, target: Declared) -> Result<Option<pg_sys::Datum>, ConvertError> {
+fn datum_of(out: Out, target: SqlType) -> Result<Option<pg_sys::Datum>, ConvertError> {
     let out_of_range = |us: i64| ConvertError {
         expected: "a timestamp Postgres can store",
         got: format!(
@@ -264,7 +264,7 @@ fn datum_of(out: Out, target: Declared) -> Result<Option<pg_sys::Datum>, Convert
         Out::I64(v) => v.into_datum(),
         Out::F64(v) => v.into_datum(),
         Out::Numeric(v) => AnyNumeric::from(v).into_datum(),
-        Out::PgMicros(us) if target == Declared::Timestamp => Timestamp::try_from(us)
+        Out::PgMicros(us) if target == SqlType::Timestamp => Timestamp::try_from(us)
             .map_err(|_| out_of_range(us))?
             .into_datum(),
         Out::PgMicros(us) => TimestampWithTimeZone::try_from(us)

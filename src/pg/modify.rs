@@ -15,7 +15,7 @@
 //! as JSON) and its state lives in the executor's per-query memory.
 
 use crate::catalog::writes::{self, WriteRequest, WriteSpec};
-use crate::convert::{self, Target as Declared};
+use crate::convert::{self, SqlType};
 use crate::pg::clauses::{is_a, list_items};
 use crate::pg::counts::check_for_interrupts;
 use crate::pg::error::{FdwError, OrRaise, WriteFailure};
@@ -402,27 +402,27 @@ unsafe fn slot_values<'a>(
 /// # Safety
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
-unsafe fn json_of(datum: pg_sys::Datum, target: Declared) -> Value {
+unsafe fn json_of(datum: pg_sys::Datum, target: SqlType) -> Value {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         let text = |d| String::from_datum(d, false).map_or(Value::Null, Value::String);
         match target {
-            Declared::Text => text(datum),
-            Declared::Bool => bool::from_datum(datum, false).map_or(Value::Null, Value::Bool),
-            Declared::Int2 => i16::from_datum(datum, false).map_or(Value::Null, Value::from),
-            Declared::Int4 => i32::from_datum(datum, false).map_or(Value::Null, Value::from),
-            Declared::Int8 => i64::from_datum(datum, false).map_or(Value::Null, Value::from),
-            Declared::Float8 => f64::from_datum(datum, false).map_or(Value::Null, Value::from),
-            Declared::Numeric => AnyNumeric::from_datum(datum, false)
+            SqlType::Text => text(datum),
+            SqlType::Bool => bool::from_datum(datum, false).map_or(Value::Null, Value::Bool),
+            SqlType::Int2 => i16::from_datum(datum, false).map_or(Value::Null, Value::from),
+            SqlType::Int4 => i32::from_datum(datum, false).map_or(Value::Null, Value::from),
+            SqlType::Int8 => i64::from_datum(datum, false).map_or(Value::Null, Value::from),
+            SqlType::Float8 => f64::from_datum(datum, false).map_or(Value::Null, Value::from),
+            SqlType::Numeric => AnyNumeric::from_datum(datum, false)
                 .and_then(|n| serde_json::from_str(&n.to_string()).ok())
                 .unwrap_or(Value::Null),
-            Declared::Timestamptz => TimestampWithTimeZone::from_datum(datum, false)
+            SqlType::Timestamptz => TimestampWithTimeZone::from_datum(datum, false)
                 .map_or(Value::Null, |t| rfc3339(i64::from(t))),
-            Declared::Timestamp => {
+            SqlType::Timestamp => {
                 Timestamp::from_datum(datum, false).map_or(Value::Null, |t| rfc3339(i64::from(t)))
             }
-            Declared::Jsonb => JsonB::from_datum(datum, false).map_or(Value::Null, |j| j.0),
-            Declared::TextArray => {
+            SqlType::Jsonb => JsonB::from_datum(datum, false).map_or(Value::Null, |j| j.0),
+            SqlType::TextArray => {
                 Vec::<Option<String>>::from_datum(datum, false).map_or(Value::Null, Value::from)
             }
         }

@@ -2,7 +2,7 @@
 //! foreign table a scan reads.
 
 use crate::catalog::{self, ColumnSpec, ObjectSpec};
-use crate::convert::{allowed_targets, Target};
+use crate::convert::{allowed_targets, SqlType};
 use crate::pg::error::FdwError;
 use crate::remote::budget::{Rate, MAX_BUDGET};
 use crate::remote::client::{ClerkClient, ClientConfig, API_VERSION, DEFAULT_API_URL};
@@ -534,19 +534,19 @@ pub fn max_concurrency(options: &HashMap<String, String>) -> Result<usize, FdwEr
         })
 }
 
-fn target_of(type_oid: pg_sys::Oid) -> Option<Target> {
+fn target_of(type_oid: pg_sys::Oid) -> Option<SqlType> {
     Some(match type_oid {
-        pg_sys::TEXTOID | pg_sys::VARCHAROID => Target::Text,
-        pg_sys::BOOLOID => Target::Bool,
-        pg_sys::INT2OID => Target::Int2,
-        pg_sys::INT4OID => Target::Int4,
-        pg_sys::INT8OID => Target::Int8,
-        pg_sys::FLOAT8OID => Target::Float8,
-        pg_sys::NUMERICOID => Target::Numeric,
-        pg_sys::TIMESTAMPTZOID => Target::Timestamptz,
-        pg_sys::TIMESTAMPOID => Target::Timestamp,
-        pg_sys::JSONBOID => Target::Jsonb,
-        pg_sys::TEXTARRAYOID => Target::TextArray,
+        pg_sys::TEXTOID | pg_sys::VARCHAROID => SqlType::Text,
+        pg_sys::BOOLOID => SqlType::Bool,
+        pg_sys::INT2OID => SqlType::Int2,
+        pg_sys::INT4OID => SqlType::Int4,
+        pg_sys::INT8OID => SqlType::Int8,
+        pg_sys::FLOAT8OID => SqlType::Float8,
+        pg_sys::NUMERICOID => SqlType::Numeric,
+        pg_sys::TIMESTAMPTZOID => SqlType::Timestamptz,
+        pg_sys::TIMESTAMPOID => SqlType::Timestamp,
+        pg_sys::JSONBOID => SqlType::Jsonb,
+        pg_sys::TEXTARRAYOID => SqlType::TextArray,
         _ => return None,
     })
 }
@@ -568,7 +568,7 @@ pub fn object_of(options: &HashMap<String, String>) -> Result<&'static ObjectSpe
 }
 
 /// A column of the foreign table, as declared.
-pub struct Declared {
+pub struct DeclaredColumn {
     /// Position in the table's tuple (0-based).
     pub index: usize,
     pub name: String,
@@ -582,14 +582,17 @@ pub struct BoundColumn {
     pub index: usize,
     pub name: String,
     pub spec: &'static ColumnSpec,
-    pub target: Target,
+    pub target: SqlType,
     /// `n` of a column declared `varchar(n)`.
     pub max_chars: Option<usize>,
 }
 
 /// Binds each declared column to its Clerk field; an unknown column or a
 /// type that cannot hold the field is an error naming both.
-pub fn bind_columns(table: &Table, declared: &[Declared]) -> Result<Vec<BoundColumn>, FdwError> {
+pub fn bind_columns(
+    table: &Table,
+    declared: &[DeclaredColumn],
+) -> Result<Vec<BoundColumn>, FdwError> {
     let object = table.object;
     declared
         .iter()
@@ -759,7 +762,7 @@ pub unsafe fn def_elems(list: *mut pg_sys::List) -> HashMap<String, String> {
 ///
 /// # Safety
 /// `desc` is a valid tuple descriptor.
-pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<Declared> {
+pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<DeclaredColumn> {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         // pgrx's accessor: the attribute array's layout differs between majors.
@@ -768,7 +771,7 @@ pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Ve
             .iter()
             .filter_map(|&i| {
                 let attr = desc.get(i)?;
-                (!attr.attisdropped).then(|| Declared {
+                (!attr.attisdropped).then(|| DeclaredColumn {
                     index: i,
                     name: attr.name().to_string(),
                     type_oid: attr.atttypid,

@@ -155,6 +155,7 @@ pub(super) fn refusals() -> Refusals {
 
 pub(super) fn refusal_key(into: &str) -> u64 {
     // SAFETY: MyDatabaseId is set for the whole life of a backend.
+    // SAFETY: a backend global, set at connection start and never changed.
     let database = unsafe { pg_sys::MyDatabaseId };
     mirror::mirror_key(database.to_u32(), into)
 }

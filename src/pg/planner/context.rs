@@ -4,7 +4,7 @@
 //! the table and its options are read once per relation, and its
 //! restriction clauses extracted once.
 
-use crate::pg::clauses::{extract, Extracted, Target};
+use crate::pg::clauses::{extract, Extracted, ScanRel};
 use crate::pg::error::FdwError;
 use crate::pg::options::Table;
 use crate::request::Request;
@@ -29,7 +29,7 @@ impl RelInfo {
         table: Table,
     ) -> RelInfo {
         let extracted = if table.pushdown() {
-            let target = Target {
+            let target = ScanRel {
                 root,
                 rel,
                 table_oid: table.oid,

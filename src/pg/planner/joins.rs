@@ -3,7 +3,7 @@
 //! table of ids.
 
 use crate::catalog::{LINKED_THROUGH, MAX_PAGE_SIZE, MEMBERSHIP_LINKS};
-use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Extracted, Target};
+use crate::pg::clauses::{extract, is_a, list_items, strip_relabel, Extracted, ScanRel};
 use crate::pg::compat;
 use crate::pg::options::Table;
 use crate::pg::planned::LocalIds;
@@ -42,7 +42,7 @@ unsafe extern "C-unwind" fn member_is_var(
 /// # Safety
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
-pub(super) unsafe fn join_lookups(target: &Target) -> Vec<*mut pg_sys::RestrictInfo> {
+pub(super) unsafe fn join_lookups(target: &ScanRel) -> Vec<*mut pg_sys::RestrictInfo> {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         let rel = target.rel;
@@ -126,7 +126,7 @@ pub(super) const TEXT_EQUAL_OPERATOR: u32 = 98;
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn id_partners(
-    target: &Target,
+    target: &ScanRel,
 ) -> Vec<(
     *mut pg_sys::Var,
     *mut pg_sys::RelOptInfo,
@@ -210,7 +210,7 @@ pub(super) unsafe fn id_partners(
 /// # Safety
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
-pub(super) unsafe fn linked_by_membership(target: &Target, table: &Table) -> Option<Linked> {
+pub(super) unsafe fn linked_by_membership(target: &ScanRel, table: &Table) -> Option<Linked> {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         let link = MEMBERSHIP_LINKS
@@ -229,7 +229,7 @@ pub(super) unsafe fn linked_by_membership(target: &Target, table: &Table) -> Opt
             if memberships.object.name != LINKED_THROUGH {
                 continue;
             }
-            let other = Target {
+            let other = ScanRel {
                 root,
                 rel: other_rel,
                 table_oid: (*rte).relid,
@@ -276,7 +276,10 @@ pub(super) const MAX_LOCAL_IDS: usize = 10_000;
 /// # Safety
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
-pub(super) unsafe fn local_ids(target: &Target, total_rows: f64) -> Option<(LocalIds, f64, usize)> {
+pub(super) unsafe fn local_ids(
+    target: &ScanRel,
+    total_rows: f64,
+) -> Option<(LocalIds, f64, usize)> {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         let mut per_request = None;

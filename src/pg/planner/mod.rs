@@ -21,7 +21,7 @@ use joins::{join_lookups, linked_by_membership, local_ids};
 pub use upper::get_foreign_upper_paths;
 
 use crate::catalog::MAX_PAGE_SIZE;
-use crate::pg::clauses::{extract, is_a, list_items, Extracted, Target};
+use crate::pg::clauses::{extract, is_a, list_items, Extracted, ScanRel};
 use crate::pg::compat;
 use crate::pg::counts::{clerk_count, total_rows, DEFAULT_ROW_COUNT};
 use crate::pg::error::{FdwError, OrRaise};
@@ -95,7 +95,7 @@ fn estimate_rows(info: &RelInfo, joined: bool) -> Result<f64, FdwError> {
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn pushable_order(
-    target: &Target,
+    target: &ScanRel,
     extracted: &Extracted,
     pathkeys: *mut pg_sys::List,
 ) -> Option<OrderBy> {
@@ -206,7 +206,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
             );
             return;
         }
-        let target = Target {
+        let target = ScanRel {
             root,
             rel,
             table_oid: info.table.oid,
@@ -230,7 +230,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
 ///
 /// # Safety
 /// `target` holds the planner's pointers of the relation `info` describes.
-unsafe fn unparameterized_cost(target: &Target, info: &RelInfo, rows: f64) -> f64 {
+unsafe fn unparameterized_cost(target: &ScanRel, info: &RelInfo, rows: f64) -> f64 {
     // A join with the memberships may narrow the scan to members.
     // SAFETY: per the function's contract.
     let members = unsafe { linked_by_membership(target, &info.table) }.map(|l| l.rows.min(rows));
@@ -257,7 +257,7 @@ unsafe fn unparameterized_cost(target: &Target, info: &RelInfo, rows: f64) -> f6
 ///
 /// # Safety
 /// `target` holds the planner's pointers of the relation `info` describes.
-unsafe fn add_lookup_paths(target: &Target, info: &RelInfo) {
+unsafe fn add_lookup_paths(target: &ScanRel, info: &RelInfo) {
     let rel = target.rel;
     // SAFETY: per the function's contract (and for every use below).
     for ri in unsafe { join_lookups(target) } {
@@ -395,7 +395,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             );
         }
         let table = &RelInfo::of_sized(rel).or_raise().table;
-        let target = Target {
+        let target = ScanRel {
             root,
             rel,
             table_oid,

@@ -2,7 +2,7 @@
 
 use super::context::RelInfo;
 use super::{list_of, REQUEST_COST};
-use crate::pg::clauses::{is_a, list_items, strip_relabel, Target};
+use crate::pg::clauses::{is_a, list_items, strip_relabel, ScanRel};
 use crate::pg::compat;
 use crate::pg::planned::Planned;
 use crate::plan::{self};
@@ -17,7 +17,7 @@ use std::ptr;
 /// # Safety
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
-unsafe fn is_clerk_count(target: &Target, aggref: *mut pg_sys::Aggref) -> bool {
+unsafe fn is_clerk_count(target: &ScanRel, aggref: *mut pg_sys::Aggref) -> bool {
     // SAFETY: the caller keeps this function's `# Safety` contract.
     unsafe {
         let a = &*aggref;
@@ -60,7 +60,7 @@ unsafe fn is_clerk_count(target: &Target, aggref: *mut pg_sys::Aggref) -> bool {
 /// Every pointer argument is valid, for the call: nodes of the query
 /// Postgres is planning or running (NIL and NULL where allowed).
 pub(super) unsafe fn counts_of(
-    target: &Target,
+    target: &ScanRel,
     expr: *mut pg_sys::Node,
     counts: &mut Vec<*mut pg_sys::Aggref>,
 ) -> bool {
@@ -135,7 +135,7 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         if !table.pushdown() || extracted.unpushed > 0 || extracted.pseudoconstant {
             return;
         }
-        let target = Target {
+        let target = ScanRel {
             root,
             rel: input_rel,
             table_oid: table.oid,
