@@ -113,34 +113,7 @@ impl From<FdwError> for ErrorReport {
         use PgSqlErrorCode::*;
         let message = e.to_string();
         let (code, hint) = match &e {
-            FdwError::Clerk { source, .. } | FdwError::Config(source) => match source {
-                ClerkError::Unauthorized { .. } => (
-                    ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-                    "Put a current secret key of this Clerk instance there (sk_live_... or sk_test_..., from the API keys page of the Clerk dashboard).".to_string(),
-                ),
-                ClerkError::Refused { status: 402, .. } => (
-                    ERRCODE_INSUFFICIENT_PRIVILEGE,
-                    "Clerk's plan for this instance does not include this feature.".to_string(),
-                ),
-                ClerkError::Refused { .. } => (
-                    ERRCODE_INSUFFICIENT_PRIVILEGE,
-                    "Clerk does not allow this request for the instance: check that the feature is enabled in the Clerk dashboard (organizations, say).".to_string(),
-                ),
-                ClerkError::RateLimited { .. } => (
-                    ERRCODE_FDW_ERROR,
-                    "Clerk's rate limit is shared with your application; narrow the query or run it later.".to_string(),
-                ),
-                ClerkError::Unreachable { .. } | ClerkError::Server { .. } => (
-                    ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,
-                    "Check the server's api_url option and the network, or raise request_timeout_ms / max_retries.".to_string(),
-                ),
-                ClerkError::NotFound { .. } => (
-                    ERRCODE_FDW_ERROR,
-                    "Check the server's api_url option: it is the Backend API's base URL with its version, like https://api.clerk.com/v1.".to_string(),
-                ),
-                ClerkError::BadUrl(_) => (ERRCODE_FDW_INVALID_OPTION_NAME, String::new()),
-                _ => (ERRCODE_FDW_ERROR, String::new()),
-            },
+            FdwError::Clerk { source, .. } | FdwError::Config(source) => clerk_code_and_hint(source),
             FdwError::UnknownColumn { object, .. } => (
                 ERRCODE_FDW_INVALID_COLUMN_NAME,
                 format!(
@@ -226,22 +199,7 @@ impl From<FdwError> for ErrorReport {
                 ERRCODE_PROGRAM_LIMIT_EXCEEDED,
                 format!("Narrow the WHERE clause, or raise the limit: ALTER FOREIGN TABLE {table} OPTIONS (ADD max_write_rows '{}'); (SET if it is already there).", max.saturating_mul(10)),
             ),
-            FdwError::WriteFailed(failure) => (
-                match &failure.source {
-                    ClerkError::Api { status: 400 | 409 | 422, .. } => ERRCODE_CHECK_VIOLATION,
-                    ClerkError::NotFound { .. } => ERRCODE_NO_DATA_FOUND,
-                    ClerkError::Unauthorized { .. } => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-                    ClerkError::Refused { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,
-                    ClerkError::Unreachable { .. } | ClerkError::Server { .. } | ClerkError::Uncertain { .. } => {
-                        ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
-                    }
-                    _ => ERRCODE_FDW_ERROR,
-                },
-                match &failure.source {
-                    ClerkError::Uncertain { .. } => "Look the row up in Clerk (SELECT it again) before repeating the statement.".to_string(),
-                    _ => String::new(),
-                },
-            ),
+            FdwError::WriteFailed(failure) => write_failure_code_and_hint(&failure.source),
             FdwError::WriteAnswer { .. } => (ERRCODE_FDW_ERROR, String::new()),
             FdwError::NoKey(server) => (
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
@@ -259,6 +217,66 @@ impl From<FdwError> for ErrorReport {
             report.set_hint(hint)
         }
     }
+}
+
+/// The SQLSTATE and hint of an error Clerk's API gave.
+fn clerk_code_and_hint(source: &ClerkError) -> (PgSqlErrorCode, String) {
+    use PgSqlErrorCode::*;
+    match source {
+        ClerkError::Unauthorized { .. } => (
+            ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            "Put a current secret key of this Clerk instance there (sk_live_... or sk_test_..., from the API keys page of the Clerk dashboard).".to_string(),
+        ),
+        ClerkError::Refused { status: 402, .. } => (
+            ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "Clerk's plan for this instance does not include this feature.".to_string(),
+        ),
+        ClerkError::Refused { .. } => (
+            ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "Clerk does not allow this request for the instance: check that the feature is enabled in the Clerk dashboard (organizations, say).".to_string(),
+        ),
+        ClerkError::RateLimited { .. } => (
+            ERRCODE_FDW_ERROR,
+            "Clerk's rate limit is shared with your application; narrow the query or run it later.".to_string(),
+        ),
+        ClerkError::Unreachable { .. } | ClerkError::Server { .. } => (
+            ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,
+            "Check the server's api_url option and the network, or raise request_timeout_ms / max_retries.".to_string(),
+        ),
+        ClerkError::NotFound { .. } => (
+            ERRCODE_FDW_ERROR,
+            "Check the server's api_url option: it is the Backend API's base URL with its version, like https://api.clerk.com/v1.".to_string(),
+        ),
+        ClerkError::BadUrl(_) => (ERRCODE_FDW_INVALID_OPTION_NAME, String::new()),
+        _ => (ERRCODE_FDW_ERROR, String::new()),
+    }
+}
+
+/// The SQLSTATE and hint of a write Clerk refused or may not have applied.
+fn write_failure_code_and_hint(source: &ClerkError) -> (PgSqlErrorCode, String) {
+    use PgSqlErrorCode::*;
+    (
+        match source {
+            ClerkError::Api {
+                status: 400 | 409 | 422,
+                ..
+            } => ERRCODE_CHECK_VIOLATION,
+            ClerkError::NotFound { .. } => ERRCODE_NO_DATA_FOUND,
+            ClerkError::Unauthorized { .. } => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            ClerkError::Refused { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,
+            ClerkError::Unreachable { .. }
+            | ClerkError::Server { .. }
+            | ClerkError::Uncertain { .. } => ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,
+            _ => ERRCODE_FDW_ERROR,
+        },
+        match source {
+            ClerkError::Uncertain { .. } => {
+                "Look the row up in Clerk (SELECT it again) before repeating the statement."
+                    .to_string()
+            }
+            _ => String::new(),
+        },
+    )
 }
 
 /// The DETAIL of a failed write: what the statement already changed.
