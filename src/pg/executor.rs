@@ -671,6 +671,24 @@ pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanS
     }
 }
 
+/// The requests EXPLAIN shows for a plan: the count requests of a
+/// `count(*)` answered by Clerk, otherwise the scan's.
+fn shown_requests(planned: &Planned, table: &Table) -> Vec<String> {
+    let scan_plan = plan::plan(table.object, &planned.request);
+    if !planned.count {
+        return scan_plan.describe();
+    }
+    scan_plan
+        .count_requests()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let target = crate::remote::client::request_target(&r.path, &r.params);
+            format!("GET /{}", target.replace("%24", "$"))
+        })
+        .collect()
+}
+
 /// EXPLAIN VERBOSE shows the Clerk requests, as postgres_fdw shows its
 /// "Remote SQL" under VERBOSE only, with `$n` for values known only at run
 /// time.
@@ -696,23 +714,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         };
         let planned = Planned::of(plan).or_raise();
         let table = Table::load(pg_sys::Oid::from(planned.table)).or_raise();
-        let scan_plan = plan::plan(table.object, &planned.request);
-        let requests: Vec<String> = if planned.count {
-            scan_plan
-                .count_requests()
-                .unwrap_or_default()
-                .iter()
-                .map(|r| {
-                    format!(
-                        "GET /{}",
-                        crate::remote::client::request_target(&r.path, &r.params)
-                            .replace("%24", "$")
-                    )
-                })
-                .collect()
-        } else {
-            scan_plan.describe()
-        };
+        let requests = shown_requests(&planned, &table);
         const SHOWN: usize = 3;
         for r in requests.iter().take(SHOWN) {
             property("Clerk request", r);
