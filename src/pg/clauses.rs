@@ -478,6 +478,164 @@ impl Extracted {
     }
 }
 
+/// Bounds on `created_at` for `created_at::date op value` (a date):
+/// computed in the session's time zone when the query runs, the lower
+/// ones 3 hours wider for zones whose midnight a DST change makes
+/// ambiguous. `None` when Clerk cannot narrow by it.
+///
+/// # Safety
+/// `value` is a valid expression node of type `value_type`.
+unsafe fn date_bounds(
+    op: Op,
+    value: *mut pg_sys::Node,
+    value_type: pg_sys::Oid,
+) -> Option<Vec<(Op, *mut pg_sys::Node)>> {
+    if value_type != pg_sys::DATEOID {
+        return None;
+    }
+    // SAFETY: per the function's contract; the nodes built are the
+    // planner's, in its memory.
+    unsafe {
+        let one = pg_sys::makeConst(
+            pg_sys::INT4OID,
+            -1,
+            pg_sys::InvalidOid,
+            4,
+            pg_sys::Datum::from(1i32),
+            false,
+            true,
+        );
+        let start = cast(copy(value), pg_sys::TIMESTAMPTZOID);
+        let next = cast(
+            operator(c"+", copy(value), one.cast()),
+            pg_sys::TIMESTAMPTZOID,
+        );
+        let widened = |t| operator(c"-", t, interval(c"3 hours"));
+        match op {
+            Op::Ge => Some(vec![(Op::Ge, widened(start))]),
+            Op::Gt => Some(vec![(Op::Ge, widened(next))]),
+            Op::Lt => Some(vec![(Op::Lt, start)]),
+            Op::Le => Some(vec![(Op::Lt, next)]),
+            Op::Eq => Some(vec![(Op::Ge, widened(start)), (Op::Lt, next)]),
+            Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => None,
+        }
+    }
+}
+
+/// Bounds for `created_at::timestamp op value` (its local time). The local
+/// time and the instant differ by the zone's offset, which can change
+/// between them: widened by the most any two offsets of a zone differ (26
+/// hours).
+///
+/// # Safety
+/// `value` is a valid expression node of type `value_type`.
+unsafe fn local_time_bounds(
+    op: Op,
+    value: *mut pg_sys::Node,
+    value_type: pg_sys::Oid,
+) -> Option<Vec<(Op, *mut pg_sys::Node)>> {
+    if value_type != pg_sys::TIMESTAMPOID {
+        return None;
+    }
+    // SAFETY: per the function's contract.
+    let instant = || unsafe { cast(copy(value), pg_sys::TIMESTAMPTZOID) };
+    // SAFETY: nodes of the planner, in its memory.
+    let lower = || unsafe { operator(c"-", instant(), interval(c"26 hours")) };
+    let upper = || unsafe { operator(c"+", instant(), interval(c"26 hours")) };
+    widened_bounds(op, lower, upper)
+}
+
+/// Bounds for `extract(epoch from created_at) op value` (a number):
+/// `'epoch' + n seconds`, a millisecond wider each way, as a float8 need not
+/// be exact to the microsecond.
+///
+/// # Safety
+/// `value` is a valid expression node of type `value_type`.
+unsafe fn epoch_bounds(
+    op: Op,
+    value: *mut pg_sys::Node,
+    value_type: pg_sys::Oid,
+) -> Option<Vec<(Op, *mut pg_sys::Node)>> {
+    let numbers = [
+        pg_sys::INT2OID,
+        pg_sys::INT4OID,
+        pg_sys::INT8OID,
+        pg_sys::NUMERICOID,
+        pg_sys::FLOAT4OID,
+        pg_sys::FLOAT8OID,
+    ];
+    if !numbers.contains(&value_type) {
+        return None;
+    }
+    // SAFETY: per the function's contract; nodes of the planner.
+    let instant = || unsafe {
+        let seconds = operator(
+            c"*",
+            cast(copy(value), pg_sys::FLOAT8OID),
+            interval(c"1 second"),
+        );
+        let epoch = typed_const(c"1970-01-01 00:00:00+00", pg_sys::TIMESTAMPTZOID);
+        operator(c"+", epoch, seconds)
+    };
+    // SAFETY: nodes of the planner, in its memory.
+    let lower = || unsafe { operator(c"-", instant(), interval(c"1 millisecond")) };
+    let upper = || unsafe { operator(c"+", instant(), interval(c"1 millisecond")) };
+    widened_bounds(op, lower, upper)
+}
+
+/// `>= lower`, `< upper`, or both for an equality: bounds of a value
+/// known only roughly.
+fn widened_bounds(
+    op: Op,
+    lower: impl Fn() -> *mut pg_sys::Node,
+    upper: impl Fn() -> *mut pg_sys::Node,
+) -> Option<Vec<(Op, *mut pg_sys::Node)>> {
+    match op {
+        Op::Ge | Op::Gt => Some(vec![(Op::Ge, lower())]),
+        Op::Lt | Op::Le => Some(vec![(Op::Lt, upper())]),
+        Op::Eq => Some(vec![(Op::Ge, lower()), (Op::Lt, upper())]),
+        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => None,
+    }
+}
+
+/// Bounds for `date_trunc(unit, created_at) op value`:
+/// `trunc(c) <= c < trunc(c) + unit`.
+///
+/// # Safety
+/// `value` is a valid expression node of type `value_type`.
+unsafe fn trunc_bounds(
+    op: Op,
+    value: *mut pg_sys::Node,
+    value_type: pg_sys::Oid,
+    unit: &str,
+) -> Option<Vec<(Op, *mut pg_sys::Node)>> {
+    let times = [
+        pg_sys::TIMESTAMPTZOID,
+        pg_sys::TIMESTAMPOID,
+        pg_sys::DATEOID,
+    ];
+    if !times.contains(&value_type) {
+        return None;
+    }
+    let unit = std::ffi::CString::new(unit).ok()?;
+    // SAFETY: per the function's contract; nodes of the planner.
+    let bound = || unsafe {
+        match value_type {
+            pg_sys::TIMESTAMPTZOID => copy(value),
+            _ => cast(copy(value), pg_sys::TIMESTAMPTZOID),
+        }
+    };
+    // SAFETY: nodes of the planner, in its memory.
+    let end = || unsafe { operator(c"+", bound(), interval(&unit)) };
+    match op {
+        Op::Ge => Some(vec![(Op::Ge, bound())]),
+        Op::Gt => Some(vec![(Op::Gt, bound())]),
+        Op::Lt | Op::Le => Some(vec![(Op::Lt, end())]),
+        Op::Eq => Some(vec![(Op::Ge, bound()), (Op::Lt, end())]),
+        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => None,
+    }
+}
+
 /// Whether `oid` is one of PostgreSQL's own objects, whose meaning is
 /// known (postgres_fdw's `is_builtin` in shippable.c). Operators and
 /// functions are recognised by name only then: a user's `=` or `lower`
@@ -756,117 +914,14 @@ impl Extracted {
                 return Some(false);
             }
             let value_type = pg_sys::exprType(value);
-            let bounds: Vec<(Op, *mut pg_sys::Node)> = match function.shape {
-                Shape::Date => {
-                    if value_type != pg_sys::DATEOID {
-                        return Some(false);
-                    }
-                    let one = pg_sys::makeConst(
-                        pg_sys::INT4OID,
-                        -1,
-                        pg_sys::InvalidOid,
-                        4,
-                        pg_sys::Datum::from(1i32),
-                        false,
-                        true,
-                    );
-                    let start = cast(copy(value), pg_sys::TIMESTAMPTZOID);
-                    let next = cast(
-                        operator(c"+", copy(value), one.cast()),
-                        pg_sys::TIMESTAMPTZOID,
-                    );
-                    let widened = |t| operator(c"-", t, interval(c"3 hours"));
-                    match op {
-                        Op::Ge => vec![(Op::Ge, widened(start))],
-                        Op::Gt => vec![(Op::Ge, widened(next))],
-                        Op::Lt => vec![(Op::Lt, start)],
-                        Op::Le => vec![(Op::Lt, next)],
-                        Op::Eq => vec![(Op::Ge, widened(start)), (Op::Lt, next)],
-                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
-                            return Some(false)
-                        }
-                    }
-                }
-                Shape::Local => {
-                    if value_type != pg_sys::TIMESTAMPOID {
-                        return Some(false);
-                    }
-                    // The local time and the instant differ by the zone's
-                    // offset, which can change between them: widened by the
-                    // most any two offsets of a zone differ (26 hours).
-                    let instant = || cast(copy(value), pg_sys::TIMESTAMPTZOID);
-                    let lower = || operator(c"-", instant(), interval(c"26 hours"));
-                    let upper = || operator(c"+", instant(), interval(c"26 hours"));
-                    match op {
-                        Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
-                        Op::Lt | Op::Le => vec![(Op::Lt, upper())],
-                        Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
-                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
-                            return Some(false)
-                        }
-                    }
-                }
-                Shape::Epoch => {
-                    let numbers = [
-                        pg_sys::INT2OID,
-                        pg_sys::INT4OID,
-                        pg_sys::INT8OID,
-                        pg_sys::NUMERICOID,
-                        pg_sys::FLOAT4OID,
-                        pg_sys::FLOAT8OID,
-                    ];
-                    if !numbers.contains(&value_type) {
-                        return Some(false);
-                    }
-                    // `'epoch' + n seconds`, a millisecond wider each way: as a
-                    // float8 it need not be exact to the microsecond.
-                    let instant = || {
-                        let seconds = operator(
-                            c"*",
-                            cast(copy(value), pg_sys::FLOAT8OID),
-                            interval(c"1 second"),
-                        );
-                        let epoch = typed_const(c"1970-01-01 00:00:00+00", pg_sys::TIMESTAMPTZOID);
-                        operator(c"+", epoch, seconds)
-                    };
-                    let lower = || operator(c"-", instant(), interval(c"1 millisecond"));
-                    let upper = || operator(c"+", instant(), interval(c"1 millisecond"));
-                    match op {
-                        Op::Ge | Op::Gt => vec![(Op::Ge, lower())],
-                        Op::Lt | Op::Le => vec![(Op::Lt, upper())],
-                        Op::Eq => vec![(Op::Ge, lower()), (Op::Lt, upper())],
-                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
-                            return Some(false)
-                        }
-                    }
-                }
-                Shape::Trunc(unit) => {
-                    let bound = || match value_type {
-                        pg_sys::TIMESTAMPTZOID => copy(value),
-                        _ => cast(copy(value), pg_sys::TIMESTAMPTZOID),
-                    };
-                    if ![
-                        pg_sys::TIMESTAMPTZOID,
-                        pg_sys::TIMESTAMPOID,
-                        pg_sys::DATEOID,
-                    ]
-                    .contains(&value_type)
-                    {
-                        return Some(false);
-                    }
-                    let unit = std::ffi::CString::new(unit).ok()?;
-                    // `trunc(c) <= c < trunc(c) + unit`.
-                    let end = || operator(c"+", bound(), interval(&unit));
-                    match op {
-                        Op::Ge => vec![(Op::Ge, bound())],
-                        Op::Gt => vec![(Op::Gt, bound())],
-                        Op::Lt | Op::Le => vec![(Op::Lt, end())],
-                        Op::Eq => vec![(Op::Ge, bound()), (Op::Lt, end())],
-                        Op::EqFolded | Op::Contains | Op::Like | Op::MemberOf => {
-                            return Some(false)
-                        }
-                    }
-                }
+            let bounds = match function.shape {
+                Shape::Date => date_bounds(op, value, value_type),
+                Shape::Local => local_time_bounds(op, value, value_type),
+                Shape::Epoch => epoch_bounds(op, value, value_type),
+                Shape::Trunc(unit) => trunc_bounds(op, value, value_type, unit),
+            };
+            let Some(bounds) = bounds else {
+                return Some(false);
             };
             for (op, bound) in bounds {
                 if bound.is_null() {

@@ -3,18 +3,16 @@
 
 use super::*;
 
+/// One result row of `sync_mirror`: object, inserted, updated, deleted,
+/// unchanged, requests, seconds.
+pub(super) type SyncRow = (String, i64, i64, i64, i64, i64, f64);
+
 /// Lists `object` through the mirror's foreign table and writes what
 /// changed; one result row of `sync_mirror`.
-pub(super) fn sync_object(
-    into: &str,
-    sync: &str,
-    object: &'static ObjectSpec,
-) -> (String, i64, i64, i64, i64, i64, f64) {
+pub(super) fn sync_object(into: &str, sync: &str, object: &'static ObjectSpec) -> SyncRow {
     let started = Instant::now();
     let requests_before = ClerkClient::requests_by_this_process();
-    let sync_q = ident(sync);
     let mirror_table = table(into, object.name);
-    let source = table(sync, object.name);
     let failed = |what: &str| format!("sync of {mirror_table} failed {what}");
     let started_at = Spi::get_one::<String>("select clock_timestamp()::text")
         .unwrap_or_else(|e| spi_failed(&failed("to start"), e))
@@ -23,6 +21,42 @@ pub(super) fn sync_object(
         "clerk_fdw: {mirror_table}: listing {} from Clerk",
         object.name
     );
+    list_into_temp(&table(sync, object.name), &failed);
+    let listed_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let requests = (ClerkClient::requests_by_this_process() - requests_before) as i64;
+    let listed = Spi::get_one::<i64>("select count(*) from pg_temp.clerk_fdw_listed")
+        .unwrap_or_else(|e| spi_failed(&failed("counting"), e))
+        .unwrap_or(0);
+    pgrx::notice!(
+        "clerk_fdw: {mirror_table}: {listed} listed in {requests} requests and {:.1} s; writing what changed",
+        started.elapsed().as_secs_f64()
+    );
+    let (inserted, updated) = write_changes(sync, &mirror_table, object, &failed);
+    let deleted = remove_unlisted(sync, &mirror_table, object, listed_ms, &started_at, &failed);
+    // Not written: the same as the mirror's, or older than what a webhook
+    // wrote meanwhile.
+    let unchanged = listed - inserted - updated;
+    let row = (
+        object.name.to_string(),
+        inserted,
+        updated,
+        deleted,
+        unchanged,
+        requests,
+        started.elapsed().as_secs_f64(),
+    );
+    record_sync(sync, &started_at, listed, &row, &failed);
+    pgrx::notice!(
+        "clerk_fdw: {mirror_table}: {inserted} inserted, {updated} updated, {deleted} deleted, {unchanged} unchanged"
+    );
+    row
+}
+
+/// Clerk's list of the object, read through `source` into
+/// `pg_temp.clerk_fdw_listed`.
+fn list_into_temp(source: &str, failed: &dyn Fn(&str) -> String) {
     // Left by an earlier object of this sync, or an earlier sync in the
     // same transaction.
     let listed_before =
@@ -42,17 +76,17 @@ pub(super) fn sync_object(
          analyze pg_temp.clerk_fdw_listed"
     ))
     .unwrap_or_else(|e| spi_failed(&failed("while listing"), e));
-    let listed_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let requests = (ClerkClient::requests_by_this_process() - requests_before) as i64;
-    let listed = Spi::get_one::<i64>("select count(*) from pg_temp.clerk_fdw_listed")
-        .unwrap_or_else(|e| spi_failed(&failed("counting"), e))
-        .unwrap_or(0);
-    pgrx::notice!(
-        "clerk_fdw: {mirror_table}: {listed} listed in {requests} requests and {:.1} s; writing what changed",
-        started.elapsed().as_secs_f64()
-    );
+}
+
+/// Writes the listed objects that differ from the mirror's, unless a
+/// newer version is there already: (inserted, updated).
+fn write_changes(
+    sync: &str,
+    mirror_table: &str,
+    object: &'static ObjectSpec,
+    failed: &dyn Fn(&str) -> String,
+) -> (i64, i64) {
+    let sync_q = ident(sync);
     let (inserted, updated) = Spi::get_two_with_args::<i64, i64>(
         &format!(
             "with changed as (
@@ -80,7 +114,21 @@ pub(super) fn sync_object(
         &[object.name.into()],
     )
     .unwrap_or_else(|e| spi_failed(&failed("writing changes"), e));
-    let deleted = Spi::get_one_with_args::<i64>(
+    (inserted.unwrap_or(0), updated.unwrap_or(0))
+}
+
+/// Removes the mirror's objects Clerk no longer lists, unless a webhook
+/// wrote them after the sync started: how many.
+fn remove_unlisted(
+    sync: &str,
+    mirror_table: &str,
+    object: &'static ObjectSpec,
+    listed_ms: i64,
+    started_at: &str,
+    failed: &dyn Fn(&str) -> String,
+) -> i64 {
+    let sync_q = ident(sync);
+    Spi::get_one_with_args::<i64>(
         &format!(
             "with gone as (
                insert into {sync_q}.versions as v (object, id, version, deleted, written_at)
@@ -94,50 +142,41 @@ pub(super) fn sync_object(
              removed as (delete from {mirror_table} m using gone where m.id = gone.id returning 1)
              select count(*) from removed"
         ),
-        &[
-            object.name.into(),
-            listed_ms.into(),
-            started_at.as_str().into(),
-        ],
+        &[object.name.into(), listed_ms.into(), started_at.into()],
     )
     .unwrap_or_else(|e| spi_failed(&failed("removing what Clerk no longer lists"), e))
-    .unwrap_or(0);
-    let (inserted, updated) = (inserted.unwrap_or(0), updated.unwrap_or(0));
-    // Not written: the same as the mirror's, or older than what a webhook
-    // wrote meanwhile.
-    let unchanged = listed - inserted - updated;
-    let seconds = started.elapsed().as_secs_f64();
+    .unwrap_or(0)
+}
+
+/// Records the sync of the object in the mirror's `syncs`.
+fn record_sync(
+    sync: &str,
+    started_at: &str,
+    listed: i64,
+    row: &SyncRow,
+    failed: &dyn Fn(&str) -> String,
+) {
+    let (object, inserted, updated, deleted, unchanged, requests, seconds) = row;
     Spi::run_with_args(
         &format!(
-            "insert into {sync_q}.syncs as s values ($1, $2::timestamptz, clock_timestamp(), $3, $4, $5, $6, $7, $8, $9)
+            "insert into {}.syncs as s values ($1, $2::timestamptz, clock_timestamp(), $3, $4, $5, $6, $7, $8, $9)
              on conflict (object) do update set started_at = excluded.started_at, finished_at = excluded.finished_at,
                 listed = excluded.listed, inserted = excluded.inserted, updated = excluded.updated,
                 deleted = excluded.deleted, unchanged = excluded.unchanged, requests = excluded.requests,
-                seconds = excluded.seconds"
+                seconds = excluded.seconds",
+            ident(sync)
         ),
         &[
-            object.name.into(),
-            started_at.as_str().into(),
+            object.as_str().into(),
+            started_at.into(),
             listed.into(),
-            inserted.into(),
-            updated.into(),
-            deleted.into(),
-            unchanged.into(),
-            requests.into(),
-            seconds.into(),
+            (*inserted).into(),
+            (*updated).into(),
+            (*deleted).into(),
+            (*unchanged).into(),
+            (*requests).into(),
+            (*seconds).into(),
         ],
     )
     .unwrap_or_else(|e| spi_failed(&failed("recording it"), e));
-    pgrx::notice!(
-        "clerk_fdw: {mirror_table}: {inserted} inserted, {updated} updated, {deleted} deleted, {unchanged} unchanged"
-    );
-    (
-        object.name.to_string(),
-        inserted,
-        updated,
-        deleted,
-        unchanged,
-        requests,
-        seconds,
-    )
 }
