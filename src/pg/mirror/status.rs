@@ -25,11 +25,15 @@ pub(super) fn status_rows() -> TableIterator<'static, StatusRow> {
             "select left(n.nspname, -5) from pg_class c join pg_namespace n on n.oid = c.relnamespace
               where c.relname = 'mirror' and c.relkind = 'r' and n.nspname like '%\\_sync'
                 and exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'one_row')
-                and to_regclass(format('%I.versions', n.nspname)) is not null
-                and to_regnamespace(quote_ident(left(n.nspname, -5))) is not null
-                and has_table_privilege(c.oid, 'SELECT')
-                and has_table_privilege(format('%I.events', n.nspname), 'SELECT')
-                and has_table_privilege(format('%I.syncs', n.nspname), 'SELECT')
+                -- Looking a table up by name in a schema the role may not
+                -- use is an ERROR: another role's mirror is skipped first.
+                and case when has_schema_privilege(n.oid, 'USAGE') then
+                      to_regclass(format('%I.versions', n.nspname)) is not null
+                      and to_regnamespace(quote_ident(left(n.nspname, -5))) is not null
+                      and has_table_privilege(c.oid, 'SELECT')
+                      and has_table_privilege(format('%I.events', n.nspname), 'SELECT')
+                      and has_table_privilege(format('%I.syncs', n.nspname), 'SELECT')
+                    else false end
               order by 1",
             None,
             &[],
