@@ -133,3 +133,30 @@ pub fn like_literal(pattern: &str) -> Option<String> {
     }
     (!best.is_empty() && best.is_ascii()).then_some(best)
 }
+
+/// `segments` escaped and joined, then the encoded query: what follows
+/// `api_url/`. A value can never change the endpoint or add a parameter.
+pub fn request_target<S: AsRef<str>>(segments: &[S], params: &[(&str, String)]) -> String {
+    use url::form_urlencoded;
+    let path: Vec<String> = segments
+        .iter()
+        .map(|s| percent_encoding::utf8_percent_encode(s.as_ref(), SEGMENT).to_string())
+        .collect();
+    let mut target = path.join("/");
+    if !params.is_empty() {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        target.push('?');
+        target.push_str(&query);
+    }
+    target
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in a path
+/// segment (`/`, `%`, `?`, `#` included).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');

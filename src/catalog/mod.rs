@@ -11,8 +11,8 @@
 
 mod model;
 pub use model::{
-    ColumnSpec, Count, Endpoint, Envelope, Filter, Kind, Match, ObjectSpec, Paging, Source, KEY,
-    MAX_PAGE_SIZE, MULTI_PAGE_ORDER_KEYS,
+    ColumnSpec, Count, Endpoint, Envelope, Filter, Kind, Match, Method, ObjectSpec, Paging, Source,
+    KEY, MAX_PAGE_SIZE, MULTI_PAGE_ORDER_KEYS,
 };
 #[macro_use]
 mod build;

@@ -244,3 +244,23 @@ impl ObjectSpec {
 /// one page: they are not unique, so rows sharing a value could shift
 /// between the pages of an offset walk.
 pub const MULTI_PAGE_ORDER_KEYS: &[&str] = &["created_at"];
+
+/// An HTTP method clerk_fdw sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use crate::catalog;
 use crate::catalog::writes::WriteError;
 use crate::convert::{allowed_targets, ConvertError};
-use crate::pg::options::{Level, REMOTE_SCHEMA};
+use crate::pg::option_names::{Level, REMOTE_SCHEMA};
 use crate::remote::client::ClerkError;
 use pgrx::pg_sys::panic::{ErrorReport, ErrorReportable};
 use pgrx::PgSqlErrorCode;

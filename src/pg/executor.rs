@@ -683,7 +683,7 @@ fn shown_requests(planned: &Planned, table: &Table) -> Vec<String> {
         .unwrap_or_default()
         .iter()
         .map(|r| {
-            let target = crate::remote::client::request_target(&r.path, &r.params);
+            let target = crate::request::request_target(&r.path, &r.params);
             format!("GET /{}", target.replace("%24", "$"))
         })
         .collect()

@@ -17,6 +17,7 @@ mod executor;
 mod functions;
 mod mirror;
 mod modify;
+mod option_names;
 mod options;
 mod planned;
 mod planner;
@@ -25,14 +26,8 @@ pub use error::FdwError;
 
 use crate::catalog;
 use crate::convert::allowed_targets;
-use crate::remote::client::ClerkClient;
 use crate::remote::runtime;
-use options::{
-    check_bool, check_host_for_some_wrapper, client_config, max_concurrency, max_write_rows,
-    object_of, option_map, parse_allowed_hosts, Level,
-};
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode;
 use std::ffi::c_void;
 use supabase_wrappers::prelude::*;
 
@@ -134,7 +129,7 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         &mut self,
         stmt: ImportForeignSchemaStmt,
     ) -> Result<Vec<String>, FdwError> {
-        if stmt.remote_schema != options::REMOTE_SCHEMA {
+        if stmt.remote_schema != crate::pg::option_names::REMOTE_SCHEMA {
             return Err(FdwError::UnknownRemoteSchema(stmt.remote_schema));
         }
         let names = catalog::object_names();
@@ -172,71 +167,6 @@ impl ForeignDataWrapper<FdwError> for ClerkFdw {
         options: Vec<Option<String>>,
         catalog: Option<pg_sys::Oid>,
     ) -> Result<(), FdwError> {
-        let level = match catalog {
-            Some(FOREIGN_DATA_WRAPPER_RELATION_ID) => Level::Wrapper,
-            Some(FOREIGN_SERVER_RELATION_ID) => Level::Server,
-            Some(FOREIGN_TABLE_RELATION_ID) => Level::Table,
-            Some(pg_sys::UserMappingRelationId) => Level::UserMapping,
-            _ => return Ok(()),
-        };
-        let options = option_map(options.iter().flatten());
-        for name in options.keys() {
-            if !level.valid_options().contains(&name.as_str()) {
-                return Err(FdwError::UnknownOption {
-                    level,
-                    option: name.clone(),
-                });
-            }
-        }
-        check_bool(&options, "pushdown")?;
-        check_bool(&options, "writable")?;
-        max_concurrency(&options)?;
-        max_write_rows(&options)?;
-        match level {
-            Level::Server => {
-                let mut checked = options.clone();
-                checked
-                    .entry("api_key".into())
-                    .or_insert_with(|| "unset".into());
-                let config = client_config(&checked)?;
-                ClerkClient::new(&config).map_err(FdwError::Config)?;
-                check_host_for_some_wrapper(&config.api_url)?;
-                if options.contains_key("api_key") {
-                    pgrx::ereport!(
-                        PgLogLevel::WARNING,
-                        PgSqlErrorCode::ERRCODE_WARNING,
-                        "clerk_fdw: the api_key server option can be read by every role that can log in",
-                        "Server options are visible to all roles in pg_foreign_server. Keep the key in a user mapping instead, whose options only the server's owner and superusers can read: ALTER SERVER ... OPTIONS (DROP api_key); CREATE USER MAPPING FOR PUBLIC SERVER ... OPTIONS (api_key '...');"
-                    );
-                }
-            }
-            Level::UserMapping => {
-                if let Some(key) = options.get("api_key") {
-                    if key.trim().is_empty() {
-                        return Err(FdwError::BadOptionValue {
-                            option: "api_key".into(),
-                            reason: "it is empty".into(),
-                        });
-                    }
-                }
-                if let Some(secret) = options.get("webhook_secret") {
-                    crate::mirror::svix::check_secret(secret).map_err(|e| {
-                        FdwError::BadOptionValue {
-                            option: "webhook_secret".into(),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                }
-            }
-            Level::Table => {
-                object_of(&options)?;
-            }
-            Level::Wrapper => {
-                if let Some(list) = options.get("allowed_hosts") {
-                    parse_allowed_hosts(list)?;
-                }
-            }
-        }
-        Ok(())
+        options::validate(options, catalog)
     }
 }

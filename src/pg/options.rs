@@ -4,6 +4,7 @@
 use crate::catalog::{self, ColumnSpec, ObjectSpec};
 use crate::convert::{allowed_targets, SqlType};
 use crate::pg::error::FdwError;
+use crate::pg::option_names::Level;
 use crate::remote::budget::{Rate, MAX_BUDGET};
 use crate::remote::client::{ClerkClient, ClientConfig, API_VERSION, DEFAULT_API_URL};
 use pgrx::pg_sys;
@@ -13,62 +14,6 @@ use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The one schema `IMPORT FOREIGN SCHEMA` knows.
-pub const REMOTE_SCHEMA: &str = "clerk";
-
-/// Where an option may be set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Wrapper,
-    Server,
-    Table,
-    UserMapping,
-}
-
-impl Level {
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Wrapper => "foreign data wrapper",
-            Level::Server => "server",
-            Level::Table => "foreign table",
-            Level::UserMapping => "user mapping",
-        }
-    }
-
-    pub fn valid_options(self) -> &'static [&'static str] {
-        match self {
-            Level::Wrapper => &["allowed_hosts"],
-            Level::Server => &[
-                "api_key",
-                "api_key_id",
-                "api_key_name",
-                "api_url",
-                "api_version",
-                "connect_timeout_ms",
-                "request_timeout_ms",
-                "max_retries",
-                "max_retry_wait_ms",
-                "request_budget",
-                "max_concurrency",
-                "max_response_bytes",
-                "pushdown",
-                "webhook_secret_id",
-                "webhook_secret_name",
-                "writable",
-                "max_write_rows",
-            ],
-            Level::Table => &[
-                "object",
-                "pushdown",
-                "max_concurrency",
-                "writable",
-                "max_write_rows",
-            ],
-            Level::UserMapping => &["api_key", "webhook_secret"],
-        }
-    }
-}
 
 pub fn parse_ms(
     options: &HashMap<String, String>,
@@ -780,4 +725,79 @@ pub unsafe fn declared_columns(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Ve
             })
             .collect()
     }
+}
+
+/// Checks the options of a wrapper, server, foreign table or user mapping
+/// when they are set (the FDW's validator): unknown names and bad values
+/// are errors before anything is stored.
+pub fn validate(
+    options: Vec<Option<String>>,
+    catalog: Option<pg_sys::Oid>,
+) -> Result<(), FdwError> {
+    let level = match catalog {
+        Some(pg_sys::ForeignDataWrapperRelationId) => Level::Wrapper,
+        Some(pg_sys::ForeignServerRelationId) => Level::Server,
+        Some(pg_sys::ForeignTableRelationId) => Level::Table,
+        Some(pg_sys::UserMappingRelationId) => Level::UserMapping,
+        _ => return Ok(()),
+    };
+    let options = option_map(options.iter().flatten());
+    for name in options.keys() {
+        if !level.valid_options().contains(&name.as_str()) {
+            return Err(FdwError::UnknownOption {
+                level,
+                option: name.clone(),
+            });
+        }
+    }
+    check_bool(&options, "pushdown")?;
+    check_bool(&options, "writable")?;
+    max_concurrency(&options)?;
+    max_write_rows(&options)?;
+    match level {
+        Level::Server => {
+            let mut checked = options.clone();
+            checked
+                .entry("api_key".into())
+                .or_insert_with(|| "unset".into());
+            let config = client_config(&checked)?;
+            ClerkClient::new(&config).map_err(FdwError::Config)?;
+            check_host_for_some_wrapper(&config.api_url)?;
+            if options.contains_key("api_key") {
+                pgrx::ereport!(
+                    PgLogLevel::WARNING,
+                    PgSqlErrorCode::ERRCODE_WARNING,
+                    "clerk_fdw: the api_key server option can be read by every role that can log in",
+                    "Server options are visible to all roles in pg_foreign_server. Keep the key in a user mapping instead, whose options only the server's owner and superusers can read: ALTER SERVER ... OPTIONS (DROP api_key); CREATE USER MAPPING FOR PUBLIC SERVER ... OPTIONS (api_key '...');"
+                );
+            }
+        }
+        Level::UserMapping => {
+            if let Some(key) = options.get("api_key") {
+                if key.trim().is_empty() {
+                    return Err(FdwError::BadOptionValue {
+                        option: "api_key".into(),
+                        reason: "it is empty".into(),
+                    });
+                }
+            }
+            if let Some(secret) = options.get("webhook_secret") {
+                crate::mirror::svix::check_secret(secret).map_err(|e| {
+                    FdwError::BadOptionValue {
+                        option: "webhook_secret".into(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            }
+        }
+        Level::Table => {
+            object_of(&options)?;
+        }
+        Level::Wrapper => {
+            if let Some(list) = options.get("allowed_hosts") {
+                parse_allowed_hosts(list)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::{plan, MAX_SERIES_TO_COUNT};
 use crate::catalog::{Count, Endpoint, Match, ObjectSpec, Paging, KEY, MAX_PAGE_SIZE};
-use crate::remote::client::request_target;
+use crate::request::request_target;
 use crate::request::Request;
 
 /// One endpoint walked from its first page to its last.

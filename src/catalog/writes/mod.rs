@@ -6,7 +6,7 @@
 //! Only what Clerk's Backend API offers is here; anything else is an error
 //! that says what can be written instead.
 
-use crate::remote::client::Method;
+use crate::catalog::Method;
 use serde_json::{Map, Value};
 
 /// A segment of an endpoint's path: literal, or a column's value.

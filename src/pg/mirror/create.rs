@@ -115,7 +115,7 @@ pub(super) fn create_tables(
     if !missing.is_empty() {
         run(format!(
             "import foreign schema {} limit to ({}) from server {} into {}",
-            options::REMOTE_SCHEMA,
+            crate::pg::option_names::REMOTE_SCHEMA,
             missing.join(", "),
             ident(server),
             ident(sync)

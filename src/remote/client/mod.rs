@@ -11,7 +11,9 @@ mod retry;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::catalog::Method;
 use crate::remote::budget::{self, Budget, Counter, Rate};
+use crate::request::request_target;
 use retry::{backoff, jitter, retry_after, transport_cause, Answer, Retry};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -496,7 +498,7 @@ impl ClerkClient {
     ) -> Result<reqwest::Response, reqwest::Error> {
         let mut request = self
             .http
-            .request(call.method.http(), call.url.clone())
+            .request(http_method(call.method), call.url.clone())
             .bearer_auth(&self.api_key)
             .header("Accept", "application/json");
         if let Some(body) = call.body {
@@ -636,32 +638,13 @@ impl ClerkClient {
     }
 }
 
-/// An HTTP method clerk_fdw sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-
-    fn http(self) -> reqwest::Method {
-        match self {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-        }
+/// The method as reqwest spells it.
+fn http_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
     }
 }
 
@@ -686,30 +669,3 @@ enum BodyError {
     TooLarge,
     Transport(String),
 }
-
-/// `segments` escaped and joined, then the encoded query: what follows
-/// `api_url/`. A value can never change the endpoint or add a parameter.
-pub fn request_target<S: AsRef<str>>(segments: &[S], params: &[(&str, String)]) -> String {
-    use url::form_urlencoded;
-    let path: Vec<String> = segments
-        .iter()
-        .map(|s| percent_encoding::utf8_percent_encode(s.as_ref(), SEGMENT).to_string())
-        .collect();
-    let mut target = path.join("/");
-    if !params.is_empty() {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
-            .finish();
-        target.push('?');
-        target.push_str(&query);
-    }
-    target
-}
-
-/// Everything but RFC 3986's unreserved characters is escaped in a path
-/// segment (`/`, `%`, `?`, `#` included).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
