@@ -265,57 +265,13 @@ impl Extracted {
     pub unsafe fn try_add(&mut self, target: &ScanRel, clause: *mut pg_sys::Node) -> bool {
         // SAFETY: the caller keeps this function's `# Safety` contract.
         unsafe {
-            use pg_sys::NodeTag::*;
-            let push_bool = |this: &mut Self,
-                             column: Option<(&'static str, Kind, pg_sys::Oid)>,
-                             value: bool| {
-                match column {
-                    Some((name, Kind::Bool, pg_sys::BOOLOID)) => {
-                        this.conditions.push(Condition {
-                            column: name.into(),
-                            op: Op::Eq,
-                            value: Operand::Bool(value),
-                        });
-                        true
-                    }
-                    _ => false,
-                }
-            };
-            if is_a(clause.cast(), T_Var) {
-                return push_bool(self, target.column(clause), true);
+            if let Some(pushed) = self.try_add_bool(target, clause) {
+                return pushed;
             }
-            if is_a(clause.cast(), T_BoolExpr) {
-                let b = clause as *mut pg_sys::BoolExpr;
-                let args = list_items::<pg_sys::Node>((*b).args);
-                return (*b).boolop == pg_sys::BoolExprType::NOT_EXPR
-                    && args.len() == 1
-                    && push_bool(self, target.column(args[0]), false);
-            }
-            if is_a(clause.cast(), T_BooleanTest) {
-                let t = clause as *mut pg_sys::BooleanTest;
-                let value = match (*t).booltesttype {
-                    pg_sys::BoolTestType::IS_TRUE => true,
-                    pg_sys::BoolTestType::IS_FALSE => false,
-                    _ => return false,
-                };
-                return push_bool(self, target.column((*t).arg.cast()), value);
-            }
-            let (opno, args, is_any) = if is_a(clause.cast(), T_OpExpr) {
-                let e = clause as *mut pg_sys::OpExpr;
-                ((*e).opno, list_items::<pg_sys::Node>((*e).args), false)
-            } else if is_a(clause.cast(), T_ScalarArrayOpExpr) {
-                let e = clause as *mut pg_sys::ScalarArrayOpExpr;
-                if !(*e).useOr {
-                    return false;
-                }
-                ((*e).opno, list_items::<pg_sys::Node>((*e).args), true)
-            } else {
+            let Some((opno, args, is_any)) = operator_clause(clause) else {
                 return false;
             };
-            if args.len() != 2 {
-                return false;
-            }
-            if !is_builtin(opno) {
+            if args.len() != 2 || !is_builtin(opno) {
                 return false;
             }
             let name_ptr = pg_sys::get_opname(opno);
@@ -329,12 +285,73 @@ impl Extracted {
             if let Some(pushed) = self.try_add_time_function(target, &opname, &args, is_any) {
                 return pushed;
             }
+            self.try_add_comparison(target, &opname, &args, is_any)
+        }
+    }
+
+    /// `flag`, `NOT flag`, `flag IS TRUE/FALSE` on a boolean column; `None`
+    /// when the clause is none of these.
+    ///
+    /// # Safety
+    /// As for [`Extracted::try_add`].
+    unsafe fn try_add_bool(&mut self, target: &ScanRel, clause: *mut pg_sys::Node) -> Option<bool> {
+        use pg_sys::NodeTag::*;
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        let (column, value) = unsafe {
+            if is_a(clause.cast(), T_Var) {
+                (target.column(clause), true)
+            } else if is_a(clause.cast(), T_BoolExpr) {
+                let b = clause as *mut pg_sys::BoolExpr;
+                let args = list_items::<pg_sys::Node>((*b).args);
+                if (*b).boolop != pg_sys::BoolExprType::NOT_EXPR || args.len() != 1 {
+                    return Some(false);
+                }
+                (target.column(args[0]), false)
+            } else if is_a(clause.cast(), T_BooleanTest) {
+                let t = clause as *mut pg_sys::BooleanTest;
+                let value = match (*t).booltesttype {
+                    pg_sys::BoolTestType::IS_TRUE => true,
+                    pg_sys::BoolTestType::IS_FALSE => false,
+                    _ => return Some(false),
+                };
+                (target.column((*t).arg.cast()), value)
+            } else {
+                return None;
+            }
+        };
+        Some(match column {
+            Some((name, Kind::Bool, pg_sys::BOOLOID)) => {
+                self.conditions.push(Condition {
+                    column: name.into(),
+                    op: Op::Eq,
+                    value: Operand::Bool(value),
+                });
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// `column op value` (or `value op column`, or `column = ANY(value)`)
+    /// with a value known before the scan, of a type Clerk's filter takes.
+    ///
+    /// # Safety
+    /// As for [`Extracted::try_add`]; `args` are the operator's two.
+    unsafe fn try_add_comparison(
+        &mut self,
+        target: &ScanRel,
+        opname: &str,
+        args: &[*mut pg_sys::Node],
+        is_any: bool,
+    ) -> bool {
+        // SAFETY: the caller keeps this function's `# Safety` contract.
+        unsafe {
             let (column, value, commuted) = match (target.column(args[0]), target.column(args[1])) {
                 (Some(c), None) => (c, args[1], false),
                 (None, Some(c)) if !is_any => (c, args[0], true),
                 _ => return false,
             };
-            let Some(op) = op_of(&opname, commuted) else {
+            let Some(op) = op_of(opname, commuted) else {
                 return false;
             };
             let (name, kind, declared) = column;
@@ -382,6 +399,30 @@ impl Extracted {
                 value: operand,
             });
             true
+        }
+    }
+}
+
+/// An operator clause's operator, arguments, and whether it is `= ANY`
+/// (an OR-ed ScalarArrayOpExpr); `None` for any other clause.
+///
+/// # Safety
+/// `clause` is a valid expression node.
+unsafe fn operator_clause(
+    clause: *mut pg_sys::Node,
+) -> Option<(pg_sys::Oid, Vec<*mut pg_sys::Node>, bool)> {
+    use pg_sys::NodeTag::*;
+    // SAFETY: per the function's contract.
+    unsafe {
+        if is_a(clause.cast(), T_OpExpr) {
+            let e = clause as *mut pg_sys::OpExpr;
+            Some(((*e).opno, list_items::<pg_sys::Node>((*e).args), false))
+        } else if is_a(clause.cast(), T_ScalarArrayOpExpr) {
+            let e = clause as *mut pg_sys::ScalarArrayOpExpr;
+            (*e).useOr
+                .then(|| ((*e).opno, list_items::<pg_sys::Node>((*e).args), true))
+        } else {
+            None
         }
     }
 }
