@@ -140,7 +140,12 @@ impl ScanState {
             concurrency: self.concurrency,
             prefetch: PREFETCH_PAGES,
             fields: Fields::for_sources(self.columns.iter().map(|c| c.spec.source)),
-            expected_rows: Some(self.planned.expected_rows),
+            // With pushdown off the planner guessed, without asking Clerk:
+            // the scan finds out how long the list is itself.
+            expected_rows: self
+                .table
+                .pushdown()
+                .then_some(self.planned.expected_rows),
             ..ScanOptions::default()
         };
         let stream = ScanStream::start(self.client.clone(), plan, options)
