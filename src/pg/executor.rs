@@ -142,10 +142,7 @@ impl ScanState {
             fields: Fields::for_sources(self.columns.iter().map(|c| c.spec.source)),
             // With pushdown off the planner guessed, without asking Clerk:
             // the scan finds out how long the list is itself.
-            expected_rows: self
-                .table
-                .pushdown()
-                .then_some(self.planned.expected_rows),
+            expected_rows: self.table.pushdown().then_some(self.planned.expected_rows),
             ..ScanOptions::default()
         };
         let stream = ScanStream::start(self.client.clone(), plan, options)
