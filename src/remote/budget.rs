@@ -287,6 +287,9 @@ fn process_alive(pid: i32) -> bool {
             || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH))
 }
 
+/// A budget table and the index of an instance's slot in it.
+type Slot = (Arc<BudgetTable>, usize);
+
 /// One Clerk instance's budget and counters, as a client uses them.
 #[derive(Clone)]
 pub struct Budget {
@@ -295,7 +298,7 @@ pub struct Budget {
     /// `None`: no pacing (`request_budget 'off'`), counters only.
     rate: Option<Rate>,
     /// The table and slot this instance holds, once found.
-    place: Arc<Mutex<Option<(Arc<BudgetTable>, usize)>>>,
+    place: Arc<Mutex<Option<Slot>>>,
 }
 
 impl std::fmt::Debug for Budget {

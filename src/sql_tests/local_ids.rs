@@ -124,7 +124,7 @@ mod tests {
             .unwrap();
         let found = rows(
             &mut pushed,
-            &format!("select u.id from li_ids l join li.users u on u.id = l.user_id where l.tier = 'new'"),
+            "select u.id from li_ids l join li.users u on u.id = l.user_id where l.tier = 'new'",
         )
         .unwrap();
         assert_eq!(found, [extra]);

@@ -165,32 +165,9 @@ mod clerk_fdw {
     #[pg_extern]
     fn receive_webhook(into_schema: &str, body: &str, headers: JsonB) -> JsonB {
         let (server, sync) = mirror_of(into_schema);
-        let server_oid = cached(
-            "select oid from pg_foreign_server where srvname = $1",
-            &[server.as_str().into()],
-            |row| column::<pg_sys::Oid>(row, 1),
-        )
-        .unwrap_or_else(|e| spi_failed("cannot look up the mirror's server", e))
-        .unwrap_or_else(|| {
-            fail(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-                format!("clerk_fdw: the server \"{server}\" of mirror \"{into_schema}\" no longer exists"),
-                "",
-            )
-        });
-        let secret = options::webhook_secret(server_oid, &server).or_raise();
-        let header = |name: &str| -> Option<String> {
-            headers.0.as_object()?.iter().find_map(|(k, v)| {
-                k.eq_ignore_ascii_case(name)
-                    .then(|| v.as_str().map(str::to_string))
-                    .flatten()
-            })
-        };
-        let (id, timestamp, signature) = (
-            header("svix-id"),
-            header("svix-timestamp"),
-            header("svix-signature"),
-        );
+        let secret = options::webhook_secret(server_oid(into_schema, &server), &server).or_raise();
+        let [id, timestamp, signature] =
+            ["svix-id", "svix-timestamp", "svix-signature"].map(|name| header(&headers, name));
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
@@ -228,30 +205,7 @@ mod clerk_fdw {
             }))
         };
         let sync_q = ident(&sync);
-        let first = cached(
-            &format!(
-                "insert into {sync_q}.events (event_id, type, object, object_id)
-                 values ($1, $2, $3, $4) on conflict (event_id) do nothing returning true"
-            ),
-            &[
-                event_id.as_str().into(),
-                event.kind.as_str().into(),
-                kept.map(|o| o.name).into(),
-                (!event.id.is_empty()).then_some(event.id.as_str()).into(),
-            ],
-            |row| column::<bool>(row, 1),
-        )
-        .unwrap_or_else(|e| spi_failed("cannot record the event", e))
-        .unwrap_or(false);
-        if !first {
-            cached(
-                &format!(
-                    "update {sync_q}.events set deliveries = deliveries + 1 where event_id = $1"
-                ),
-                &[event_id.as_str().into()],
-                |_| Ok(()),
-            )
-            .unwrap_or_else(|e| spi_failed("cannot record the event", e));
+        if !record_first_delivery(&sync_q, &event_id, &event, kept) {
             return answer("duplicate");
         }
         let outcome = match kept {
@@ -265,6 +219,68 @@ mod clerk_fdw {
         )
         .unwrap_or_else(|e| spi_failed("cannot record the event", e));
         answer(outcome)
+    }
+
+    /// The OID of the server mirror `into_schema` copies.
+    fn server_oid(into_schema: &str, server: &str) -> pg_sys::Oid {
+        cached(
+            "select oid from pg_foreign_server where srvname = $1",
+            &[server.into()],
+            |row| column::<pg_sys::Oid>(row, 1),
+        )
+        .unwrap_or_else(|e| spi_failed("cannot look up the mirror's server", e))
+        .unwrap_or_else(|| {
+            fail(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("clerk_fdw: the server \"{server}\" of mirror \"{into_schema}\" no longer exists"),
+                "",
+            )
+        })
+    }
+
+    /// A delivery header's value, its name in any case.
+    fn header(headers: &JsonB, name: &str) -> Option<String> {
+        headers.0.as_object()?.iter().find_map(|(k, v)| {
+            k.eq_ignore_ascii_case(name)
+                .then(|| v.as_str().map(str::to_string))
+                .flatten()
+        })
+    }
+
+    /// Records the event in `events`; false, counting one more delivery,
+    /// when it was there already (Svix delivers at least once).
+    fn record_first_delivery(
+        sync_q: &str,
+        event_id: &str,
+        event: &mirror::Event,
+        kept: Option<&'static ObjectSpec>,
+    ) -> bool {
+        let first = cached(
+            &format!(
+                "insert into {sync_q}.events (event_id, type, object, object_id)
+                 values ($1, $2, $3, $4) on conflict (event_id) do nothing returning true"
+            ),
+            &[
+                event_id.into(),
+                event.kind.as_str().into(),
+                kept.map(|o| o.name).into(),
+                (!event.id.is_empty()).then_some(event.id.as_str()).into(),
+            ],
+            |row| column::<bool>(row, 1),
+        )
+        .unwrap_or_else(|e| spi_failed("cannot record the event", e))
+        .unwrap_or(false);
+        if !first {
+            cached(
+                &format!(
+                    "update {sync_q}.events set deliveries = deliveries + 1 where event_id = $1"
+                ),
+                &[event_id.into()],
+                |_| Ok(()),
+            )
+            .unwrap_or_else(|e| spi_failed("cannot record the event", e));
+        }
+        first
     }
 
     /// One row per mirrored object of every mirror the caller can read.

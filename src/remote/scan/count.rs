@@ -14,13 +14,13 @@ struct TotalCount {
 /// error, as a negative one is.
 pub const MAX_PLAUSIBLE_ROWS: i64 = 10_000_000_000;
 
-/// `n` when it can be a number of rows.
-pub(super) fn plausible_rows(n: i64) -> Result<i64, ClerkError> {
+/// `n`, a `total_count` of list `name`, when it can be a number of rows.
+pub(super) fn plausible_rows(name: &str, n: i64) -> Result<i64, ClerkError> {
     if (0..=MAX_PLAUSIBLE_ROWS).contains(&n) {
         Ok(n)
     } else {
         Err(ClerkError::Malformed(format!(
-            "total_count {n} cannot be a number of rows"
+            "{name}: total_count {n} cannot be a number of rows"
         )))
     }
 }
@@ -51,7 +51,7 @@ pub async fn count(
         let n = serde_json::from_slice::<TotalCount>(&body)
             .map_err(|e| ClerkError::Malformed(format!("invalid JSON count: {e}")))?
             .total_count;
-        total = plausible_rows(n)?
+        total = plausible_rows(plan.object.name, n)?
             .checked_add(total)
             .filter(|t| *t <= MAX_PLAUSIBLE_ROWS)
             .ok_or_else(|| {

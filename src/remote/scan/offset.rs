@@ -1,7 +1,7 @@
 //! Offset-paged lists: the first page tells the total, the others are
 //! fetched concurrently, and their seams prove the pages joined up.
 
-use super::count::MAX_PLAUSIBLE_ROWS;
+use super::count::plausible_rows;
 use super::pages::row_id;
 use super::Scan;
 use crate::catalog::Envelope;
@@ -43,14 +43,7 @@ impl Scan {
                 .await
                 .map(|_| ());
         };
-        let total = (0..=MAX_PLAUSIBLE_ROWS)
-            .contains(&total)
-            .then_some(total as usize)
-            .ok_or_else(|| {
-                ClerkError::Malformed(format!(
-                    "{name}: total_count {total} cannot be a number of rows"
-                ))
-            })?;
+        let total = plausible_rows(name, total)? as usize;
         if first_page < max || total <= max {
             return if first_page == total {
                 Ok(())
@@ -104,17 +97,7 @@ impl Scan {
             }
             seams.insert(k, seam);
         }
-        let seams: Vec<PageSeam> = seams.into_values().collect();
-        let joined_up = seams
-            .windows(2)
-            .all(|w| w[1].first.is_some() && w[1].first == w[0].last);
-        let same_total = seams.iter().all(|s| s.total == Some(total as i64));
-        if !joined_up || !same_total {
-            return Err(ClerkError::Inconsistent(format!(
-                "{name}: the list changed while its pages were read (Clerk reports {total} rows)"
-            )));
-        }
-        Ok(())
+        check_seams(name, total, seams.into_values().collect())
     }
 
     /// Page `offset..offset + max_limit` of an offset-paged series; its rows but
@@ -156,5 +139,22 @@ pub(super) fn joined<T>(
     match done {
         Some(Ok(result)) => result,
         Some(Err(_)) | None => Err(ClerkError::Stopped),
+    }
+}
+
+/// The pages of one offset walk, in order, join up (each starts at the
+/// previous page's last row) and tell the same total: the list did not
+/// change while they were read.
+fn check_seams(name: &str, total: usize, seams: Vec<PageSeam>) -> Result<(), ClerkError> {
+    let joined_up = seams
+        .windows(2)
+        .all(|w| w[1].first.is_some() && w[1].first == w[0].last);
+    let same_total = seams.iter().all(|s| s.total == Some(total as i64));
+    if joined_up && same_total {
+        Ok(())
+    } else {
+        Err(ClerkError::Inconsistent(format!(
+            "{name}: the list changed while its pages were read (Clerk reports {total} rows)"
+        )))
     }
 }

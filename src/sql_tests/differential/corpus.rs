@@ -140,7 +140,7 @@ impl Facts {
                 list[k] = list[k - 1].clone();
             }
         }
-        list.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")
+        list.iter().map(quote).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -157,7 +157,7 @@ pub(super) fn hand_written(f: &Facts) -> Vec<Statement> {
         .user_ids
         .iter()
         .take(150)
-        .map(|s| quote(s))
+        .map(quote)
         .collect::<Vec<_>>()
         .join(", ");
     let mut list = vec![

@@ -251,7 +251,7 @@ impl Runner {
             }
         }
 
-        if index % 7 == 0 {
+        if index.is_multiple_of(7) {
             // An ERROR in the middle of reading, rolled back to a savepoint.
             let broken =
                 format!("begin; savepoint s; select 1 / (count(*) - count(*)) from ({literal}) q");

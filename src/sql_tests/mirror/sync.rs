@@ -150,7 +150,10 @@ mod tests {
         let users = server.dataset().users.len();
         assert_eq!(
             status,
-            [format!("sessions|0|f|f|f"), format!("users|{users}|t|t|t")]
+            [
+                "sessions|0|f|f|f".to_string(),
+                format!("users|{users}|t|t|t")
+            ]
         );
         let everything = rows(
             &mut c,

@@ -220,6 +220,9 @@ impl std::ops::Deref for Snapshot {
     }
 }
 
+/// A request's query parameters but the cursor, in order.
+type QueryPairs = Vec<(String, String)>;
+
 struct Shared {
     secret_key: String,
     data: std::sync::RwLock<Arc<Data>>,
@@ -236,7 +239,7 @@ struct Shared {
     /// For each user id that ended a users page, the other parameters of
     /// the requests that listed it last: a `starting_after` walk must keep
     /// them (Clerk's spec).
-    cursors: Mutex<HashMap<String, Vec<Vec<(String, String)>>>>,
+    cursors: Mutex<HashMap<String, Vec<QueryPairs>>>,
     /// Start and count of the fixed window.
     window: Mutex<(Instant, u32)>,
     /// Arrivals within the sliding window.
