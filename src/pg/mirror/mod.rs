@@ -208,6 +208,7 @@ mod clerk_fdw {
         if !record_first_delivery(&sync_q, &event_id, &event, kept) {
             return answer("duplicate");
         }
+        expire_old_events(&sync_q, kept);
         let outcome = match kept {
             None => "ignored",
             Some(object) => apply(into_schema, &sync, object, &event),
@@ -281,6 +282,31 @@ mod clerk_fdw {
             .unwrap_or_else(|e| spi_failed("cannot record the event", e));
         }
         first
+    }
+
+    /// Forgets the events about `object` (or about no mirrored object)
+    /// received more than [`mirror::TOMBSTONE_DAYS`] ago, as `sync_mirror`
+    /// does for all: a mirror that only webhooks feed keeps a week of
+    /// events too. A range of the index on `(object, received_at)`, so each
+    /// delivery pays for about one old event.
+    fn expire_old_events(sync_q: &str, object: Option<&'static ObjectSpec>) {
+        let older = format!(
+            "received_at < now() - interval '{} days'",
+            mirror::TOMBSTONE_DAYS
+        );
+        let done = match object {
+            Some(o) => cached(
+                &format!("delete from {sync_q}.events where object = $1 and {older}"),
+                &[o.name.into()],
+                |_| Ok(()),
+            ),
+            None => cached(
+                &format!("delete from {sync_q}.events where object is null and {older}"),
+                &[],
+                |_| Ok(()),
+            ),
+        };
+        done.unwrap_or_else(|e| spi_failed("cannot expire old events", e));
     }
 
     /// One row per mirrored object of every mirror the caller can read.

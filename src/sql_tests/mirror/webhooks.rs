@@ -178,6 +178,65 @@ mod tests {
         );
     }
 
+    /// A mirror that only webhooks feed keeps a week of event ids, as a
+    /// synced one does: each delivery forgets its object's older events.
+    #[pg_test]
+    fn events_older_than_a_week_expire_as_deliveries_arrive() {
+        let server = mock(config());
+        let mut c = mirrored(&server, "mr7");
+        c.batch_execute(
+            "set mirror.under_test = 'mr7_m';
+             insert into mr7_m_sync.events (event_id, type, object, object_id, outcome, received_at) values
+               ('msg_old_user', 'user.updated', 'users', 'user_x', 'applied', now() - interval '8 days'),
+               ('msg_recent_user', 'user.updated', 'users', 'user_x', 'applied', now() - interval '6 days'),
+               ('msg_old_org', 'organization.updated', 'organizations', 'org_x', 'applied', now() - interval '8 days'),
+               ('msg_old_email', 'email.created', null, null, 'ignored', now() - interval '8 days')",
+        )
+        .unwrap();
+        let kept = |c: &mut postgres::Client| {
+            rows(c, "select event_id from mr7_m_sync.events order by 1").unwrap()
+        };
+        let user = json!({"id": "user_week", "object": "user", "created_at": 1_700_000_000_000i64, "updated_at": 1_700_000_000_000i64,
+                          "first_name": "Week", "email_addresses": [], "public_metadata": {}});
+        let body = event("user.created", 1_700_000_000_000, user);
+        let headers = signed(&body, "msg_new_user", unix_now());
+        assert_eq!(receive(&mut c, &body, &headers).unwrap(), "applied");
+        assert_eq!(
+            kept(&mut c),
+            [
+                "msg_new_user",
+                "msg_old_email",
+                "msg_old_org",
+                "msg_recent_user"
+            ]
+        );
+        // A second delivery of it is a duplicate still.
+        assert_eq!(receive(&mut c, &body, &headers).unwrap(), "duplicate");
+        // An event type the mirror does not keep forgets the old ignored one.
+        let email = event(
+            "email.created",
+            1_700_000_000_000,
+            json!({"id": "ema_week", "object": "email"}),
+        );
+        let headers = signed(&email, "msg_new_email", unix_now());
+        assert_eq!(receive(&mut c, &email, &headers).unwrap(), "ignored");
+        assert_eq!(
+            kept(&mut c),
+            [
+                "msg_new_email",
+                "msg_new_user",
+                "msg_old_org",
+                "msg_recent_user"
+            ]
+        );
+        // A sync forgets every object's.
+        sync(&mut c, "mr7_m");
+        assert_eq!(
+            kept(&mut c),
+            ["msg_new_email", "msg_new_user", "msg_recent_user"]
+        );
+    }
+
     #[pg_test]
     fn seed_dashboard_on_the_mirror_answers_as_live_with_no_request() {
         let server = mock(config());
