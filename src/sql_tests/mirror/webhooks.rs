@@ -229,11 +229,53 @@ mod tests {
                 "msg_recent_user"
             ]
         );
+        // Through plpgsql, twice, after a refusal caught by a savepoint.
+        c.batch_execute(
+            "insert into mr7_m_sync.events (event_id, type, object, received_at)
+               values ('msg_old_user2', 'user.updated', 'users', now() - interval '9 days');
+             create function mr7_receive(body text, headers text) returns text language plpgsql as $$
+               begin return clerk_fdw.receive_webhook('mr7_m', body, headers::jsonb)->>'outcome'; end $$;
+             begin; savepoint before_refusal;",
+        )
+        .unwrap();
+        let renamed = event(
+            "user.updated",
+            1_700_000_000_500,
+            json!({"id": "user_week", "object": "user", "created_at": 1_700_000_000_000i64, "updated_at": 1_700_000_000_500i64,
+                   "first_name": "Renamed", "email_addresses": [], "public_metadata": {}}),
+        );
+        let headers = signed(&renamed, "msg_renamed", unix_now());
+        let tampered = renamed.replace("Renamed", "Tampered");
+        assert!(receive(&mut c, &tampered, &headers).is_err());
+        c.batch_execute("rollback to savepoint before_refusal")
+            .unwrap();
+        for outcome in ["applied", "duplicate"] {
+            let row = c
+                .query_one("select mr7_receive($1, $2)", &[&renamed, &headers])
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), outcome);
+        }
+        c.batch_execute("commit").unwrap();
+        assert_eq!(
+            kept(&mut c),
+            [
+                "msg_new_email",
+                "msg_new_user",
+                "msg_old_org",
+                "msg_recent_user",
+                "msg_renamed"
+            ]
+        );
         // A sync forgets every object's.
         sync(&mut c, "mr7_m");
         assert_eq!(
             kept(&mut c),
-            ["msg_new_email", "msg_new_user", "msg_recent_user"]
+            [
+                "msg_new_email",
+                "msg_new_user",
+                "msg_recent_user",
+                "msg_renamed"
+            ]
         );
     }
 
