@@ -147,9 +147,10 @@ mod clerk_fdw {
         }
         let sync_q = ident(&sync);
         Spi::run(&format!(
-            "delete from {sync_q}.versions where deleted and written_at < now() - interval '{0} days';
-             delete from {sync_q}.events where received_at < now() - interval '{0} days'",
-            mirror::TOMBSTONE_DAYS
+            "delete from {sync_q}.versions where deleted and {};
+             delete from {sync_q}.events where {}",
+            expired("written_at"),
+            expired("received_at")
         ))
         .unwrap_or_else(|e| spi_failed("cannot expire old tombstones and events", e));
         TableIterator::new(rows)
@@ -290,10 +291,7 @@ mod clerk_fdw {
     /// events too. A range of the index on `(object, received_at)`, so each
     /// delivery pays for about one old event.
     fn expire_old_events(sync_q: &str, object: Option<&'static ObjectSpec>) {
-        let older = format!(
-            "received_at < now() - interval '{} days'",
-            mirror::TOMBSTONE_DAYS
-        );
+        let older = expired("received_at");
         let done = match object {
             Some(o) => cached(
                 &format!("delete from {sync_q}.events where object = $1 and {older}"),
@@ -307,6 +305,15 @@ mod clerk_fdw {
             ),
         };
         done.unwrap_or_else(|e| spi_failed("cannot expire old events", e));
+    }
+
+    /// The condition that `column`, a time, is older than the mirror keeps
+    /// tombstones and event ids ([`mirror::TOMBSTONE_DAYS`]).
+    fn expired(column: &str) -> String {
+        format!(
+            "{column} < now() - interval '{} days'",
+            mirror::TOMBSTONE_DAYS
+        )
     }
 
     /// One row per mirrored object of every mirror the caller can read.
